@@ -1,0 +1,1 @@
+"""Dagster wiring of the foundry: thin assets over ``pipelines`` steps, one module per family."""

@@ -1,0 +1,151 @@
+"""Big-Math: open math datasets filtered to problems with one verifiable, closed-form answer."""
+
+
+import json
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset_check,
+    multi_asset,
+)
+
+from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.resources import FoundryResource
+from pipelines.bigmath.funnel import filter_rows, read_all, source_breakdown
+from pipelines.bigmath.schema import SCHEMA
+from pipelines.core.plots import funnel_plot
+from validators import bigmath as rules
+from validators.common import row_conservation, schema_matches, to_check_result, unique_values
+from validators.gx import validate_frame
+
+FAMILY = "bigmath"
+GROUP = "bigmath"
+
+NORMALIZED = AssetKey("bigmath_normalized")
+QUARANTINE = AssetKey("bigmath_quarantine")
+KEPT = AssetKey("bigmath_kept")
+REJECTED = AssetKey("bigmath_rejected")
+FUNNEL = AssetKey("bigmath_funnel")
+
+CHECK_CONSERVATION = "row_conservation"
+CHECK_SCHEMA = "schema"
+CHECK_UNIQUE_ID = "unique_problem_id"
+CHECK_RESIDUE = "no_mc_url_proof_left"
+CHECK_GX_KEPT = "gx_bigmath_kept_suite"
+CHECK_GX_REJECTED = "gx_bigmath_rejected_suite"
+
+PREVIEW = ["problem_id", "source", "problem", "answer"]
+
+
+@multi_asset(
+    outs={
+        NORMALIZED.path[-1]: AssetOut(
+            key=NORMALIZED, group_name=GROUP,
+            description="Every readable row of every configured math source in one schema: problem, answer, "
+                        "solution, options, source, source_id, stable problem_id and provenance. Sources come "
+                        "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets)."),
+        QUARANTINE.path[-1]: AssetOut(
+            key=QUARANTINE, group_name=GROUP,
+            description="Input rows that could not be read or normalized (bad JSON, non-UTF-8, missing or "
+                        "mistyped fields, empty or oversized problems), each with reason `malformed` and a detail "
+                        "naming the source and line. Nothing is dropped silently."),
+    },
+    compute_kind="polars",
+)
+def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
+    config = foundry.profile().bigmath
+    rows, quarantined, loaded = read_all(config)
+    per_source = {s.spec.name: len(s.records) for s in loaded}
+    context.log.info(f"read {sum(per_source.values())} rows from {len(loaded)} sources")
+    yield Output(rows, output_name=NORMALIZED.path[-1], metadata={
+        **frame_metadata(rows, PREVIEW),
+        "rows_per_source": MetadataValue.json(per_source),
+        "source_revisions": MetadataValue.json({s.spec.name: s.revision for s in loaded}),
+    })
+    yield Output(quarantined, output_name=QUARANTINE.path[-1],
+                 metadata=frame_metadata(quarantined, ["source", "source_id", "detail"]))
+
+
+@multi_asset(
+    outs={
+        KEPT.path[-1]: AssetOut(
+            key=KEPT, group_name=GROUP, metadata={"partition_by": "source"},
+            description="Big-Math: problems with one verifiable, closed-form answer, after every filter of the "
+                        "funnel (decontamination, rule signals, language, answer parsing with math-verify, exact "
+                        "and MinHash near dedup). Stored as Parquet partitioned by source."),
+        REJECTED.path[-1]: AssetOut(
+            key=REJECTED, group_name=GROUP,
+            description="Every row the funnel dropped, with `reason` (a stable code), `step` and `detail`."),
+        FUNNEL.path[-1]: AssetOut(
+            key=FUNNEL, group_name=GROUP,
+            description="The funnel table: step, rows in, kept, rejected, and the count per reason."),
+    },
+    check_specs=[
+        AssetCheckSpec(CHECK_CONSERVATION, asset=KEPT, blocking=True,
+                       description="kept + rejected = input rows, at every step and end to end"),
+        AssetCheckSpec(CHECK_SCHEMA, asset=KEPT, blocking=True, description="the kept set has the Big-Math schema"),
+        AssetCheckSpec(CHECK_UNIQUE_ID, asset=KEPT, blocking=True, description="problem_id is unique and never null"),
+        AssetCheckSpec(CHECK_RESIDUE, asset=KEPT, blocking=True,
+                       description="no multiple-choice options, URLs or proof prompts left in the kept set"),
+    ],
+    compute_kind="polars",
+)
+def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
+                   bigmath_normalized: pl.DataFrame, bigmath_quarantine: pl.DataFrame):
+    profile = foundry.profile()
+    config = profile.bigmath
+    result = filter_rows(bigmath_normalized, bigmath_quarantine, config)
+    funnel = result.funnel_frame
+    kept, rejected = result.kept, result.rejected
+    png = funnel_plot(funnel, foundry.artifact_dir(FAMILY) / "bigmath_funnel.png", "Big-Math funnel")
+    breakdown = source_breakdown(result)
+    llm_columns = ["llm_multiple_choice", "llm_proof", "llm_multi_part", "llm_yes_no"]
+    llm_used = any(kept.get_column(c).null_count() < kept.height for c in llm_columns) if kept.height else False
+
+    yield Output(kept, output_name=KEPT.path[-1], metadata={
+        **frame_metadata(kept, PREVIEW),
+        "rows_per_source": MetadataValue.md(markdown_table(breakdown, rows=100, width=20)),
+        "signals": MetadataValue.text("rule-based and model-based" if llm_used else
+                                      "rule-based only (no LLM configured; llm_* columns are null)"),
+        **image_metadata(png, "funnel_plot"),
+    })
+    yield Output(rejected, output_name=REJECTED.path[-1], metadata={
+        **frame_metadata(rejected, ["source", "source_id", "reason", "step", "detail"]),
+        "rejected_by_reason": MetadataValue.json(result.funnel.rejected_by_reason()),
+    })
+    yield Output(funnel, output_name=FUNNEL.path[-1], metadata={
+        "dagster/row_count": MetadataValue.int(funnel.height),
+        "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
+        "eval_sets": MetadataValue.json(result.eval_set_sizes),
+        **image_metadata(png, "funnel_plot"),
+    })
+    yield to_check_result(CHECK_CONSERVATION, row_conservation(funnel, result.rows_in, kept.height, rejected.height),
+                          asset_key=KEPT)
+    yield to_check_result(CHECK_SCHEMA, schema_matches(kept, SCHEMA), asset_key=KEPT)
+    yield to_check_result(CHECK_UNIQUE_ID, unique_values(kept, "problem_id"), asset_key=KEPT)
+    yield to_check_result(CHECK_RESIDUE, rules.residue(kept), asset_key=KEPT)
+
+
+@asset_check(asset=KEPT, name=CHECK_GX_KEPT, blocking=True,
+             description="Great Expectations suite of the kept set (ids, answers, sources, no URL/figure residue)")
+def gx_bigmath_kept(foundry: FoundryResource, bigmath_kept: pl.DataFrame) -> AssetCheckResult:
+    profile = foundry.profile()
+    sources = [s.name for s in profile.bigmath.sources]
+    ok, meta = validate_frame(bigmath_kept, rules.KEPT_SUITE,
+                              rules.kept_expectations(sources, profile.bigmath.normalize.max_problem_chars),
+                              data_docs_dir=foundry.artifact_dir("gx_docs"))
+    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+
+
+@asset_check(asset=REJECTED, name=CHECK_GX_REJECTED,
+             description="Great Expectations suite of the rejected set (every row has a known reason and step)")
+def gx_bigmath_rejected(foundry: FoundryResource, bigmath_rejected: pl.DataFrame) -> AssetCheckResult:
+    ok, meta = validate_frame(bigmath_rejected, rules.REJECTED_SUITE, rules.rejected_expectations())
+    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})

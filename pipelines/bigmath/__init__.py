@@ -1,0 +1,1 @@
+"""Big-Math: math problems filtered down to ones with a single verifiable, closed-form answer."""

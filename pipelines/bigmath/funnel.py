@@ -1,0 +1,258 @@
+"""The Big-Math funnel: sources -> normalized rows -> a chain of keep/reject steps.
+
+Every input row ends in exactly one of ``kept`` or ``rejected`` (with ``reason`` and ``step``);
+the funnel table says how many each step took in, kept and rejected per reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import polars as pl
+
+from pipelines.bigmath import reasons as R
+from pipelines.bigmath import signals
+from pipelines.bigmath.dedup import (
+    ContaminationIndex,
+    DecontamConfig,
+    NearDedupConfig,
+    exact_duplicates,
+    near_duplicates,
+)
+from pipelines.bigmath.normalize import NormalizeConfig, normalize_source
+from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
+from pipelines.bigmath.sources import SourceRows, SourceSpec, load_source
+from pipelines.bigmath.verify import VerifyItem, verify_answers
+from pipelines.core.io import read_records
+from pipelines.core.steps import Funnel, Step, StepResult, concat_rejected, reject_where, run_steps
+
+
+@dataclass(frozen=True)
+class EvalSetSpec:
+    """An evaluation set to decontaminate against: files and the column holding the problem."""
+
+    name: str
+    files: tuple[str, ...]
+    field: str = "problem"
+    limit: int | None = None  # only the first N rows (e.g. a held-out slice)
+
+
+@dataclass(frozen=True)
+class VerifyConfig:
+    workers: int = 2
+    item_timeout_s: int = 5
+
+
+@dataclass(frozen=True)
+class FunnelConfig:
+    sources: tuple[SourceSpec, ...]
+    eval_sets: tuple[EvalSetSpec, ...] = ()
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    near_dedup: NearDedupConfig = field(default_factory=NearDedupConfig)
+    decontam: DecontamConfig = field(default_factory=DecontamConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    language_min_confidence: float = 0.9
+    base_dir: str | None = None  # relative file paths resolve against it
+
+
+@dataclass
+class FunnelResult:
+    kept: pl.DataFrame
+    rejected: pl.DataFrame
+    funnel: Funnel
+    rows_in: int
+    source_rows_in: dict[str, int]
+    source_revisions: dict[str, str]
+    eval_set_sizes: dict[str, int]
+
+    @property
+    def funnel_frame(self) -> pl.DataFrame:
+        return self.funnel.to_frame()
+
+
+# ------------------------------------------------------------------ reading
+
+
+def read_all(config: FunnelConfig) -> tuple[pl.DataFrame, pl.DataFrame, list[SourceRows]]:
+    """Read and normalize every source: (rows, quarantined rows, raw sources)."""
+    base = Path(config.base_dir) if config.base_dir else None
+    frames, bad, loaded = [], [], []
+    for spec in config.sources:
+        src = load_source(spec, base)
+        loaded.append(src)
+        ok, quarantined = normalize_source(src, config.normalize)
+        frames.append(ok)
+        bad.append(quarantined)
+    rows = pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=SCHEMA)
+    quarantined = concat_rejected(bad, SCHEMA)
+    return rows, quarantined.select(list(REJECTED_SCHEMA)), loaded
+
+
+def build_contamination_index(config: FunnelConfig) -> ContaminationIndex:
+    index = ContaminationIndex(config.decontam)
+    base = Path(config.base_dir) if config.base_dir else None
+    for ev in config.eval_sets:
+        texts: list[str] = []
+        for f in ev.files:
+            p = Path(f) if Path(f).is_absolute() or base is None else base / f
+            for rec in read_records(p):
+                if rec.record is not None and isinstance(rec.record.get(ev.field), str):
+                    texts.append(rec.record[ev.field])
+        index.add(ev.name, texts[: ev.limit] if ev.limit is not None else texts)
+    return index
+
+
+# ------------------------------------------------------------------ steps
+
+
+def _text_step(name: str, reason: str, detect: Callable[[str], bool], llm_column: str | None = None) -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        flags = pl.Series([detect(t) for t in frame.get_column("problem").to_list()], dtype=pl.Boolean)
+        if llm_column is not None:
+            flags = flags | frame.get_column(llm_column).fill_null(False)
+        return reject_where(frame, flags, reason=reason, step=name)
+
+    return Step(name, fn, f"reject rows where {detect.__name__} holds ({reason})")
+
+
+def _row_step(name: str, reason: str, detect: Callable[[dict], bool], llm_column: str | None = None,
+              columns: Sequence[str] = ("problem", "answer")) -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        flags = pl.Series([detect(r) for r in frame.select(list(columns)).iter_rows(named=True)], dtype=pl.Boolean)
+        if llm_column is not None:
+            flags = flags | frame.get_column(llm_column).fill_null(False)
+        return reject_where(frame, flags, reason=reason, step=name)
+
+    return Step(name, fn)
+
+
+def contamination_step(index: ContaminationIndex) -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        flags, details = index.flags(frame.get_column("problem").to_list())
+        return reject_where(frame, pl.Series(flags, dtype=pl.Boolean), reason=R.CONTAMINATED, step="decontaminate",
+                            detail=pl.Series(details, dtype=pl.Utf8))
+
+    return Step("decontaminate", fn)
+
+
+def language_step(min_confidence: float) -> Step:
+    detector = signals.LanguageDetector(min_confidence=min_confidence)
+
+    def fn(frame: pl.DataFrame) -> StepResult:
+        out = [detector.is_non_english(t) for t in frame.get_column("problem").to_list()]
+        flags = pl.Series([o[0] for o in out], dtype=pl.Boolean)
+        details = pl.Series([o[1] if o[0] else None for o in out], dtype=pl.Utf8)
+        return reject_where(frame, flags, reason=R.NON_ENGLISH, step="language", detail=details)
+
+    return Step("language", fn)
+
+
+def missing_answer_step() -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        answer = pl.col("answer").str.strip_chars()
+        mask = answer.is_null() | (answer == "") | answer.str.to_lowercase().is_in(["none", "n/a", "null", "nan", "\\boxed{}"])
+        return reject_where(frame, mask, reason=R.MISSING_ANSWER, step="missing_answer")
+
+    return Step("missing_answer", fn)
+
+
+def verify_step(config: VerifyConfig) -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        items = [
+            VerifyItem(a, s if origin == "column" else None)  # an answer taken from the solution agrees with it by construction
+            for a, s, origin in frame.select("answer", "solution", "answer_origin").iter_rows()
+        ]
+        outcomes = verify_answers(items, workers=config.workers, item_timeout_s=config.item_timeout_s)
+        reason = [None if o.parsed and o.agrees is not False else (R.UNPARSEABLE_ANSWER if not o.parsed else R.ANSWER_MISMATCH)
+                  for o in outcomes]
+        mask = pl.Series([r is not None for r in reason], dtype=pl.Boolean)
+        return reject_where(frame, mask, reason=pl.Series(reason, dtype=pl.Utf8), step="verify_answer",
+                            detail=pl.Series([o.detail for o in outcomes], dtype=pl.Utf8))
+
+    return Step("verify_answer", fn)
+
+
+def exact_dedup_step() -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        flags, _ = exact_duplicates(frame.get_column("problem").to_list())
+        return reject_where(frame, pl.Series(flags, dtype=pl.Boolean), reason=R.DUPLICATE, step="exact_dedup")
+
+    return Step("exact_dedup", fn)
+
+
+def near_dedup_step(config: NearDedupConfig) -> Step:
+    def fn(frame: pl.DataFrame) -> StepResult:
+        matches = near_duplicates(frame.get_column("problem").to_list(), config)
+        ids = frame.get_column("problem_id").to_list()
+        sources = frame.get_column("source").to_list()
+        details = [None if m is None else f"near copy of {ids[int(m)]} ({sources[int(m)]})" for m in matches]
+        return reject_where(frame, pl.Series([m is not None for m in matches], dtype=pl.Boolean),
+                            reason=R.NEAR_DUPLICATE, step="near_dedup", detail=pl.Series(details, dtype=pl.Utf8))
+
+    return Step("near_dedup", fn)
+
+
+def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -> list[Step]:
+    proof_sources = {s.name for s in config.sources if s.proof_source}
+    steps: list[Step] = []
+    if index is not None and len(index):
+        steps.append(contamination_step(index))
+    steps += [
+        _text_step("hyperlink", R.HYPERLINK, signals.has_hyperlink),
+        _row_step("multiple_choice", R.MULTIPLE_CHOICE,
+                  lambda r: signals.is_multiple_choice(r["problem"], r["options"]),
+                  "llm_multiple_choice", columns=("problem", "options")),
+        _row_step("proof", R.PROOF, lambda r: r["source"] in proof_sources or signals.is_proof(r["problem"]),
+                  "llm_proof", columns=("problem", "source")),
+        _row_step("yes_no", R.YES_NO, lambda r: signals.is_yes_no(r["problem"], r["answer"]), "llm_yes_no"),
+        _row_step("true_false", R.TRUE_FALSE, lambda r: signals.is_true_false(r["problem"], r["answer"])),
+        _row_step("multi_part", R.MULTI_PART, lambda r: signals.is_multi_part(r["problem"], r["answer"]), "llm_multi_part"),
+        _text_step("figure", R.FIGURE, signals.needs_figure),
+        language_step(config.language_min_confidence),
+        missing_answer_step(),
+        verify_step(config.verify),
+        exact_dedup_step(),
+        near_dedup_step(config.near_dedup),
+    ]
+    return steps
+
+
+def run_funnel(config: FunnelConfig) -> FunnelResult:
+    rows, quarantined, loaded = read_all(config)
+    return filter_rows(rows, quarantined, config, loaded)
+
+
+def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig,
+                loaded: Sequence[SourceRows] = ()) -> FunnelResult:
+    """Run the filter chain on normalized ``rows``; ``quarantined`` are the read-time rejects."""
+    funnel = Funnel()
+    rows_in = rows.height + quarantined.height
+    funnel.record("normalize", rows_in, StepResult(rows, quarantined))
+    index = build_contamination_index(config)
+    kept, rejected, funnel = run_steps(rows, build_steps(config, index), funnel)
+    all_rejected = concat_rejected([quarantined, rejected], SCHEMA).select(list(REJECTED_SCHEMA))
+    both = pl.concat([rows.select("source", "source_revision"), quarantined.select("source", "source_revision")])
+    counts = both.group_by("source").agg(pl.len(), pl.col("source_revision").first()).sort("source")
+    per_source = {s.spec.name: len(s.records) for s in loaded} or dict(zip(counts["source"], counts["len"]))
+    revisions = {s.spec.name: s.revision for s in loaded} or dict(zip(counts["source"], counts["source_revision"]))
+    return FunnelResult(
+        kept=kept.select(list(SCHEMA)),
+        rejected=all_rejected,
+        funnel=funnel,
+        rows_in=rows_in,
+        source_rows_in=per_source,
+        source_revisions=revisions,
+        eval_set_sizes=dict(index.sizes),
+    )
+
+
+def source_breakdown(result: FunnelResult) -> pl.DataFrame:
+    """Per source: rows in, kept, and rejected per reason (wide)."""
+    kept = result.kept.group_by("source").len().rename({"len": "kept"})
+    rej = result.rejected.group_by("source", "reason").len().pivot(on="reason", index="source", values="len")
+    ins = pl.DataFrame({"source": list(result.source_rows_in), "rows_in": list(result.source_rows_in.values())},
+                       schema={"source": pl.Utf8, "rows_in": pl.Int64})
+    out = ins.join(kept, on="source", how="left").join(rej, on="source", how="left").fill_null(0)
+    return out.sort("source")

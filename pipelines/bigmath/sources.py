@@ -1,0 +1,119 @@
+"""Sources as configuration: where rows come from and how their fields map to the schema.
+
+A source is either local files (JSONL/Parquet) or a Hugging Face dataset (id, config, split,
+revision). ``fields`` maps schema names (``problem``, ``answer``, ``solution``, ``options``,
+``id``) to the source's column names; ``answer_from`` says how the final answer is found:
+
+- ``column``   the answer column as given (numbers are written without a trailing ``.0``);
+- ``gsm8k``    the text after ``####`` in the answer column; the text before it is the solution;
+- ``boxed``    the last ``\\boxed{}``/``\\fbox{}`` in the solution;
+- ``option``   the answer column is an option letter; the answer is that option's text;
+- ``auto``     the answer column if present and non-empty, else ``####``, else the last box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Literal
+
+from pipelines.core.hashing import file_sha256
+from pipelines.core.io import InputFileError, RawRecord, read_records
+
+AnswerFrom = Literal["column", "gsm8k", "boxed", "option", "auto"]
+SCHEMA_FIELDS = ("problem", "answer", "solution", "options", "id")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    fields: dict[str, str]
+    answer_from: AnswerFrom = "auto"
+    files: tuple[str, ...] = ()
+    hf_id: str | None = None
+    hf_config: str | None = None
+    hf_split: str = "train"
+    hf_revision: str | None = None
+    license: str = "unknown"
+    origin: str = ""
+    limit: int | None = None  # read at most this many rows (profiles that sample)
+    # Every row of this source is known to be a proof problem (e.g. HARP's proof-based split):
+    # they are rejected as ``proof`` even where the wording does not say "prove".
+    proof_source: bool = False
+
+    def __post_init__(self):
+        if bool(self.files) == bool(self.hf_id):
+            raise ValueError(f"source {self.name!r}: give exactly one of files=[...] or hf_id=...")
+        if "problem" not in self.fields:
+            raise ValueError(f"source {self.name!r}: fields must map 'problem' to a column")
+        unknown = set(self.fields) - set(SCHEMA_FIELDS)
+        if unknown:
+            raise ValueError(f"source {self.name!r}: unknown schema fields {sorted(unknown)}; known: {SCHEMA_FIELDS}")
+
+    @property
+    def kind(self) -> str:
+        return "hf" if self.hf_id else "local"
+
+    def resolved_files(self, base: Path | None = None) -> list[Path]:
+        out = []
+        for f in self.files:
+            p = Path(f)
+            if not p.is_absolute() and base is not None:
+                p = base / p
+            out.append(p)
+        return out
+
+
+@dataclass(frozen=True)
+class SourceRows:
+    """The raw records of one source, with the revision that identifies their content."""
+
+    spec: SourceSpec
+    records: list[RawRecord]
+    revision: str
+    files: list[str] = field(default_factory=list)
+
+
+def load_source(spec: SourceSpec, base: Path | None = None) -> SourceRows:
+    """Read every raw record of ``spec``. Bad rows come back as records with ``error`` set."""
+    if spec.kind == "local":
+        records: list[RawRecord] = []
+        digests = []
+        paths = spec.resolved_files(base)
+        for path in paths:
+            recs = read_records(path)
+            if len(paths) > 1:  # keep source_id unique across files
+                recs = [RawRecord(f"{path.name}:{r.source_id}", r.record, r.error, r.raw) for r in recs]
+            records.extend(recs)
+            digests.append(file_sha256(path)[:12])
+        revision = "sha256:" + "+".join(digests)
+        if spec.limit is not None:
+            records = records[: spec.limit]
+        return SourceRows(spec, records, revision, [str(p) for p in paths])
+    return _load_hf(spec)
+
+
+def _load_hf(spec: SourceSpec) -> SourceRows:
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(spec.hf_id, spec.hf_config, split=spec.hf_split, revision=spec.hf_revision)
+    except Exception as exc:  # datasets raises many types; name the source and what to check
+        raise InputFileError(
+            f"source {spec.name!r}: cannot load Hugging Face dataset {spec.hf_id!r} "
+            f"(config={spec.hf_config!r}, split={spec.hf_split!r}, revision={spec.hf_revision!r}): {exc}. "
+            "Check the id and network access, or point the source at local files."
+        ) from exc
+    if spec.limit is not None:
+        ds = ds.select(range(min(spec.limit, len(ds))))
+    records = [RawRecord(str(i), row, None) for i, row in enumerate(_iter_rows(ds))]
+    revision = spec.hf_revision or f"fingerprint:{getattr(ds, '_fingerprint', 'unknown')}"
+    return SourceRows(spec, records, revision)
+
+
+def _iter_rows(ds) -> Iterator[dict]:
+    for batch in ds.iter(batch_size=1000):
+        keys = list(batch)
+        n = len(batch[keys[0]]) if keys else 0
+        for i in range(n):
+            yield {k: batch[k][i] for k in keys}

@@ -1,0 +1,190 @@
+"""Answer checks with math-verify, in worker processes with a per-item deadline.
+
+math-verify's own timeouts use SIGALRM, which only works in a process's main thread: each
+worker runs items in its main thread (so the library's timeout works), and the parent enforces
+its own wall-clock deadline on top. A worker that overruns is killed and replaced; its item is
+reported as timed out, every other item still gets its answer. One pathological item costs one
+deadline, never the run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import re
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Sequence
+
+from pipelines.bigmath.answers import last_boxed, split_gsm8k
+
+
+@dataclass(frozen=True)
+class VerifyItem:
+    answer: str | None
+    solution: str | None  # only for the agreement check; None skips it
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    parsed: bool          # math-verify parsed the answer
+    agrees: bool | None   # the solution's final answer equals the answer (None: nothing to compare)
+    detail: str | None = None
+
+
+# "\\text{Evelyn}", "ellipse", "blue and red": math-verify reads words as products of symbols
+_WORD_ANSWER = re.compile(r"^\s*\$?\s*(?:\\(?:text|textbf|mathrm|textrm|mbox)\s*\{)?\s*[A-Za-z][a-z]{3,}(?:[\s,]+[A-Za-z]+)*\s*\}?\s*\$?\s*\.?$")
+
+
+_THOUSANDS = re.compile(r"^(-?\d{1,3}(?:,\d{3})+)(\.\d+)?$")
+
+
+def _as_latex(text: str) -> str:
+    # currency and spacing marks that are not part of the value: "\$32,\!348", "\$18.90", "5\%"
+    text = text.strip().replace("\\$", "").replace(",\\!", ",").replace("\\!", "").replace("\\%", "%")
+    m = _THOUSANDS.match(text)
+    if m:
+        text = m.group(1).replace(",", "") + (m.group(2) or "")
+    return text if "$" in text or "\\boxed" in text else f"${text}$"
+
+
+def final_answer_of(solution: str | None) -> str | None:
+    """The final answer a solution states: its last box, or its ``####`` line."""
+    if not solution:
+        return None
+    boxed = last_boxed(solution)
+    if boxed:
+        return boxed
+    if "####" in solution:
+        return split_gsm8k(solution)[1]
+    return None
+
+
+def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
+    """Run in a worker's main thread: parse the answer, compare with the solution's final answer."""
+    from math_verify import parse, verify
+
+    if not item.answer:
+        return VerifyOutcome(False, None, "no answer")
+    if _WORD_ANSWER.match(item.answer):
+        return VerifyOutcome(False, None, "answer is words, not a mathematical value")
+    try:
+        gold = parse(_as_latex(item.answer), parsing_timeout=timeout_s)
+    except Exception as exc:  # math-verify raises on some malformed LaTeX even with raise_on_error=False
+        return VerifyOutcome(False, None, f"parse error: {type(exc).__name__}")
+    if not gold:
+        return VerifyOutcome(False, None, "math-verify found no expression")
+    stated = final_answer_of(item.solution)
+    if stated is None:
+        return VerifyOutcome(True, None)
+    try:
+        pred = parse(_as_latex(stated), parsing_timeout=timeout_s)
+        if not pred:
+            return VerifyOutcome(True, None, "solution's final answer not parseable")
+        same = verify(gold, pred, timeout_seconds=timeout_s)
+    except Exception as exc:
+        return VerifyOutcome(True, None, f"compare error: {type(exc).__name__}")
+    return VerifyOutcome(True, bool(same), None if same else f"solution says {stated[:200]!r}")
+
+
+def _worker(conn: Connection, timeout_s: int) -> None:
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        index, item = msg
+        try:
+            outcome = check_item(item, timeout_s)
+        except BaseException as exc:  # a worker must answer every item it takes
+            outcome = VerifyOutcome(False, None, f"error: {type(exc).__name__}: {str(exc)[:200]}")
+        conn.send((index, outcome))
+
+
+class _Slot:
+    def __init__(self, ctx, timeout_s: int):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, timeout_s), daemon=True)
+        self.proc.start()
+        child.close()
+        self.index: int | None = None
+        self.started = 0.0
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+def verify_answers(
+    items: Sequence[VerifyItem],
+    *,
+    workers: int | None = None,
+    item_timeout_s: int = 5,
+    deadline_s: float | None = None,
+) -> list[VerifyOutcome]:
+    """Check every item; results are in input order. ``deadline_s`` is the hard per-item wall
+    clock (default: 3 x the library timeout + 2 s, since an item runs up to two parses and a verify)."""
+    n = len(items)
+    if n == 0:
+        return []
+    deadline_s = deadline_s if deadline_s is not None else 3 * item_timeout_s + 2
+    workers = max(1, min(workers or os.cpu_count() or 1, n))
+    ctx = mp.get_context("spawn")  # no fork: parents here may run threads (Dagster, servers)
+    slots = [_Slot(ctx, item_timeout_s) for _ in range(workers)]
+    results: list[VerifyOutcome | None] = [None] * n
+    next_item = 0
+    done = 0
+    try:
+        def feed(slot: _Slot) -> None:
+            nonlocal next_item
+            if next_item < n:
+                slot.index = next_item
+                slot.started = time.monotonic()
+                slot.conn.send((next_item, items[next_item]))
+                next_item += 1
+            else:
+                slot.index = None
+
+        for s in slots:
+            feed(s)
+        while done < n:
+            busy = [s for s in slots if s.index is not None]
+            ready = wait([s.conn for s in busy], timeout=0.2)
+            now = time.monotonic()
+            for s in busy:
+                if s.conn in ready:
+                    try:
+                        index, outcome = s.conn.recv()
+                    except (EOFError, OSError):  # the worker died (segfault, OOM kill)
+                        index, outcome = s.index, VerifyOutcome(False, None, "worker crashed")
+                        _replace(slots, s, ctx, item_timeout_s)
+                        s = slots[-1]
+                    results[index] = outcome
+                    done += 1
+                    feed(s)
+                elif now - s.started > deadline_s:
+                    results[s.index] = VerifyOutcome(False, None, f"timeout after {deadline_s:.0f}s")
+                    done += 1
+                    _replace(slots, s, ctx, item_timeout_s)
+                    feed(slots[-1])
+    finally:
+        for s in slots:
+            try:
+                s.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for s in slots:
+            s.proc.join(2)
+            if s.proc.is_alive():
+                s.proc.kill()
+    return results  # type: ignore[return-value]
+
+
+def _replace(slots: list[_Slot], slot: _Slot, ctx, timeout_s: int) -> None:
+    slot.kill()
+    slots.remove(slot)
+    slots.append(_Slot(ctx, timeout_s))

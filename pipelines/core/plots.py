@@ -1,0 +1,40 @@
+"""Plots written as PNG files (matplotlib, Agg backend, fixed metadata so bytes are stable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+
+def funnel_plot(funnel: pl.DataFrame, path: str | Path, title: str = "funnel") -> Path:
+    """Bars per step: rows kept (blue) and rejected (orange), labelled with the reasons."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = funnel.group_by("step", maintain_order=True).agg(
+        pl.col("rows_in").first(), pl.col("rows_kept").first(), pl.col("rows_rejected").first(),
+        pl.col("reason").drop_nulls().str.join(", ").alias("reasons"),
+    )
+    names = steps.get_column("step").to_list()
+    kept = steps.get_column("rows_kept").to_list()
+    rejected = steps.get_column("rows_rejected").to_list()
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.5), dpi=100)
+    y = list(range(len(names)))[::-1]
+    ax.barh(y, kept, color="#4c72b0", label="kept")
+    ax.barh(y, rejected, left=kept, color="#dd8452", label="rejected")
+    for yi, k, r in zip(y, kept, rejected):
+        if r:
+            ax.text(k + r, yi, f" -{r}", va="center", fontsize=8)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("rows")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
