@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-import numpy as np
 import polars as pl
 
 from pipelines.core.hashing import hash64, normalize_text
@@ -72,8 +71,12 @@ def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     return out
 
 
+def _words(text: str) -> list[str]:
+    return normalize_text(_PUNCT.sub(" ", text)).split()
+
+
 def word_ngrams(text: str, n: int) -> list[int]:
-    words = normalize_text(_PUNCT.sub(" ", text)).split()
+    words = _words(text)
     if len(words) < n:
         return [hash64(" ".join(words))] if words else []
     return [hash64(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
@@ -82,46 +85,85 @@ def word_ngrams(text: str, n: int) -> list[int]:
 @dataclass(frozen=True)
 class DecontamConfig:
     ngram: int = 8
-    min_overlap: float = 0.5  # share of a row's n-grams found in an evaluation set
+    # contaminated when this share of the row's n-grams, or of one evaluation item's n-grams,
+    # is found in the other: catches copies with text added around them as well as trimmed ones
+    min_overlap: float = 0.5
+    min_short_words: int = 3  # evaluation items shorter than ``ngram`` words match as whole phrases
+    max_items_per_gram: int = 64  # boilerplate n-grams shared by many items stop counting past this
 
 
 class ContaminationIndex:
-    """N-gram hashes of evaluation sets, each hash mapped to the set it came from."""
+    """N-gram hashes of evaluation items; a row matches an item when enough n-grams overlap."""
 
     def __init__(self, config: DecontamConfig = DecontamConfig()):
         self.config = config
-        self._owner: dict[int, str] = {}
+        self._items: dict[int, list[int]] = {}   # gram -> evaluation item numbers
+        self._short: dict[int, set[int]] = {}    # word count -> hashes of whole short items
+        self._short_item: dict[int, int] = {}    # short-item hash -> item number
+        self._item_set: list[str] = []
+        self._item_size: list[int] = []
         self.sizes: dict[str, int] = {}
 
     def add(self, name: str, texts: Iterable[str]) -> None:
+        n = self.config.ngram
         count = 0
         for t in texts:
             if not t:
                 continue
+            words = _words(t)
+            if not words:
+                continue
+            item = len(self._item_set)
+            self._item_set.append(name)
             count += 1
-            for g in word_ngrams(t, self.config.ngram):
-                self._owner.setdefault(g, name)
+            if len(words) < n:
+                if len(words) >= self.config.min_short_words:
+                    h = hash64(" ".join(words))
+                    self._short.setdefault(len(words), set()).add(h)
+                    self._short_item.setdefault(h, item)
+                self._item_size.append(1)
+                continue
+            grams = set(word_ngrams(t, n))
+            self._item_size.append(len(grams))
+            for g in grams:
+                owners = self._items.setdefault(g, [])
+                if len(owners) < self.config.max_items_per_gram:
+                    owners.append(item)
         self.sizes[name] = self.sizes.get(name, 0) + count
 
     def __len__(self) -> int:
-        return len(self._owner)
+        return len(self._item_set)
 
     def match(self, text: str) -> tuple[float, str | None]:
-        grams = word_ngrams(text, self.config.ngram)
-        if not grams or not self._owner:
+        """(overlap score, evaluation set of the best-matching item) for one row."""
+        words = _words(text)
+        for length, hashes in self._short.items():  # a short evaluation item inside the row
+            for i in range(len(words) - length + 1):
+                h = hash64(" ".join(words[i : i + length]))
+                if h in hashes:
+                    return 1.0, self._item_set[self._short_item[h]]
+        grams = set(word_ngrams(text, self.config.ngram))
+        if not grams or not self._items:
             return 0.0, None
-        hits = [self._owner[g] for g in grams if g in self._owner]
-        share = len(hits) / len(grams)
+        hits = 0
+        per_item: dict[int, int] = {}
+        for g in grams:
+            owners = self._items.get(g)
+            if owners:
+                hits += 1
+                for it in owners:
+                    per_item[it] = per_item.get(it, 0) + 1
         if not hits:
             return 0.0, None
-        names, counts = np.unique(hits, return_counts=True)
-        return share, str(names[int(np.argmax(counts))])
+        best = max(per_item, key=lambda it: (per_item[it] / self._item_size[it], -it))
+        score = max(hits / len(grams), per_item[best] / self._item_size[best])
+        return score, self._item_set[best]
 
     def flags(self, texts: Sequence[str]) -> tuple[list[bool], list[str | None]]:
         flags, details = [], []
         for t in texts:
-            share, name = self.match(t)
-            hit = name is not None and share >= self.config.min_overlap
+            score, name = self.match(t)
+            hit = name is not None and score >= self.config.min_overlap
             flags.append(hit)
-            details.append(f"{share:.0%} of {self.config.ngram}-grams in {name}" if hit else None)
+            details.append(f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None)
         return flags, details

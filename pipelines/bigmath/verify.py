@@ -88,7 +88,7 @@ def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
     return VerifyOutcome(True, bool(same), None if same else f"solution says {stated[:200]!r}")
 
 
-def _worker(conn: Connection, timeout_s: int) -> None:
+def _worker(conn: Connection, timeout_s: int, check=check_item) -> None:
     while True:
         try:
             msg = conn.recv()
@@ -98,16 +98,16 @@ def _worker(conn: Connection, timeout_s: int) -> None:
             return
         index, item = msg
         try:
-            outcome = check_item(item, timeout_s)
+            outcome = check(item, timeout_s)
         except BaseException as exc:  # a worker must answer every item it takes
             outcome = VerifyOutcome(False, None, f"error: {type(exc).__name__}: {str(exc)[:200]}")
         conn.send((index, outcome))
 
 
 class _Slot:
-    def __init__(self, ctx, timeout_s: int):
+    def __init__(self, ctx, timeout_s: int, check):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, timeout_s), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, timeout_s, check), daemon=True)
         self.proc.start()
         child.close()
         self.index: int | None = None
@@ -125,16 +125,18 @@ def verify_answers(
     workers: int | None = None,
     item_timeout_s: int = 5,
     deadline_s: float | None = None,
+    check=check_item,
 ) -> list[VerifyOutcome]:
     """Check every item; results are in input order. ``deadline_s`` is the hard per-item wall
-    clock (default: 3 x the library timeout + 2 s, since an item runs up to two parses and a verify)."""
+    clock (default: 3 x the library timeout + 2 s, since an item runs up to two parses and a verify).
+    ``check`` is the per-item function run in the workers (importable at module level)."""
     n = len(items)
     if n == 0:
         return []
     deadline_s = deadline_s if deadline_s is not None else 3 * item_timeout_s + 2
     workers = max(1, min(workers or os.cpu_count() or 1, n))
     ctx = mp.get_context("spawn")  # no fork: parents here may run threads (Dagster, servers)
-    slots = [_Slot(ctx, item_timeout_s) for _ in range(workers)]
+    slots = [_Slot(ctx, item_timeout_s, check) for _ in range(workers)]
     results: list[VerifyOutcome | None] = [None] * n
     next_item = 0
     done = 0
@@ -161,7 +163,7 @@ def verify_answers(
                         index, outcome = s.conn.recv()
                     except (EOFError, OSError):  # the worker died (segfault, OOM kill)
                         index, outcome = s.index, VerifyOutcome(False, None, "worker crashed")
-                        _replace(slots, s, ctx, item_timeout_s)
+                        _replace(slots, s, ctx, item_timeout_s, check)
                         s = slots[-1]
                     results[index] = outcome
                     done += 1
@@ -169,7 +171,7 @@ def verify_answers(
                 elif now - s.started > deadline_s:
                     results[s.index] = VerifyOutcome(False, None, f"timeout after {deadline_s:.0f}s")
                     done += 1
-                    _replace(slots, s, ctx, item_timeout_s)
+                    _replace(slots, s, ctx, item_timeout_s, check)
                     feed(slots[-1])
     finally:
         for s in slots:
@@ -184,7 +186,7 @@ def verify_answers(
     return results  # type: ignore[return-value]
 
 
-def _replace(slots: list[_Slot], slot: _Slot, ctx, timeout_s: int) -> None:
+def _replace(slots: list[_Slot], slot: _Slot, ctx, timeout_s: int, check) -> None:
     slot.kill()
     slots.remove(slot)
-    slots.append(_Slot(ctx, timeout_s))
+    slots.append(_Slot(ctx, timeout_s, check))

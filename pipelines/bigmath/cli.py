@@ -1,0 +1,90 @@
+"""``foundry bigmath``: run the Big-Math funnel on your own files, without the UI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig, run_funnel, source_breakdown
+from pipelines.bigmath.sources import SCHEMA_FIELDS, SourceSpec
+from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text
+
+
+def parse_fields(values: tuple[str, ...], allowed: tuple[str, ...] = SCHEMA_FIELDS) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for v in values:
+        if "=" not in v:
+            raise click.BadParameter(f"{v!r}: write NAME=COLUMN, e.g. problem=question", param_hint="--field")
+        name, col = v.split("=", 1)
+        if name not in allowed:
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(allowed)}", param_hint="--field")
+        fields[name] = col
+    return fields
+
+
+@click.group(name="bigmath")
+def group() -> None:
+    """Big-Math: filter math problems down to ones with a single verifiable answer."""
+
+
+@group.command(name="filter")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--field", "fields", multiple=True, required=True,
+              help="Schema field = your column: problem=COL (required), answer=COL, solution=COL, options=COL, id=COL.")
+@click.option("--source", default=None, help="Source name recorded on every row (default: the first file's stem).")
+@click.option("--answer-from", type=click.Choice(["auto", "column", "gsm8k", "boxed", "option"]), default="auto",
+              show_default=True, help="How to find the final answer (see pipelines/bigmath/sources.py).")
+@click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Evaluation set file(s) to decontaminate against (JSONL/Parquet). Repeatable.")
+@click.option("--eval-field", default="problem=problem", show_default=True,
+              help="problem=COL: the column holding the problem text in the evaluation files.")
+@click.option("--workers", default=2, show_default=True, help="Processes for answer verification.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def filter_command(files, fields, source, answer_from, eval_sets, eval_field, workers, out_dir) -> None:
+    """Run the Big-Math funnel on FILES; write kept.parquet, rejected.parquet and funnel.json to --out.
+
+    Every input row ends in kept.parquet or in rejected.parquet with a `reason` code:
+    multiple_choice, yes_no, true_false, multi_part, proof, hyperlink, figure, non_english,
+    duplicate, near_duplicate, contaminated, missing_answer, unparseable_answer, answer_mismatch,
+    malformed.
+    """
+    mapping = parse_fields(fields)
+    if "problem" not in mapping:
+        raise click.BadParameter("map the problem column, e.g. --field problem=question", param_hint="--field")
+    eval_col = parse_fields((eval_field,), ("problem",))["problem"]
+    spec = SourceSpec(source or files[0].stem, files=tuple(str(f.resolve()) for f in files), fields=mapping,
+                      answer_from=answer_from, license="user-provided")
+    evals = (EvalSetSpec("user_eval", files=tuple(str(f.resolve()) for f in eval_sets), field=eval_col),) if eval_sets else ()
+    config = FunnelConfig(sources=(spec,), eval_sets=evals, verify=VerifyConfig(workers=workers))
+    try:
+        result = run_funnel(config)
+    except InputFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(result.kept, out_dir / "kept.parquet")
+    atomic_write_parquet(result.rejected, out_dir / "rejected.parquet")
+    report = {
+        "rows_in": result.rows_in,
+        "kept": result.kept.height,
+        "rejected": result.rejected.height,
+        "rejected_by_reason": result.funnel.rejected_by_reason(),
+        "steps": result.funnel.to_frame().to_dicts(),
+        "source_revisions": result.source_revisions,
+        "eval_sets": result.eval_set_sizes,
+    }
+    atomic_write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", out_dir / "funnel.json")
+    click.echo(f"{result.rows_in} rows in: {result.kept.height} kept, {result.rejected.height} rejected")
+    for reason, count in report["rejected_by_reason"].items():
+        click.echo(f"  {reason:<20} {count:>8}")
+    click.echo(f"wrote {out_dir}/kept.parquet, rejected.parquet, funnel.json")
+
+
+try:  # the reformulation command lives beside the LLM layer (issue 3)
+    from pipelines.bigmath.reformulate_cli import reformulate as _reformulate
+
+    group.add_command(_reformulate)
+except ModuleNotFoundError as _exc:  # pragma: no cover - only while that module does not exist
+    if _exc.name != "pipelines.bigmath.reformulate_cli":
+        raise

@@ -1,0 +1,37 @@
+import json
+
+from pipelines.bigmath.dedup import ContaminationIndex, DecontamConfig, NearDedupConfig, exact_duplicates, near_duplicates
+from tests.conftest import SAMPLE_MATH
+
+MATH500 = [json.loads(l)["problem"] for l in (SAMPLE_MATH / "math500_test.jsonl").read_text().splitlines()]
+GSM8K = [json.loads(l)["question"] for l in (SAMPLE_MATH / "gsm8k_test.jsonl").read_text().splitlines()]
+
+
+def test_exact_duplicates_ignore_case_and_spacing():
+    flags, _ = exact_duplicates(["Find x.", "find   X.", "Find y."])
+    assert flags == [False, True, False]
+
+
+def test_near_duplicates_catch_light_edits_but_not_distinct_problems():
+    base = GSM8K[:50]
+    edited = [t.replace(" the ", " the  ").rstrip("?") + " ?" for t in base[:10]]
+    matches = near_duplicates(base + edited, NearDedupConfig())
+    assert all(m is None for m in matches[:50])
+    assert [int(m) for m in matches[50:]] == list(range(10))
+
+
+def test_near_dedup_is_deterministic():
+    texts = GSM8K[:200] + GSM8K[:20]
+    assert near_duplicates(texts) == near_duplicates(texts)
+
+
+def test_decontamination_rejects_eval_items_and_planted_near_copies():
+    index = ContaminationIndex(DecontamConfig())
+    index.add("math500_heldout", MATH500[:100])
+    planted = [MATH500[i].replace("Find", "Determine").replace("  ", " ") + " Show your work." for i in range(0, 100, 10)]
+    flags, details = index.flags(MATH500[:100] + planted + GSM8K[:300])
+    assert all(flags[:110]), [i for i, f in enumerate(flags[:110]) if not f]
+    assert not any(flags[110:])
+    assert "math500_heldout" in details[0]
+    clean, _ = index.flags(MATH500[100:])
+    assert sum(clean) == 0
