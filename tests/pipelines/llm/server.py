@@ -1,0 +1,173 @@
+"""A scripted OpenAI-compatible chat server for tests: a real socket on 127.0.0.1.
+
+``ScriptedServer(responder)`` serves ``POST /v1/chat/completions``. ``responder(body, n)`` gets the
+request JSON and how many times this exact conversation was asked before (0 on the first ask),
+and returns a :class:`Reply`: a status, content, an optional delay. Helpers script the cases the
+LLM layer must survive: valid JSON, malformed JSON, wrong schema, slow, 429, 500.
+
+The server records every request (``requests``), how many were in flight at once
+(``max_in_flight``), and can hold requests at a gate (``hold_after``) so a test can kill a client
+while some of its calls are unanswered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import pytest
+
+
+@dataclass
+class Reply:
+    content: str | None = None
+    status: int = 200
+    delay: float = 0.0
+    headers: dict | None = None
+
+
+def valid(obj: dict, delay: float = 0.0) -> Reply:
+    return Reply(json.dumps(obj), delay=delay)
+
+
+MALFORMED = Reply('{"problem": "unterminated')
+RATE_LIMITED = Reply(status=429, headers={"retry-after": "0"})
+SERVER_ERROR = Reply(status=500)
+
+
+def conversation_key(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body.get("messages"), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def last_user(body: dict) -> str:
+    return next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+
+
+def first_user(body: dict) -> str:
+    return next(m["content"] for m in body["messages"] if m["role"] == "user")
+
+
+class ScriptedServer:
+    def __init__(self, responder: Callable[[dict, int], Reply]):
+        self.responder = responder
+        self.requests: list[dict] = []
+        self.answered: list[str] = []  # conversation keys whose 200 reply was sent in full
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.hold_after: int | None = None  # answer this many 200s, then hold the rest at the gate
+        self.gate = threading.Event()
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                server._handle(self, body)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.gate.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def count_for(self, predicate: Callable[[dict], bool]) -> int:
+        return sum(1 for b in list(self.requests) if predicate(b))
+
+    def _handle(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
+        key = conversation_key(body)
+        with self._lock:
+            self.requests.append(body)
+            n = self._seen.get(key, 0)
+            self._seen[key] = n + 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            held = self.hold_after is not None and len(self.answered) >= self.hold_after
+        try:
+            if held:
+                self.gate.wait(30)
+                return  # the client is gone by now; no reply
+            reply = self.responder(body, n)
+            if reply.delay:
+                time.sleep(reply.delay)
+            self._send(handler, body, reply)
+            if reply.status == 200:
+                with self._lock:
+                    self.answered.append(key)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _send(self, handler, body: dict, reply: Reply) -> None:
+        if reply.status == 200:
+            payload = {
+                "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": body.get("model"),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": reply.content}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            }
+        else:
+            payload = {"error": {"message": f"scripted {reply.status}", "type": "test", "code": reply.status}}
+        data = json.dumps(payload).encode()
+        handler.send_response(reply.status)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(data)))
+        for k, v in (reply.headers or {}).items():
+            handler.send_header(k, v)
+        handler.end_headers()
+        handler.wfile.write(data)
+        handler.wfile.flush()
+
+
+# ---------------------------------------------------------------- network guard
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """LLM tests may only talk to 127.0.0.1: any other connection attempt fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                ok = ipaddress.ip_address(host).is_loopback
+            except ValueError:
+                ok = host == "localhost"
+            if not ok:
+                raise AssertionError(f"test tried to reach {address}; only 127.0.0.1 is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "FOUNDRY_LLM_BASE_URL", "FOUNDRY_LLM_MODEL",
+                "FOUNDRY_LLM_API_KEY", "FOUNDRY_LLM_BACKEND", "FOUNDRY_LLM_CACHE"):
+        monkeypatch.delenv(var, raising=False)
