@@ -1,0 +1,67 @@
+"""Materialize the Big-Math family into a temp data root with a real instance."""
+
+import duckdb
+import polars as pl
+from dagster import DagsterInstance, materialize
+
+import assets.bigmath as bm
+from assets.io import ParquetWarehouseIOManager
+from assets.resources import FoundryResource
+
+
+def test_materialize_bigmath_family(tmp_path):
+    root = tmp_path / "data"
+    resources = {
+        "foundry": FoundryResource(profile_name="sample", data_root=str(root)),
+        "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
+    }
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected],
+                             resources=resources, instance=instance)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {bm.CHECK_CONSERVATION: True, bm.CHECK_SCHEMA: True, bm.CHECK_UNIQUE_ID: True,
+                      bm.CHECK_RESIDUE: True, bm.CHECK_GX_KEPT: True, bm.CHECK_GX_REJECTED: True}
+
+    mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
+    kept_meta = mats["bigmath_kept"].materialization.metadata
+    assert kept_meta["dagster/row_count"].value > 2000
+    assert "problem_id" in kept_meta["preview"].value
+    assert kept_meta["funnel_plot"].value.startswith("![funnel_plot](data:image/png;base64,")
+    assert (root / "assets" / "bigmath_kept" / "source=gsm8k" / "part-0.parquet").exists()
+    assert (root / "artifacts" / "gx_docs" / "bigmath_kept_suite.html").exists()
+
+    con = duckdb.connect(str(root / "foundry.duckdb"), read_only=True)
+    try:
+        per_source = dict(con.execute("SELECT source, count(*) FROM bigmath_kept GROUP BY 1 ORDER BY 1").fetchall())
+        rejected = dict(con.execute("SELECT reason, sum(count) FROM bigmath_funnel WHERE reason IS NOT NULL GROUP BY 1").fetchall())
+        total_in = con.execute("SELECT rows_in FROM bigmath_funnel WHERE step = 'normalize' LIMIT 1").fetchone()[0]
+        n_kept = con.execute("SELECT count(*) FROM bigmath_kept").fetchone()[0]
+        n_rej = con.execute("SELECT count(*) FROM bigmath_rejected").fetchone()[0]
+    finally:
+        con.close()
+    assert "aqua" not in per_source and per_source["gsm8k"] > 1300
+    assert rejected["multiple_choice"] >= 284 and rejected["contaminated"] == 100
+    assert n_kept + n_rej == total_in == 3195
+
+
+def test_blocking_check_stops_bad_data(tmp_path, monkeypatch):
+    """If the funnel ever loses a row, the blocking conservation check fails the materialization's check."""
+    import pipelines.bigmath.funnel as funnel
+
+    real = funnel.filter_rows
+
+    def lossy(*args, **kwargs):
+        r = real(*args, **kwargs)
+        r.kept = r.kept.head(r.kept.height - 1)
+        return r
+
+    monkeypatch.setattr(bm, "filter_rows", lossy)
+    root = tmp_path / "data"
+    resources = {
+        "foundry": FoundryResource(profile_name="sample", data_root=str(root)),
+        "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
+    }
+    result = materialize([bm.bigmath_sources, bm.bigmath_funnel], resources=resources, raise_on_error=False)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks[bm.CHECK_CONSERVATION] is False
