@@ -1,0 +1,142 @@
+"""Every published dataset, declared. Adding a family is one ``DatasetSpec`` and one ``register``.
+
+A spec names the family's asset tables by warehouse name, so this module never imports Dagster;
+family code is imported lazily (inside ``sources``/``produce``), so a family that is not installed
+yet does not break the others.
+"""
+
+from __future__ import annotations
+
+from pipelines.release.spec import ConfigSpec, DatasetSpec, SourceInfo, SplitSpec
+
+REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    if spec.name in REGISTRY and REGISTRY[spec.name] != spec:
+        raise ValueError(f"dataset {spec.name!r} is registered twice with different specs")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no release spec named {name!r}; known: {', '.join(sorted(REGISTRY)) or 'none'} "
+                       f"(declare one in pipelines/release/registry.py)") from None
+
+
+# ------------------------------------------------------------------ citations (BibTeX)
+
+CITATIONS: dict[str, str] = {
+    "bigmath": """@article{albalak2025bigmath,
+  title   = {Big-Math: A Large-Scale, High-Quality Math Dataset for Reinforcement Learning in Language Models},
+  author  = {Albalak, Alon and Phung, Duy and Lile, Nathan and Rafailov, Rafael and Gandhi, Kanishk and Castricato, Louis and Singh, Anikait and Blagden, Chase and Xiang, Violet and Mahan, Dakota and Haber, Nick},
+  journal = {arXiv preprint arXiv:2502.17387},
+  year    = {2025}
+}""",
+    "gsm8k": """@article{cobbe2021gsm8k,
+  title   = {Training Verifiers to Solve Math Word Problems},
+  author  = {Cobbe, Karl and Kosaraju, Vineet and Bavarian, Mohammad and Chen, Mark and Jun, Heewoo and Kaiser, Lukasz and Plappert, Matthias and Tworek, Jerry and Hilton, Jacob and Nakano, Reiichiro and Hesse, Christopher and Schulman, John},
+  journal = {arXiv preprint arXiv:2110.14168},
+  year    = {2021}
+}""",
+    "math": """@article{hendrycks2021math,
+  title   = {Measuring Mathematical Problem Solving With the MATH Dataset},
+  author  = {Hendrycks, Dan and Burns, Collin and Kadavath, Saurav and Arora, Akul and Basart, Steven and Tang, Eric and Song, Dawn and Steinhardt, Jacob},
+  journal = {arXiv preprint arXiv:2103.03874},
+  year    = {2021}
+}""",
+    "prm800k": """@article{lightman2023verify,
+  title   = {Let's Verify Step by Step},
+  author  = {Lightman, Hunter and Kosaraju, Vineet and Burda, Yura and Edwards, Harri and Baker, Bowen and Lee, Teddy and Leike, Jan and Schulman, John and Sutskever, Ilya and Cobbe, Karl},
+  journal = {arXiv preprint arXiv:2305.20050},
+  year    = {2023}
+}""",
+    "aqua": """@inproceedings{ling2017aqua,
+  title     = {Program Induction by Rationale Generation: Learning to Solve and Explain Algebraic Word Problems},
+  author    = {Ling, Wang and Yogatama, Dani and Dyer, Chris and Blunsom, Phil},
+  booktitle = {Proceedings of the 55th Annual Meeting of the Association for Computational Linguistics},
+  year      = {2017}
+}""",
+    "mawps": """@inproceedings{koncel2016mawps,
+  title     = {MAWPS: A Math Word Problem Repository},
+  author    = {Koncel-Kedziorski, Rik and Roy, Subhro and Amini, Aida and Kushman, Nate and Hajishirzi, Hannaneh},
+  booktitle = {Proceedings of NAACL-HLT 2016},
+  year      = {2016}
+}""",
+    "minerva": """@article{lewkowycz2022minerva,
+  title   = {Solving Quantitative Reasoning Problems with Language Models},
+  author  = {Lewkowycz, Aitor and Andreassen, Anders and Dohan, David and Dyer, Ethan and Michalewski, Henryk and Ramasesh, Vinay and Slone, Ambrose and Anil, Cem and Schlag, Imanol and Gutman-Solo, Theo and Wu, Yuhuai and Neyshabur, Behnam and Gur-Ari, Guy and Misra, Vedant},
+  journal = {arXiv preprint arXiv:2206.14858},
+  year    = {2022}
+}""",
+    "tora": """@article{gou2023tora,
+  title   = {ToRA: A Tool-Integrated Reasoning Agent for Mathematical Problem Solving},
+  author  = {Gou, Zhibin and Shao, Zhihong and Gong, Yeyun and Shen, Yelong and Yang, Yujiu and Huang, Minlie and Duan, Nan and Chen, Weizhu},
+  journal = {arXiv preprint arXiv:2309.17452},
+  year    = {2023}
+}""",
+    "harp": """@article{yue2024harp,
+  title   = {HARP: A challenging human-annotated math reasoning benchmark},
+  author  = {Yue, Albert S. and Madaan, Lovish and Moskovitz, Ted and Strouse, DJ and Singh, Aaditya K.},
+  journal = {arXiv preprint arXiv:2412.08819},
+  year    = {2024}
+}""",
+    "omni_math": """@article{gao2024omnimath,
+  title   = {Omni-MATH: A Universal Olympiad Level Mathematic Benchmark For Large Language Models},
+  author  = {Gao, Bofei and others},
+  journal = {arXiv preprint arXiv:2410.07985},
+  year    = {2024}
+}""",
+}
+
+# ------------------------------------------------------------------ Big-Math
+
+# source name -> citation keys (the harness sources cite the harness and the original work)
+BIGMATH_SOURCE_CITATIONS: dict[str, tuple[str, ...]] = {
+    "gsm8k": ("gsm8k",), "math500": ("math", "prm800k"), "aqua": ("aqua",), "aqua_rat": ("aqua",),
+    "sat_math": ("tora",), "ocw": ("minerva", "tora"), "mawps": ("mawps", "tora"), "harp_proofs": ("harp",),
+    "omni_math": ("omni_math",),
+}
+
+
+def _bigmath_sources(profile) -> list[SourceInfo]:
+    return [SourceInfo(s.name, s.license, s.origin or s.hf_id or "", BIGMATH_SOURCE_CITATIONS.get(s.name, ()))
+            for s in profile.bigmath.sources]
+
+
+def _bigmath_produce(profile) -> dict:
+    from pipelines.bigmath.funnel import run_funnel
+
+    result = run_funnel(profile.bigmath)
+    return {"bigmath_kept": result.kept, "bigmath_funnel": result.funnel_frame, "bigmath_rejected": result.rejected}
+
+
+def _bigmath_columns() -> tuple[str, ...]:
+    from pipelines.bigmath.schema import SCHEMA
+
+    return tuple(SCHEMA)
+
+
+BIGMATH = register(DatasetSpec(
+    name="bigmath",
+    pretty_name="Big-Math (foundry rebuild)",
+    description="Math problems with one verifiable, closed-form answer, rebuilt with the Big-Math funnel: "
+                "decontamination, rule (and optional model) signals against multiple choice, proofs, yes/no, "
+                "true/false, multi-part and figure problems, language id, answer parsing with math-verify, "
+                "exact and MinHash near dedup.",
+    configs=(ConfigSpec("default", "bigmath_kept", (SplitSpec("train"),), _bigmath_columns(), default=True),),
+    id_column="problem_id",
+    version="1.0.0",
+    source_column="source",
+    revision_column="source_revision",
+    sources=_bigmath_sources,
+    citations=CITATIONS,
+    cite_as=("bigmath",),
+    task_categories=("question-answering", "text-generation"),
+    tags=("math", "reasoning", "rlvr", "verifiable-answers"),
+    stats={"funnel": "bigmath_funnel", "rejected": "bigmath_rejected"},
+    produce=_bigmath_produce,
+))
