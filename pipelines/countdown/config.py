@@ -1,0 +1,63 @@
+"""Countdown sizes and seeds per profile.
+
+``pipelines/config.py`` is shared and carries no Countdown section yet, so the family keys its own
+defaults by profile name (``sample``/``full``). Tests and users may replace an entry of
+:data:`CONFIG_BY_PROFILE` or pass a :class:`CountdownConfig` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+# strategy name -> (algorithm, heuristic, beam width); beam width 0 = not a beam search
+STRATEGIES: dict[str, tuple[str, str | None, int]] = {
+    "dfs_sum": ("dfs", "sum", 0),
+    "dfs_mult": ("dfs", "mult", 0),
+    "bfs_sum_b1": ("bfs", "sum", 1),
+    "bfs_sum_b3": ("bfs", "sum", 3),
+    "bfs_sum_b5": ("bfs", "sum", 5),
+    "bfs_mult_b1": ("bfs", "mult", 1),
+    "bfs_mult_b3": ("bfs", "mult", 3),
+    "bfs_mult_b5": ("bfs", "mult", 5),
+    "astar_sum": ("astar", "sum", 0),
+    "astar_mult": ("astar", "mult", 0),
+    "mcts": ("mcts", None, 0),
+}
+
+
+@dataclass(frozen=True)
+class CountdownConfig:
+    n_problems: int = 4000            # candidate problems generated before dedup/solvability
+    numbers: int = 4                  # how many numbers a problem gives
+    number_min: int = 1
+    number_max: int = 50
+    target_min: int = 10
+    target_max: int = 100
+    target_from_reachable: bool = True  # draw the target among reachable values (else uniform: many unsolvable)
+    seed: int = 0
+    heldout_target_fraction: float = 0.1  # share of the target range held out for test_heldout
+    val_fraction: float = 0.05
+    traces_per_strategy: int = 300    # problems (train split, sorted by id) searched by every strategy
+    strategies: tuple[str, ...] = tuple(STRATEGIES)
+    node_budget: int = 400            # nodes a DFS/BFS/A* run may generate
+    mcts_iterations: int = 300
+    mcts_exploration: float = 1.4
+    priming_rows: int = 200           # rows per priming set
+    max_backtracks: int = 4           # failed attempts a priming trace may show
+
+    def with_(self, **changes) -> "CountdownConfig":
+        return replace(self, **changes)
+
+
+CONFIG_BY_PROFILE: dict[str, CountdownConfig] = {
+    "sample": CountdownConfig(),
+    "full": CountdownConfig(n_problems=200_000, number_max=99, traces_per_strategy=20_000,
+                            node_budget=1_000, mcts_iterations=1_000, priming_rows=5_000),
+}
+
+
+def config_for_profile(name: str, seed: int | None = None) -> CountdownConfig:
+    if name not in CONFIG_BY_PROFILE:
+        raise ValueError(f"no Countdown config for profile {name!r}; known: {sorted(CONFIG_BY_PROFILE)}")
+    cfg = CONFIG_BY_PROFILE[name]
+    return cfg if seed is None else cfg.with_(seed=seed)
