@@ -1,0 +1,58 @@
+"""Standardize: reader output -> checked episodes and steps tables, quarantine and funnel.
+
+The funnel runs at episode granularity: ``read`` (episodes the reader could lay out), then the
+rules of :mod:`pipelines.episodes.checks`. Every source episode ends kept or quarantined, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.core.steps import Funnel, StepResult, run_steps
+from pipelines.episodes.checks import DIAGNOSTIC_COLUMNS, compute_stats, dedup_step, quarantine_steps, with_diagnostics
+from pipelines.episodes.readers import ReadItem, split_items
+from pipelines.episodes.schema import (EPISODE_SCHEMA, episode_row, QUARANTINE_SCHEMA, STEP_SCHEMA, quarantine_frame, sort_frames,
+                                       to_frames)
+
+
+@dataclass
+class Standardized:
+    episodes: pl.DataFrame
+    steps: pl.DataFrame
+    quarantine: pl.DataFrame
+    funnel: Funnel
+    stats: dict
+    items_in: int
+
+    @property
+    def funnel_frame(self) -> pl.DataFrame:
+        return self.funnel.to_frame()
+
+
+def standardize(items: list[ReadItem]) -> Standardized:
+    """Lay out readable episodes, run the per-episode rules, split kept from quarantined."""
+    good, bad = split_items(items)
+    read_q = quarantine_frame(bad, step="read")
+    funnel = Funnel()
+    # the read step: every item in, the laid-out episodes kept, the rest quarantined with their reason
+    rows = pl.DataFrame([episode_row(ep) for ep in good], schema=EPISODE_SCHEMA, orient="row") if good else \
+        pl.DataFrame(schema=EPISODE_SCHEMA)
+    funnel.record("read", len(items), StepResult(kept=rows, rejected=read_q))
+    deduped = dedup_step()(rows.with_row_index("__i"))
+    funnel.record("dedup_episode_id", rows.height, deduped)
+    episodes, steps = to_frames([good[i] for i in deduped.kept.get_column("__i").to_list()])
+    diag = with_diagnostics(episodes, steps)
+    kept, rejected, funnel = run_steps(diag, quarantine_steps(), funnel)
+    if deduped.rejected.height:
+        rejected = pl.concat([deduped.rejected.drop("__i"), rejected], how="diagonal_relaxed")
+    kept_eps = kept.drop([c for c in DIAGNOSTIC_COLUMNS if c in kept.columns]).select(list(EPISODE_SCHEMA))
+    kept_steps = steps.join(kept_eps.select("episode_id"), on="episode_id", how="semi")
+    kept_eps, kept_steps = sort_frames(kept_eps, kept_steps)
+    check_q = (rejected.select(list(QUARANTINE_SCHEMA)) if rejected.height
+               else pl.DataFrame(schema=QUARANTINE_SCHEMA))
+    quarantine = pl.concat([read_q, check_q.cast(QUARANTINE_SCHEMA)]).sort(["source", "source_id", "step"])
+    stats = compute_stats(kept_eps, kept_steps) if kept_eps.height else {}
+    return Standardized(kept_eps.cast(EPISODE_SCHEMA), kept_steps.select(list(STEP_SCHEMA)).cast(STEP_SCHEMA),
+                        quarantine, funnel, stats, len(items))
