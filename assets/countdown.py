@@ -1,0 +1,228 @@
+"""Countdown: problems, symbolic search traces (Meta-CoT / Stream of Search) and behavior-controlled
+priming sets (cognitive-behaviors paper), all generated here with no LLM, no network and no GPU."""
+
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset_check,
+    multi_asset,
+)
+
+from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.resources import FoundryResource
+from pipelines.core.plots import funnel_plot
+from pipelines.countdown.config import CountdownConfig, config_for_profile
+from pipelines.countdown.priming import build_priming_sets, detector_agreement
+from pipelines.countdown.problems import build_problems, generate_candidates, heldout_targets
+from pipelines.countdown.traces import build_traces, strategy_summary
+from validators import countdown as rules
+from validators.common import row_conservation, to_check_result, unique_values
+from validators.gx import validate_frame
+
+FAMILY = "countdown"
+GROUP = "countdown"
+
+PROBLEMS = AssetKey("countdown_problems")
+REJECTED = AssetKey("countdown_rejected")
+FUNNEL = AssetKey("countdown_funnel")
+TRACES = AssetKey("countdown_search_traces")
+PRIMING = AssetKey("countdown_priming_sets")
+PRIMING_REJECTED = AssetKey("countdown_priming_rejected")
+
+CHECK_CONSERVATION = "row_conservation"
+CHECK_UNIQUE_ID = "unique_problem_id"
+CHECK_SOLUTIONS = "solutions_verify_with_reward"
+CHECK_HELDOUT = "heldout_targets_disjoint"
+CHECK_TRACE_SOLUTIONS = "trace_solutions_verify_with_reward"
+CHECK_STRATEGIES = "every_strategy_present"
+CHECK_SET_RULES = "behavior_counts_match_set_definitions"
+CHECK_ANSWERS = "answers_correct_and_wrong_answer_fails"
+CHECK_REPEATS = "no_verbatim_repeats"
+CHECK_DETECTOR = "detector_agrees_with_generator"
+CHECK_GX_PROBLEMS = "gx_countdown_problems_suite"
+CHECK_GX_TRACES = "gx_countdown_traces_suite"
+CHECK_GX_PRIMING = "gx_countdown_priming_suite"
+
+
+def countdown_config(foundry: FoundryResource) -> CountdownConfig:
+    profile = foundry.profile()
+    return config_for_profile(profile.name, seed=profile.seed)
+
+
+def _gx_result(ok: bool, meta: dict) -> AssetCheckResult:
+    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+
+
+@multi_asset(
+    outs={
+        PROBLEMS.path[-1]: AssetOut(
+            key=PROBLEMS, group_name=GROUP,
+            description="Countdown problems: numbers, target, split (train / val / test_heldout — held-out targets "
+                        "never appear in train or val), one solution found by exhaustive search, and the "
+                        "TinyZero / cognitive-behaviors prompt (`<think>`, `<answer>`). Generated from the seed in "
+                        "the profile's Countdown config; sorted by problem_id."),
+        REJECTED.path[-1]: AssetOut(
+            key=REJECTED, group_name=GROUP,
+            description="Generated candidates dropped on the way, with `reason` (malformed, duplicate, unsolvable), "
+                        "`step` and `detail`."),
+        FUNNEL.path[-1]: AssetOut(
+            key=FUNNEL, group_name=GROUP,
+            description="The funnel of problem generation: step, rows in, kept, rejected, count per reason."),
+    },
+    check_specs=[
+        AssetCheckSpec(CHECK_CONSERVATION, asset=PROBLEMS, blocking=True,
+                       description="every generated candidate is kept or rejected exactly once"),
+        AssetCheckSpec(CHECK_UNIQUE_ID, asset=PROBLEMS, blocking=True, description="problem_id is unique and never null"),
+        AssetCheckSpec(CHECK_SOLUTIONS, asset=PROBLEMS, blocking=True,
+                       description="every stored solution scores 1.0 with the reward function"),
+        AssetCheckSpec(CHECK_HELDOUT, asset=PROBLEMS, blocking=True,
+                       description="train/val and test_heldout share no target"),
+    ],
+    compute_kind="python",
+)
+def countdown_problems(context: AssetExecutionContext, foundry: FoundryResource):
+    cfg = countdown_config(foundry)
+    candidates = generate_candidates(cfg)
+    problems, rejected, funnel = build_problems(candidates, cfg)
+    funnel_frame = funnel.to_frame()
+    context.log.info(f"{problems.height} problems kept of {candidates.height} candidates")
+    png = funnel_plot(funnel_frame, foundry.artifact_dir(FAMILY) / "countdown_funnel.png", "Countdown problems")
+    splits = problems.group_by("split").len().sort("split")
+    yield Output(problems, output_name=PROBLEMS.path[-1], metadata={
+        **frame_metadata(problems, ["problem_id", "split", "numbers", "target", "solution_expression"]),
+        "rows_per_split": MetadataValue.json({s: int(n) for s, n in splits.iter_rows()}),
+        "heldout_targets": MetadataValue.json(heldout_targets(cfg)),
+        "config": MetadataValue.json({k: v for k, v in cfg.__dict__.items() if k != "strategies"}),
+    })
+    yield Output(rejected, output_name=REJECTED.path[-1], metadata={
+        **frame_metadata(rejected, ["candidate", "numbers", "target", "reason", "detail"]),
+        "rejected_by_reason": MetadataValue.json(funnel.rejected_by_reason()),
+    })
+    yield Output(funnel_frame, output_name=FUNNEL.path[-1], metadata={
+        "dagster/row_count": MetadataValue.int(funnel_frame.height),
+        "preview": MetadataValue.md(markdown_table(funnel_frame, rows=50, width=30)),
+        **image_metadata(png, "funnel_plot"),
+    })
+    yield to_check_result(CHECK_CONSERVATION, row_conservation(funnel_frame, candidates.height, problems.height,
+                                                               rejected.height), asset_key=PROBLEMS)
+    yield to_check_result(CHECK_UNIQUE_ID, unique_values(problems, "problem_id"), asset_key=PROBLEMS)
+    yield to_check_result(CHECK_SOLUTIONS, rules.solutions_verify(problems), asset_key=PROBLEMS)
+    yield to_check_result(CHECK_HELDOUT, rules.heldout_targets_disjoint(problems), asset_key=PROBLEMS)
+
+
+@multi_asset(
+    ins={"countdown_problems": AssetIn(PROBLEMS)},
+    outs={
+        TRACES.path[-1]: AssetOut(
+            key=TRACES, group_name=GROUP, metadata={"partition_by": "strategy"},
+            description="Search traces (Meta-CoT / Stream of Search): every strategy — DFS and BFS beams of several "
+                        "widths with the sum and factor heuristics, A*, MCTS — run on the same train problems. Each "
+                        "row has the tree (nodes, events: expand, generate, prune, dead_end, backtrack, rollout, "
+                        "goal), its Stream-of-Search linearization (`search_text`), the optimal path, solved or not, "
+                        "nodes expanded and the rating. Partitioned by strategy."),
+    },
+    check_specs=[
+        AssetCheckSpec(CHECK_TRACE_SOLUTIONS, asset=TRACES, blocking=True,
+                       description="every solved trace's solution and every optimal path scores 1.0 with the reward"),
+        AssetCheckSpec(CHECK_STRATEGIES, asset=TRACES, blocking=True,
+                       description="every configured strategy produced traces"),
+    ],
+    compute_kind="python",
+)
+def countdown_search_traces(context: AssetExecutionContext, foundry: FoundryResource,
+                            countdown_problems: pl.DataFrame):
+    cfg = countdown_config(foundry)
+    traces = build_traces(countdown_problems, cfg)
+    summary = strategy_summary(traces)
+    context.log.info(f"{traces.height} traces over {summary.height} strategies")
+    yield Output(traces, output_name=TRACES.path[-1], metadata={
+        **frame_metadata(traces, ["strategy", "problem_id", "numbers", "target", "solved", "nodes_expanded",
+                                  "solution_expression"]),
+        "per_strategy": MetadataValue.md(markdown_table(summary, rows=100, width=20)),
+        "solve_rate": MetadataValue.json({s: r for s, r in summary.select("strategy", "solve_rate").iter_rows()}),
+    })
+    yield to_check_result(CHECK_TRACE_SOLUTIONS, rules.trace_solutions_verify(traces), asset_key=TRACES)
+    yield to_check_result(CHECK_STRATEGIES, rules.every_strategy_present(traces, cfg.strategies), asset_key=TRACES)
+
+
+@multi_asset(
+    ins={"countdown_problems": AssetIn(PROBLEMS)},
+    outs={
+        PRIMING.path[-1]: AssetOut(
+            key=PRIMING, group_name=GROUP, metadata={"partition_by": "set_name"},
+            description="Behavior-controlled priming sets (cognitive-behaviors paper) written from a symbolic "
+                        "search, not an LLM: all_strategies, only_backtracking, backtracking_verification, "
+                        "backtracking_backward, backtracking_subgoal, negative_control, and the controls "
+                        "empty_thinking, length_matched_dots and wrong_answer. Each row: query, completion "
+                        "(`…</think><answer>…</answer>`), the exact count of each behavior the generator wrote "
+                        "(`n_*`) and the shared detector's count (`detected_*`). Partitioned by set."),
+        PRIMING_REJECTED.path[-1]: AssetOut(
+            key=PRIMING_REJECTED, group_name=GROUP,
+            description="Problems a priming set could not use (no dead end to backtrack from, no solution within "
+                        "the search budget) or verbatim repeats, with reason and detail."),
+    },
+    check_specs=[
+        AssetCheckSpec(CHECK_SET_RULES, asset=PRIMING, blocking=True,
+                       description="each set has exactly its behaviors (e.g. only_backtracking has zero verification)"),
+        AssetCheckSpec(CHECK_ANSWERS, asset=PRIMING, blocking=True,
+                       description="re-scored with the reward: correct sets score 1.0, wrong_answer rows all fail"),
+        AssetCheckSpec(CHECK_REPEATS, asset=PRIMING, blocking=True, description="no row repeats another verbatim"),
+        AssetCheckSpec(CHECK_DETECTOR, asset=PRIMING,
+                       description="the shared behavior detector agrees with the generator's counts"),
+    ],
+    compute_kind="python",
+)
+def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResource,
+                           countdown_problems: pl.DataFrame):
+    cfg = countdown_config(foundry)
+    rows, rejected = build_priming_sets(countdown_problems, cfg)
+    per_set = rows.group_by("set_name").agg(
+        pl.len().alias("rows"), *[pl.col(f"n_{b}").sum().alias(b) for b in
+                                  ("verification", "backtracking", "subgoal_setting", "backward_chaining")],
+        pl.col("answer_correct").mean().round(3).alias("correct_share"),
+        pl.col("thinking_chars").mean().round(1).alias("mean_thinking_chars"),
+    ).sort("set_name")
+    agreement = detector_agreement(rows)
+    yield Output(rows, output_name=PRIMING.path[-1], metadata={
+        **frame_metadata(rows, ["set_name", "target", "completion", "n_verification", "n_backtracking",
+                                "n_subgoal_setting", "n_backward_chaining"]),
+        "per_set": MetadataValue.md(markdown_table(per_set, rows=20, width=26)),
+        "detector_agreement": MetadataValue.json(agreement),
+    })
+    yield Output(rejected, output_name=PRIMING_REJECTED.path[-1], metadata={
+        **frame_metadata(rejected, ["set_name", "problem_id", "reason", "detail"]),
+    })
+    yield to_check_result(CHECK_SET_RULES, rules.priming_counts_match_definitions(rows), asset_key=PRIMING)
+    yield to_check_result(CHECK_ANSWERS, rules.priming_answers(rows), asset_key=PRIMING)
+    yield to_check_result(CHECK_REPEATS, rules.no_verbatim_repeats(rows), asset_key=PRIMING)
+    yield to_check_result(CHECK_DETECTOR, rules.detector_agreement(rows), asset_key=PRIMING,
+                          severity=AssetCheckSeverity.WARN)
+
+
+@asset_check(asset=PROBLEMS, name=CHECK_GX_PROBLEMS, blocking=True,
+             description="Great Expectations suite of the problems (ids, splits, target range, prompt tags)")
+def gx_countdown_problems(foundry: FoundryResource, countdown_problems: pl.DataFrame) -> AssetCheckResult:
+    cfg = countdown_config(foundry)
+    return _gx_result(*validate_frame(countdown_problems, rules.PROBLEMS_SUITE, rules.problems_expectations(cfg)))
+
+
+@asset_check(asset=TRACES, name=CHECK_GX_TRACES,
+             description="Great Expectations suite of the search traces (strategies, ratings, SoS text)")
+def gx_countdown_traces(countdown_search_traces: pl.DataFrame) -> AssetCheckResult:
+    frame = countdown_search_traces.drop("tree_nodes", "tree_events")  # GX never looks inside the tree
+    return _gx_result(*validate_frame(frame, rules.TRACES_SUITE, rules.traces_expectations()))
+
+
+@asset_check(asset=PRIMING, name=CHECK_GX_PRIMING,
+             description="Great Expectations suite of the priming sets (set names, answer format, counts)")
+def gx_countdown_priming(countdown_priming_sets: pl.DataFrame) -> AssetCheckResult:
+    return _gx_result(*validate_frame(countdown_priming_sets, rules.PRIMING_SUITE, rules.priming_expectations()))

@@ -1,0 +1,90 @@
+"""Materialize the Countdown family at a tiny size into a temp data root."""
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import DagsterInstance, materialize
+
+import assets.countdown as cd
+from assets.io import ParquetWarehouseIOManager
+from assets.resources import FoundryResource
+from pipelines.countdown import config as cd_config
+from pipelines.countdown.priming import PRIMING_SETS
+
+TINY = cd_config.CountdownConfig(n_problems=160, traces_per_strategy=6, node_budget=150, mcts_iterations=60,
+                                 priming_rows=5)
+ALL_ASSETS = [cd.countdown_problems, cd.countdown_search_traces, cd.countdown_priming_sets,
+              cd.gx_countdown_problems, cd.gx_countdown_traces, cd.gx_countdown_priming]
+
+
+def _resources(root):
+    return {"foundry": FoundryResource(profile_name="sample", data_root=str(root)),
+            "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb"))}
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setitem(cd_config.CONFIG_BY_PROFILE, "sample", TINY)
+
+
+def test_materialize_countdown_family(tmp_path, tiny):
+    root = tmp_path / "data"
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(ALL_ASSETS, resources=_resources(root), instance=instance)
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {name: True for name in (
+        cd.CHECK_CONSERVATION, cd.CHECK_UNIQUE_ID, cd.CHECK_SOLUTIONS, cd.CHECK_HELDOUT, cd.CHECK_TRACE_SOLUTIONS,
+        cd.CHECK_STRATEGIES, cd.CHECK_SET_RULES, cd.CHECK_ANSWERS, cd.CHECK_REPEATS, cd.CHECK_DETECTOR,
+        cd.CHECK_GX_PROBLEMS, cd.CHECK_GX_TRACES, cd.CHECK_GX_PRIMING)}
+
+    mats = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
+    assert mats["countdown_problems"]["dagster/row_count"].value > 100
+    assert "problem_id" in mats["countdown_problems"]["preview"].value
+    assert mats["countdown_priming_sets"]["detector_agreement"].value["overall"] == 1.0
+    assert "all_strategies" in mats["countdown_priming_sets"]["per_set"].value
+    assert (root / "assets" / "countdown_search_traces" / "strategy=mcts" / "part-0.parquet").exists()
+    assert (root / "assets" / "countdown_priming_sets" / "set_name=wrong_answer" / "part-0.parquet").exists()
+
+    con = duckdb.connect(str(root / "foundry.duckdb"), read_only=True)
+    try:
+        per_set = dict(con.execute("SELECT set_name, count(*) FROM countdown_priming_sets GROUP BY 1").fetchall())
+        strategies = con.execute("SELECT count(DISTINCT strategy) FROM countdown_search_traces").fetchone()[0]
+        only_bt_verif = con.execute("SELECT max(n_verification) FROM countdown_priming_sets "
+                                    "WHERE set_name = 'only_backtracking'").fetchone()[0]
+    finally:
+        con.close()
+    assert per_set == {s: TINY.priming_rows for s in PRIMING_SETS}
+    assert strategies == len(cd_config.STRATEGIES)
+    assert only_bt_verif == 0
+
+
+def test_same_config_writes_same_bytes(tmp_path, tiny):
+    outs = []
+    for run in ("a", "b"):
+        root = tmp_path / run
+        with DagsterInstance.ephemeral() as instance:
+            assert materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=_resources(root),
+                               instance=instance).success
+        outs.append([(root / "assets" / "countdown_problems.parquet").read_bytes(),
+                     (root / "assets" / "countdown_priming_sets" / "set_name=all_strategies" / "part-0.parquet").read_bytes()])
+    assert outs[0] == outs[1]
+
+
+def test_blocking_check_fails_when_a_wrong_answer_row_scores(tmp_path, tiny, monkeypatch):
+    """If the wrong_answer control ever carried a correct answer, the blocking answers check fails."""
+    real = cd.build_priming_sets
+
+    def leaky(problems, cfg):
+        rows, rejected = real(problems, cfg)
+        good = rows.filter(pl.col("set_name") == "all_strategies").head(1).with_columns(
+            pl.lit("wrong_answer").alias("set_name"), pl.lit("leaked").alias("row_id"))
+        return pl.concat([rows, good]), rejected
+
+    monkeypatch.setattr(cd, "build_priming_sets", leaky)
+    root = tmp_path / "data"
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=_resources(root),
+                             instance=instance, raise_on_error=False)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks[cd.CHECK_ANSWERS] is False
