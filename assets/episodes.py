@@ -1,0 +1,245 @@
+"""Robot episodes: D5RL-style data sources recorded from MuJoCo through Minari, standardized into one
+episode schema (RLDS semantics, Parquet storage, no TensorFlow), exported to LeRobot v3 and Minari."""
+
+
+import json
+from pathlib import Path
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset,
+    asset_check,
+    multi_asset,
+)
+
+from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.resources import FoundryResource
+from pipelines.core.plots import funnel_plot
+from pipelines.episodes.checks import stats_json
+from pipelines.episodes.collect import collect
+from pipelines.episodes.config import episodes_config
+from pipelines.episodes.convert import standardize
+from pipelines.episodes.readers import read_lerobot, read_minari
+from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
+from pipelines.episodes.writers import write_lerobot_v3, write_minari
+from validators import episodes as rules
+from validators.common import row_conservation, schema_matches, to_check_result
+from validators.gx import validate_frame
+
+FAMILY = "episodes"
+GROUP = "episodes"
+
+COLLECTED = AssetKey("episodes_minari_collected")
+EPISODES = AssetKey("episodes_table")
+STEPS = AssetKey("episodes_steps")
+QUARANTINE = AssetKey("episodes_quarantine")
+FUNNEL = AssetKey("episodes_funnel")
+EXPORTS = AssetKey("episodes_exports")
+
+CHECK_CONSERVATION = "row_conservation"
+CHECK_SCHEMA = "schema"
+CHECK_FLAGS = "rlds_flags"
+CHECK_CONSISTENCY = "lengths_and_returns_match"
+CHECK_VALUES = "finite_in_space_constant_shapes"
+CHECK_UNIQUE_ID = "unique_episode_id"
+CHECK_COVERAGE = "three_tasks_three_data_sources"
+CHECK_ROUND_TRIP = "export_round_trip_equal"
+CHECK_GX_EPISODES = "gx_episodes_table_suite"
+CHECK_GX_QUARANTINE = "gx_episodes_quarantine_suite"
+
+PREVIEW = ["episode_id", "source", "robot", "task", "data_source", "length", "return"]
+
+
+def _config(foundry: FoundryResource):
+    profile = foundry.profile()
+    return episodes_config(profile.name, seed=profile.seed)
+
+
+def _as_schema(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    """Frames loaded from hive partitions carry ``source`` last; restore the standard column order."""
+    if frame.width == 0:
+        return pl.DataFrame(schema=schema)
+    return frame.select(list(schema)).cast(schema)
+
+
+@asset(key=COLLECTED, group_name=GROUP, compute_kind="mujoco",
+       description="Minari datasets recorded from gymnasium MuJoCo tasks (InvertedPendulum, Reacher, HalfCheetah), "
+                   "each with D5RL-like data sources: a scripted controller, the same controller with action noise, "
+                   "and random temporally-correlated play. One row per (task, data source) dataset with its path "
+                   "under the artifacts directory, storage format (HDF5 or Arrow), episodes, steps and seed. "
+                   "Headless, CPU only; seeds come from the profile.")
+def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryResource) -> Output[pl.DataFrame]:
+    cfg = _config(foundry)
+    out_dir = foundry.artifact_dir(FAMILY) / "minari_collected"
+    rows = collect(cfg.collect, out_dir)
+    root = foundry.root()
+    for r in rows:
+        r["path"] = str(Path(r["path"]).relative_to(root))
+    frame = pl.DataFrame(rows).sort("dataset_id")
+    context.log.info(f"recorded {frame['steps'].sum()} steps in {frame.height} Minari datasets")
+    return Output(frame, metadata={**frame_metadata(frame, ["dataset_id", "data_format", "episodes", "steps"], rows=20),
+                                   "minari_root": MetadataValue.path(str(out_dir))})
+
+
+@multi_asset(
+    outs={
+        EPISODES.path[-1]: AssetOut(
+            key=EPISODES, group_name=GROUP, metadata={"partition_by": "source"},
+            description="The episodes table of the standard: one row per episode with id, source, robot/embodiment, "
+                        "task, data source, language instruction, length (transitions), return, terminated/"
+                        "truncated, observation and action widths, action space and JSON metadata. Partitioned by "
+                        "source; per-source statistics (mean, std, quantiles) are in the materialization metadata."),
+        STEPS.path[-1]: AssetOut(
+            key=STEPS, group_name=GROUP, metadata={"partition_by": "source"},
+            description="The steps table of the standard, RLDS semantics: T + 1 rows per episode; observation_state, "
+                        "observation_image (encoded bytes), action (null on is_last), action_ee7 (standardized "
+                        "7-D end-effector delta + gripper where known), reward, discount, is_first, is_last, "
+                        "is_terminal (truncation = is_last without is_terminal). Partitioned by source."),
+        QUARANTINE.path[-1]: AssetOut(
+            key=QUARANTINE, group_name=GROUP,
+            description="Every source episode (or file) that did not convert, with `reason` (a stable code), the "
+                        "`step` that caught it and a `detail` naming the file and episode."),
+        FUNNEL.path[-1]: AssetOut(
+            key=FUNNEL, group_name=GROUP,
+            description="The funnel at episode granularity: read, dedup, flags, finite, action space, shapes; rows "
+                        "in, kept, rejected and the count per reason."),
+    },
+    check_specs=[
+        AssetCheckSpec(CHECK_CONSERVATION, asset=EPISODES, blocking=True,
+                       description="every source episode is kept or quarantined, once"),
+        AssetCheckSpec(CHECK_SCHEMA, asset=EPISODES, blocking=True, description="episodes and steps have the standard schema"),
+        AssetCheckSpec(CHECK_FLAGS, asset=STEPS, blocking=True,
+                       description="one is_first at the start, one is_last at the end, null action there; "
+                                   "is_terminal agrees with terminated"),
+        AssetCheckSpec(CHECK_CONSISTENCY, asset=EPISODES, blocking=True,
+                       description="lengths and returns of the episodes table match the steps"),
+        AssetCheckSpec(CHECK_VALUES, asset=STEPS, blocking=True,
+                       description="no NaN/inf, actions within the action space, observation shapes constant per source"),
+        AssetCheckSpec(CHECK_UNIQUE_ID, asset=EPISODES, blocking=True, description="episode_id is unique and never null"),
+        AssetCheckSpec(CHECK_COVERAGE, asset=EPISODES,
+                       description="at least three MuJoCo tasks and three data sources made it through"),
+    ],
+    compute_kind="polars",
+)
+def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResource,
+                         episodes_minari_collected: pl.DataFrame):
+    root = foundry.root()
+    items = []
+    for rel in episodes_minari_collected.get_column("path").to_list():
+        items.extend(read_minari(root / rel))
+    result = standardize(items)
+    episodes, steps, funnel = result.episodes, result.steps, result.funnel_frame
+    artifacts = foundry.artifact_dir(FAMILY)
+    (artifacts / "stats.json").write_text(stats_json(result.stats), encoding="utf-8")
+    png = funnel_plot(funnel, artifacts / "episodes_funnel.png", "Episodes funnel")
+    per_source = (episodes.group_by("source").agg(pl.len().alias("episodes"), pl.col("length").sum().alias("transitions"),
+                                                  pl.col("return").mean().round(3).alias("mean_return"))
+                  .sort("source"))
+    outcomes = rules.outcomes(episodes, steps, result.stats)
+    yield Output(episodes, output_name=EPISODES.path[-1], metadata={
+        **frame_metadata(episodes, PREVIEW),
+        "per_source": MetadataValue.md(markdown_table(per_source, rows=100, width=30)),
+        "stats": MetadataValue.json(json.loads(stats_json(result.stats))),
+        "stats_path": MetadataValue.path(str(artifacts / "stats.json")),
+        **image_metadata(png, "funnel_plot"),
+    })
+    yield Output(steps, output_name=STEPS.path[-1], metadata={
+        **frame_metadata(steps, ["episode_id", "step_index", "reward", "is_first", "is_last", "is_terminal"]),
+        "with_action_ee7": MetadataValue.int(int(steps.get_column("action_ee7").is_not_null().sum())),
+    })
+    yield Output(result.quarantine, output_name=QUARANTINE.path[-1],
+                 metadata=frame_metadata(result.quarantine, ["source", "source_id", "reason", "detail"]))
+    yield Output(funnel, output_name=FUNNEL.path[-1], metadata={
+        "dagster/row_count": MetadataValue.int(funnel.height),
+        "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
+        "rejected_by_reason": MetadataValue.json(result.funnel.rejected_by_reason()),
+    })
+    yield to_check_result(CHECK_CONSERVATION, row_conservation(funnel, result.items_in, episodes.height,
+                                                               result.quarantine.height), asset_key=EPISODES)
+    ep_ok, ep_meta = schema_matches(episodes, EPISODE_SCHEMA)
+    st_ok, st_meta = schema_matches(steps, STEP_SCHEMA)
+    yield to_check_result(CHECK_SCHEMA, (ep_ok and st_ok, {**{f"episodes_{k}": v for k, v in ep_meta.items()},
+                                                           **{f"steps_{k}": v for k, v in st_meta.items()}}),
+                          asset_key=EPISODES)
+    yield to_check_result(CHECK_FLAGS, rules.group(outcomes, rules.FLAGS), asset_key=STEPS)
+    yield to_check_result(CHECK_CONSISTENCY, rules.group(outcomes, rules.CONSISTENCY + rules.STATS), asset_key=EPISODES)
+    yield to_check_result(CHECK_VALUES, rules.group(outcomes, rules.VALUES), asset_key=STEPS)
+    yield to_check_result(CHECK_UNIQUE_ID, rules.group(outcomes, rules.IDS), asset_key=EPISODES)
+    yield to_check_result(CHECK_COVERAGE, rules.coverage(episodes, 3, 3), asset_key=EPISODES)
+
+
+def _core_equal(a_eps: pl.DataFrame, a_steps: pl.DataFrame, b_eps: pl.DataFrame, b_steps: pl.DataFrame) -> bool:
+    """Same episodes in the same order: lengths, returns, termination, observations, valid actions."""
+    if a_eps.height != b_eps.height:
+        return False
+    # exports number episodes in the standard's order; read back, their ids carry that number
+    b_eps = b_eps.with_columns(pl.col("source_id").str.extract(r"(\d+)$").cast(pl.Int64).alias("__n")).sort("__n")
+    for x, y in zip(a_eps.iter_rows(named=True), b_eps.iter_rows(named=True)):
+        if x["length"] != y["length"] or x["terminated"] != y["terminated"] or abs(x["return"] - y["return"]) > 1e-4:
+            return False
+        sx = a_steps.filter(pl.col("episode_id") == x["episode_id"]).sort("step_index")
+        sy = b_steps.filter(pl.col("episode_id") == y["episode_id"]).sort("step_index")
+        for col in ("observation_state", "action", "is_first", "is_last", "is_terminal"):
+            if sx.get_column(col).to_list() != sy.get_column(col).to_list():
+                return False
+    return True
+
+
+@asset(key=EXPORTS, group_name=GROUP, compute_kind="parquet",
+       ins={"episodes_table": AssetIn(EPISODES), "episodes_steps": AssetIn(STEPS)},
+       check_specs=[AssetCheckSpec(CHECK_ROUND_TRIP, asset=EXPORTS, blocking=True,
+                                   description="each LeRobot v3 and Minari export, read back, equals the standard")],
+       description="Exports of the standard episodes, one per source and format: LeRobotDataset v3.0 "
+                   "(meta/info.json, stats.json with quantiles, tasks and episodes tables, data Parquet) and Minari "
+                   "(HDF5). Each is read back with this family's readers and compared with the standard; one row per "
+                   "export with its path, episodes, frames and whether the round trip was equal.")
+def episodes_exports(context: AssetExecutionContext, foundry: FoundryResource, episodes_table: pl.DataFrame,
+                     episodes_steps: pl.DataFrame):
+    root = foundry.root()
+    episodes, steps = sort_frames(_as_schema(episodes_table, EPISODE_SCHEMA), _as_schema(episodes_steps, STEP_SCHEMA))
+    out = foundry.artifact_dir(FAMILY) / "exports"
+    rows = []
+    for lr in write_lerobot_v3(out / "lerobot", episodes, steps):
+        back = standardize(read_lerobot(lr))
+        src = lr.name
+        eq = back.quarantine.height == 0 and _core_equal(
+            episodes.filter(pl.col("source") == src), steps.filter(pl.col("source") == src), back.episodes, back.steps)
+        rows.append({"format": "lerobot-v3", "source": src, "path": str(lr.relative_to(root)),
+                     "episodes": back.episodes.height, "frames": back.steps.height, "round_trip_equal": eq})
+    minari_dir = out / "minari"
+    for md in write_minari(minari_dir, episodes, steps):
+        back = standardize(read_minari(md))
+        src = back.episodes.get_column("source")[0] if back.episodes.height else md.name
+        eq = back.quarantine.height == 0 and _core_equal(
+            episodes.filter(pl.col("source") == src), steps.filter(pl.col("source") == src), back.episodes, back.steps)
+        rows.append({"format": "minari", "source": src, "path": str(md.relative_to(root)),
+                     "episodes": back.episodes.height, "frames": back.steps.height, "round_trip_equal": eq})
+    manifest = pl.DataFrame(rows, schema={"format": pl.Utf8, "source": pl.Utf8, "path": pl.Utf8, "episodes": pl.Int64,
+                                          "frames": pl.Int64, "round_trip_equal": pl.Boolean}).sort(["format", "source"])
+    yield Output(manifest, metadata={**frame_metadata(manifest, rows=40), "exports_dir": MetadataValue.path(str(out))})
+    yield to_check_result(CHECK_ROUND_TRIP, rules.round_trip(manifest), asset_key=EXPORTS)
+
+
+@asset_check(asset=EPISODES, name=CHECK_GX_EPISODES, blocking=True,
+             description="Great Expectations suite of the episodes table (ids, sources, formats, widths)")
+def gx_episodes_table(foundry: FoundryResource, episodes_table: pl.DataFrame) -> AssetCheckResult:
+    frame = _as_schema(episodes_table, EPISODE_SCHEMA).drop("action_low", "action_high")
+    sources = sorted(frame.get_column("source").unique().to_list()) if frame.height else []
+    exps = [e for e in rules.episodes_expectations(sources) if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
+    ok, meta = validate_frame(frame, rules.EPISODES_SUITE, exps, data_docs_dir=foundry.artifact_dir("gx_docs"))
+    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+
+
+@asset_check(asset=QUARANTINE, name=CHECK_GX_QUARANTINE,
+             description="Great Expectations suite of the quarantine (every row has a known reason, step and detail)")
+def gx_episodes_quarantine(episodes_quarantine: pl.DataFrame) -> AssetCheckResult:
+    ok, meta = validate_frame(episodes_quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations())
+    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
