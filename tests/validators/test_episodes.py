@@ -36,10 +36,12 @@ def test_coverage_and_round_trip():
 def test_gx_suites_accept_good_and_reject_bad():
     res = _res()
     frame = res.episodes.drop("action_low", "action_high")
-    exps = [e for e in rules.episodes_expectations(["s"]) if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
-    assert validate_frame(frame, rules.EPISODES_SUITE, exps)[0]
+    def exps():  # a GX expectation belongs to one suite, so each run gets fresh ones
+        return [e for e in rules.episodes_expectations(["s"]) if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
+
+    assert validate_frame(frame, rules.EPISODES_SUITE, exps())[0]
     bad = frame.with_columns(pl.lit("elsewhere").alias("source"))
-    ok, meta = validate_frame(bad, rules.EPISODES_SUITE, exps)
+    ok, meta = validate_frame(bad, rules.EPISODES_SUITE, exps())
     assert not ok and "source" in meta["failed"]
     q = pl.DataFrame({"reason": ["unreadable", "made_up"], "step": ["read", "read"], "detail": ["x", "y"]})
     assert not validate_frame(q, rules.QUARANTINE_SUITE, rules.quarantine_expectations())[0]
