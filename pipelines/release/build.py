@@ -180,9 +180,11 @@ def _build_time(version_first_built: str | None) -> tuple[str, str]:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "SOURCE_DATE_EPOCH"
+    # one label for both cases: the first build and its rebuilds must write the same bytes
+    label = "clock at the first build of this version (kept in the ledger)"
     if version_first_built:
-        return version_first_built, "first build of this version (ledger)"
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "clock at first build of this version"
+        return version_first_built, label
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), label
 
 
 # ------------------------------------------------------------------ build

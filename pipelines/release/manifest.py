@@ -94,3 +94,15 @@ def verify_release(directory: str | Path, check_rows: bool = True) -> VerifyRepo
     if manifest.get("content_hash") != content_hash(manifest.get("files", [])):
         report.errors.append("content_hash does not match the listed data files")
     return report
+
+
+def read_split(directory: str | Path, config: str, split: str):
+    """The rows of one config/split of a release, read back from its shards (as Polars)."""
+    import polars as pl
+
+    manifest = read_manifest(directory)
+    paths = [Path(directory) / f["path"] for f in manifest["files"]
+             if f.get("kind") == "data" and f.get("config") == config and f.get("split") == split]
+    if not paths:
+        raise KeyError(f"{directory}: no shards for config {config!r}, split {split!r}")
+    return pl.concat([pl.read_parquet(p) for p in sorted(paths)], how="vertical")

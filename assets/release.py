@@ -1,0 +1,159 @@
+"""Releases: one Hub-ready, versioned directory per published dataset, gated by the family's checks.
+
+Every dataset declared in ``pipelines/release/registry.py`` whose asset tables exist in this code
+location gets an asset ``release_<dataset>``. It takes the family's tables as inputs, so when a
+blocking check of those tables fails in a run (schema, row conservation, the family's Great
+Expectations suite, ...) the release is not built. The directory goes to
+``<data root>/releases/<profile>/<dataset>/v<version>/`` with the ledger of built versions beside it.
+"""
+
+from pathlib import Path
+
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from assets.metadata import image_metadata
+from assets.resources import FoundryResource
+from pipelines.release.build import FUNNEL_PLOT, build_release
+from pipelines.release.registry import REGISTRY
+from pipelines.release.spec import DatasetSpec
+from pipelines.release.manifest import read_split
+from pipelines.release.versions import ReleaseRefused
+from validators import release as gates
+from validators.common import to_check_result
+from validators.gx import validate_frame
+
+FAMILY = "release"
+GROUP = "release"
+
+CHECK_MANIFEST = "manifest_verifies"
+CHECK_LOADS = "loads_with_datasets"
+CHECK_GX = "gx_release_suite"
+
+
+class ReleaseConfig(Config):
+    """Launch-time choice of version; empty = the version declared in the registry."""
+
+    version: str = ""
+
+
+def release_key(spec: DatasetSpec) -> AssetKey:
+    return AssetKey(f"release_{spec.name}")
+
+
+def release_dir(foundry: FoundryResource, spec: DatasetSpec, version: str) -> Path:
+    profile = foundry.profile()
+    return profile.data_root / "releases" / profile.name / spec.name / f"v{version}"
+
+
+def ledger_dir(foundry: FoundryResource, spec: DatasetSpec) -> Path:
+    profile = foundry.profile()
+    return profile.data_root / "releases" / profile.name / spec.name / "ledger"
+
+
+def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
+    """The release asset of ``spec``: inputs are every table it names (so their blocking checks gate it)."""
+    key = release_key(spec)
+    ins = {name: AssetIn(key=AssetKey(name)) for name in spec.assets()}
+
+    @asset(
+        key=key, group_name=GROUP, ins=ins, compute_kind="parquet",
+        description=f"{spec.pretty_name}: the Hub-ready release directory (README card, Parquet shards per config "
+                    f"and split, manifest.json with SHA-256 per file, croissant.json, CHANGELOG.md) built from "
+                    f"{', '.join(spec.assets())}. A built version is immutable; publish it with "
+                    f"`foundry release publish`.",
+        check_specs=[
+            AssetCheckSpec(CHECK_MANIFEST, asset=key, blocking=True,
+                           description="every file re-hashes to its manifest entry; no file missing or extra"),
+            AssetCheckSpec(CHECK_LOADS, asset=key, blocking=True,
+                           description="datasets.load_dataset(<release dir>) gives the manifest's splits and rows"),
+            AssetCheckSpec(CHECK_GX, asset=key, blocking=True,
+                           description="the dataset's Great Expectations suite on the rows as released (Data Docs HTML)"),
+        ],
+    )
+    def _release(context: AssetExecutionContext, config: ReleaseConfig, foundry: FoundryResource, **tables):
+        profile = foundry.profile()
+        version = config.version or spec.version
+        out = release_dir(foundry, spec, version)
+        try:
+            result = build_release(spec, tables, version, out, ledger_dir=ledger_dir(foundry, spec), profile=profile)
+        except ReleaseRefused as exc:
+            raise Failure(description=str(exc)) from exc
+        manifest = result.manifest
+        context.log.info(f"{spec.name} {version} -> {out} ({'reproduced' if result.reproduced else 'new version'})")
+
+        default = spec.default_config()
+        split = default.splits[0].name
+        rows = read_split(out, default.name, split)
+        sources = [s.name for s in spec.sources(profile)] or None
+        ok, gx_meta = validate_frame(rows, gates.suite_name(spec),
+                                     gates.release_expectations(spec, profile, manifest["configs"][default.name][split]["rows"], sources),
+                                     data_docs_dir=foundry.artifact_dir("gx_docs"))
+        metadata = {
+            "path": MetadataValue.path(str(out)),
+            "version": MetadataValue.text(version),
+            "content_hash": MetadataValue.text(manifest["content_hash"]),
+            "dagster/row_count": MetadataValue.int(manifest["rows"]),
+            "rows_per_split": MetadataValue.json(result.rows),
+            "licenses": MetadataValue.json(manifest["licenses"]),
+            "reproduced": MetadataValue.bool(result.reproduced),
+            "card": MetadataValue.md((out / "README.md").read_text(encoding="utf-8").split("\n---\n", 1)[-1][:20000]),
+        }
+        if (out / FUNNEL_PLOT).exists():
+            metadata.update(image_metadata(out / FUNNEL_PLOT, "funnel_plot"))
+        return MaterializeResult(metadata=metadata, check_results=[
+            to_check_result(CHECK_MANIFEST, gates.manifest_verifies(out), asset_key=key),
+            to_check_result(CHECK_LOADS, gates.loads_with_datasets(out), asset_key=key),
+            to_check_result(CHECK_GX, (ok, {k: v for k, v in gx_meta.items() if k != "results_markdown"}
+                                       | {"results_markdown": MetadataValue.md(gx_meta["results_markdown"])}),
+                            asset_key=key),
+        ])
+
+    return _release
+
+
+def _available_tables() -> set[str]:
+    """Asset names defined by the other family modules of this package (same discovery rule as
+    ``assets/definitions.py``: a module that sets ``FAMILY``), so a release only exists for a
+    family whose assets are in this code location."""
+    import importlib
+    import pkgutil
+
+    import assets as assets_package
+
+    names: set[str] = set()
+    for info in sorted(pkgutil.iter_modules(assets_package.__path__), key=lambda i: i.name):
+        if info.name in {"definitions", "resources", "io", "metadata", __name__.rsplit(".", 1)[-1]} \
+                or info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"assets.{info.name}")
+        if not getattr(mod, "FAMILY", None):
+            continue
+        for value in vars(mod).values():
+            if isinstance(value, AssetsDefinition):
+                names.update(k.to_user_string() for k in value.keys)
+    return names
+
+
+def _release_assets() -> dict[str, AssetsDefinition]:
+    available = _available_tables()
+    out = {}
+    for spec in REGISTRY.values():
+        if not set(spec.assets()) <= available:
+            continue  # the family is not in this code location yet
+        out[spec.name] = build_release_asset(spec)
+    return out
+
+
+RELEASE_ASSETS = _release_assets()
+globals().update({f"release_{name}": a for name, a in RELEASE_ASSETS.items()})

@@ -1,0 +1,126 @@
+#!/usr/bin/env python
+"""CI quality gate of releases: build the sample release of every registered dataset, then check it.
+
+For each dataset (default: every one in ``pipelines/release/registry.py`` whose family is
+importable) this script
+
+1. gets the family's tables: from the warehouse when they are materialized (``--tables warehouse``),
+   else by running the family's pipeline functions directly (``--tables pipeline``; ``auto`` picks);
+2. builds the release into ``--out`` with a throw-away ledger (CI never touches real ledgers);
+3. verifies the manifest, loads every config with ``datasets.load_dataset``, validates the
+   Croissant file with mlcroissant (when installed) and runs the dataset's Great Expectations
+   suite on the rows as released, writing Data Docs HTML under ``<out>/gx_docs``;
+
+and exits 1 when any step fails (an expectation, a hash, a load), 0 otherwise.
+
+    python scripts/ci_release_gate.py                       # all datasets, auto tables
+    python scripts/ci_release_gate.py --dataset bigmath --tables pipeline --out var/ci_release
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def gate(spec, frames, profile, out: Path, log=print) -> list[str]:
+    """Build and check one release; returns the failures (empty = pass)."""
+    from pipelines.release.build import build_release
+    from pipelines.release.croissant import validate_croissant
+    from pipelines.release.manifest import read_split
+    from pipelines.release.versions import ReleaseRefused
+    from validators import release as gates
+    from validators.gx import validate_frame
+
+    failures: list[str] = []
+    target = out / spec.name / f"v{spec.version}"
+    try:
+        result = build_release(spec, frames, spec.version, target, ledger_dir=Path(tempfile.mkdtemp(prefix="ledger.")),
+                               profile=profile)
+    except (ReleaseRefused, KeyError, ValueError) as exc:
+        return [f"{spec.name}: build failed: {exc}"]
+    log(f"[{spec.name}] built {target}: {result.rows}")
+    ok, meta = gates.manifest_verifies(target)
+    log(f"[{spec.name}] manifest verifies: {ok}")
+    if not ok:
+        failures.append(f"{spec.name}: manifest does not verify\n{meta['report']}")
+    ok, meta = gates.loads_with_datasets(target)
+    log(f"[{spec.name}] datasets.load_dataset: {ok} {meta['loaded']}")
+    if not ok:
+        failures.append(f"{spec.name}: load_dataset: {meta['problems']}")
+    ok, message = validate_croissant(target / "croissant.json")
+    log(f"[{spec.name}] croissant: {message}")
+    if ok is False:
+        failures.append(f"{spec.name}: {message}")
+    sources = [s.name for s in spec.sources(profile)] or None
+    default = spec.default_config()
+    for cfg in spec.configs:
+        for split in cfg.splits:
+            rows = read_split(target, cfg.name, split.name)
+            exps = gates.release_expectations(spec, profile if cfg is default else None, rows.height, sources)
+            suite = f"{gates.suite_name(spec)}__{cfg.name}__{split.name}"
+            ok, meta = validate_frame(rows, suite, exps, data_docs_dir=out / "gx_docs")
+            log(f"[{spec.name}] GX {suite}: {'pass' if ok else 'FAIL'} ({meta['expectations']} expectations; "
+                f"failed: {meta['failed']}; docs: {meta['data_docs']})")
+            if not ok:
+                failures.append(f"{spec.name} {cfg.name}/{split.name}: expectations failed: {meta['failed']}")
+    return failures
+
+
+def tables_for(spec, profile, mode: str, log=print) -> dict:
+    from pipelines.release.warehouse import read_assets
+
+    if mode in ("auto", "warehouse"):
+        try:
+            frames = read_assets(profile.data_root, spec.assets())
+            log(f"[{spec.name}] tables from the warehouse {profile.data_root}")
+            return frames
+        except FileNotFoundError:
+            if mode == "warehouse":
+                raise
+    if spec.produce is None:
+        raise RuntimeError(f"{spec.name}: not materialized and the spec has no produce()")
+    log(f"[{spec.name}] running the family pipeline (no warehouse tables)")
+    return spec.produce(profile)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", action="append", help="dataset name (repeatable); default: all registered")
+    parser.add_argument("--tables", choices=["auto", "warehouse", "pipeline"], default="auto")
+    parser.add_argument("--out", default=None, help="where to build (default: a temp directory)")
+    parser.add_argument("--data-root", default=None, help="warehouse data root (default: the profile's)")
+    args = parser.parse_args(argv)
+
+    from pipelines.config import get_profile
+    from pipelines.release.registry import REGISTRY
+
+    profile = get_profile(data_root=args.data_root)
+    out = Path(args.out or tempfile.mkdtemp(prefix="release_gate."))
+    names = args.dataset or sorted(REGISTRY)
+    failures: list[str] = []
+    for name in names:
+        if name not in REGISTRY:
+            failures.append(f"{name}: not a registered dataset (known: {', '.join(sorted(REGISTRY))})")
+            continue
+        spec = REGISTRY[name]
+        try:
+            frames = tables_for(spec, profile, args.tables)
+        except Exception as exc:  # a family that cannot produce its tables fails the gate, with why
+            failures.append(f"{name}: cannot get tables: {type(exc).__name__}: {exc}")
+            continue
+        failures += gate(spec, frames, profile, out)
+    print(f"release gate: {len(names)} dataset(s), {len(failures)} failure(s); output in {out}")
+    for f in failures:
+        print(f"FAIL {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Quality gates of releases: the manifest verifies, the shards load, and each published dataset's
+Great Expectations suite holds on the rows exactly as released.
+
+A family's suite is added with one line in ``FAMILY_SUITES`` (dataset name -> expectations of the
+family's own validators module); every release also gets the generic expectations below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from pipelines.release.manifest import read_manifest, verify_release
+from pipelines.release.spec import DatasetSpec
+
+
+def _bigmath(profile) -> list:
+    from validators import bigmath as rules
+
+    return rules.kept_expectations([s.name for s in profile.bigmath.sources], profile.bigmath.normalize.max_problem_chars)
+
+
+# dataset name -> (profile -> family expectations on the released rows of the default config)
+FAMILY_SUITES: dict[str, Callable[[object], list]] = {
+    "bigmath": _bigmath,
+}
+
+
+def suite_name(spec: DatasetSpec) -> str:
+    return f"release_{spec.name}_suite"
+
+
+def release_expectations(spec: DatasetSpec, profile, rows: int, sources: list[str] | None) -> list:
+    """Generic expectations of a released config/split plus the family's own suite."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    out = [
+        E.ExpectTableRowCountToEqual(value=rows),
+        E.ExpectColumnValuesToNotBeNull(column=spec.id_column),
+        E.ExpectColumnValuesToBeUnique(column=spec.id_column),
+    ]
+    if spec.source_column and sources:
+        out.append(E.ExpectColumnValuesToBeInSet(column=spec.source_column, value_set=sources))
+    family = FAMILY_SUITES.get(spec.name)
+    if family is not None and profile is not None:
+        out += family(profile)
+    return out
+
+
+def manifest_verifies(directory: str | Path) -> tuple[bool, dict]:
+    report = verify_release(directory)
+    return report.ok, {"files_checked": report.checked, "report": "\n".join(report.lines())}
+
+
+def loads_with_datasets(directory: str | Path) -> tuple[bool, dict]:
+    """``datasets.load_dataset(<dir>)`` of every config gives the manifest's splits and row counts."""
+    import datasets
+
+    manifest = read_manifest(directory)
+    problems, seen = [], {}
+    for config, splits in manifest["configs"].items():
+        try:
+            ds = datasets.load_dataset(str(directory), config)
+        except Exception as exc:  # datasets raises many types; report it as a failed check
+            problems.append(f"{config}: {type(exc).__name__}: {exc}")
+            continue
+        got = {name: d.num_rows for name, d in ds.items()}
+        want = {name: s["rows"] for name, s in splits.items()}
+        seen[config] = got
+        if got != want:
+            problems.append(f"{config}: loaded {got}, manifest says {want}")
+    return not problems, {"loaded": str(seen), "problems": "\n".join(problems) or "none"}
