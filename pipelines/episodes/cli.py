@@ -1,0 +1,110 @@
+"""``foundry episodes``: convert robot episodes to the standard (or LeRobot v3 / Minari) and validate them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.episodes.readers import FORMATS
+
+
+@click.group(name="episodes")
+def group() -> None:
+    """Robot episodes: many source formats in, one validated episode schema out."""
+
+
+@group.command()
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.option("--from", "fmt", type=click.Choice(FORMATS), required=True, help="Format of SRC.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--to", "to", type=click.Choice(["standard", "lerobot", "minari"]), default="standard", show_default=True,
+              help="standard: Parquet partitioned by source; lerobot: LeRobotDataset v3.0; minari: Minari HDF5.")
+@click.option("--source", default=None, help="Source name (default: from the dataset or directory name).")
+@click.option("--robot", default=None, help="Robot/embodiment (d4rl-hdf5, d5rl-pickle, lerobot, rlds).")
+@click.option("--data-source", default=None, help="How the data was produced: scripted, expert, play, ...")
+@click.option("--ee-action", type=click.Choice(["delta7"]), default=None,
+              help="rlds: the flat 7-D action is [dxyz, drpy, gripper]; fills action_ee7.")
+def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: str | None, data_source: str | None,
+            ee_action: str | None) -> None:
+    """Read SRC, check every episode, and write the ones that pass to OUT.
+
+    Malformed episodes are quarantined with a reason (written to OUT/quarantine.parquet for the
+    standard output, and printed); the rest convert.
+    """
+    from pipelines.episodes.convert import standardize
+    from pipelines.episodes.readers import read_source
+    from pipelines.episodes.writers import write_lerobot_v3, write_minari, write_standard
+
+    options: dict = {"source": source}
+    if robot and fmt != "minari":
+        options["robot"] = robot
+    if data_source and fmt != "minari":
+        options["data_source"] = data_source
+    if ee_action:
+        if fmt != "rlds":
+            raise click.UsageError("--ee-action applies to --from rlds only")
+        options["ee_action"] = ee_action
+    result = standardize(read_source(fmt, src, **options))
+    if to == "standard":
+        write_standard(out, result.episodes, result.steps, result.quarantine, result.stats)
+        written = [out]
+    elif result.episodes.height == 0:
+        written = []
+    elif to == "lerobot":
+        written = write_lerobot_v3(out, result.episodes, result.steps)
+    else:
+        written = write_minari(out, result.episodes, result.steps)
+    click.echo(f"{src} ({fmt}): {result.episodes.height} episodes, {result.steps.height} steps converted; "
+               f"{result.quarantine.height} quarantined")
+    for row in result.quarantine.iter_rows(named=True):
+        click.echo(f"  quarantined {row['source_id']}: {row['reason']} ({row['detail']})")
+    for path in written:
+        click.echo(f"wrote {path}")
+    if result.episodes.height == 0:
+        raise SystemExit(1)
+
+
+@group.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def validate(directory: Path) -> None:
+    """Run every check of the standard on DIRECTORY and print each result; exit 1 when one fails.
+
+    DIRECTORY is a standard dataset (the --out of convert), a LeRobotDataset or a Minari dataset.
+    """
+    from pipelines.episodes.checks import dataset_checks
+
+    episodes, steps, stats, quarantined = _load_any(directory)
+    outcomes = dataset_checks(episodes, steps, stats)
+    click.echo(f"{directory}: {episodes.height} episodes, {steps.height} steps"
+               + (f", {quarantined} quarantined while reading" if quarantined else ""))
+    for o in outcomes:
+        click.echo(o.line())
+    failed = [o.name for o in outcomes if not o.passed]
+    if episodes.height == 0:
+        click.echo("FAIL  no episodes")
+        sys.exit(1)
+    if failed:
+        click.echo(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+        sys.exit(1)
+    click.echo("all checks passed")
+
+
+def _load_any(directory: Path):
+    from pipelines.episodes.convert import standardize
+    from pipelines.episodes.readers import minari_dataset_dirs, read_lerobot, read_minari
+    from pipelines.episodes.writers import read_standard
+
+    if (directory / "episodes").is_dir():
+        episodes, steps, stats = read_standard(directory)
+        return episodes, steps, stats, 0
+    lerobot_roots = sorted(p.parent.parent for p in directory.rglob("meta/info.json"))
+    if lerobot_roots:  # one LeRobotDataset, or a directory of them (convert --to lerobot writes one per source)
+        res = standardize([item for root in lerobot_roots for item in read_lerobot(root)])
+    elif (directory / "data" / "metadata.json").exists() or minari_dataset_dirs(directory):
+        res = standardize(read_minari(directory))
+    else:
+        raise click.ClickException(f"{directory}: not a standard dataset (episodes/), a LeRobotDataset (meta/info.json) "
+                                   f"or a Minari dataset (data/metadata.json)")
+    return res.episodes, res.steps, None, res.quarantine.height
