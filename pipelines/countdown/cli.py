@@ -18,7 +18,8 @@ def group() -> None:
 @group.command()
 @click.option("--n", "n_problems", type=click.IntRange(min=1), default=None,
               help="Candidate problems to generate (default: the profile's).")
-@click.option("--numbers", type=click.IntRange(2, 6), default=None, help="How many numbers per problem.")
+@click.option("--numbers", type=click.IntRange(2, 5), default=None,
+              help="How many numbers per problem (2-5; the exhaustive solvability check grows fast beyond).")
 @click.option("--seed", type=int, default=None, help="Seed (default: the profile's).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--profile", default="sample", show_default=True, help="Countdown sizes to start from (sample|full).")
