@@ -129,7 +129,7 @@ def collect(cfg: CollectConfig, out_dir: str | Path) -> list[dict]:
                 if target.exists():
                     shutil.rmtree(target)
                 recorder.create_dataset(
-                    dataset_id=did, algorithm_name=data_source, author="reasoning-data foundry",
+                    dataset_id=did, algorithm_name=data_source, eval_env=task.env_id, author="reasoning-data foundry",
                     author_email="foundry@localhost", code_permalink="pipelines/episodes/collect.py",
                     description=f"{task.env_id}, {data_source} data source, seed {seed}")
             recorder.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -223,10 +224,12 @@ def write_minari(directory: str | Path, episodes: pl.DataFrame, steps: pl.DataFr
                 import shutil
 
                 shutil.rmtree(target)
-            minari.create_dataset_from_buffers(
-                dataset_id=dataset_id, buffer=buffers, observation_space=obs_space, action_space=act_space,
-                algorithm_name=str(eps.get_column("data_source")[0]), author="reasoning-data foundry",
-                author_email="foundry@localhost", code_permalink="pipelines/episodes/writers.py",
-                description=f"{source}: standardized episodes exported by the foundry", data_format=data_format)
+            with warnings.catch_warnings():  # no eval env exists for exported data; Minari warns about that
+                warnings.filterwarnings("ignore", message=".*(eval_env|env_spec is None).*")
+                minari.create_dataset_from_buffers(
+                    dataset_id=dataset_id, buffer=buffers, observation_space=obs_space, action_space=act_space,
+                    algorithm_name=str(eps.get_column("data_source")[0]), author="reasoning-data foundry",
+                    author_email="foundry@localhost", code_permalink="pipelines/episodes/writers.py",
+                    description=f"{source}: standardized episodes exported by the foundry", data_format=data_format)
         roots.append(directory / dataset_id)
     return roots
