@@ -27,11 +27,9 @@ from assets.resources import FoundryResource
 from pipelines.release.build import FUNNEL_PLOT, build_release
 from pipelines.release.registry import REGISTRY
 from pipelines.release.spec import DatasetSpec
-from pipelines.release.manifest import read_split
 from pipelines.release.versions import ReleaseRefused
 from validators import release as gates
 from validators.common import to_check_result
-from validators.gx import validate_frame
 
 FAMILY = "release"
 GROUP = "release"
@@ -92,13 +90,9 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
         manifest = result.manifest
         context.log.info(f"{spec.name} {version} -> {out} ({'reproduced' if result.reproduced else 'new version'})")
 
-        default = spec.default_config()
-        split = default.splits[0].name
-        rows = read_split(out, default.name, split)
         sources = [s.name for s in spec.sources(profile)] or None
-        ok, gx_meta = validate_frame(rows, gates.suite_name(spec),
-                                     gates.release_expectations(spec, profile, manifest["configs"][default.name][split]["rows"], sources),
-                                     data_docs_dir=foundry.artifact_dir("gx_docs"))
+        ok, gx_meta = gates.validate_release(spec, profile, out, data_docs_dir=foundry.artifact_dir("gx_docs"),
+                                             sources=sources)
         metadata = {
             "path": MetadataValue.path(str(out)),
             "version": MetadataValue.text(version),

@@ -33,10 +33,8 @@ def gate(spec, frames, profile, out: Path, log=print) -> list[str]:
     """Build and check one release; returns the failures (empty = pass)."""
     from pipelines.release.build import build_release
     from pipelines.release.croissant import validate_croissant
-    from pipelines.release.manifest import read_split
     from pipelines.release.versions import ReleaseRefused
     from validators import release as gates
-    from validators.gx import validate_frame
 
     failures: list[str] = []
     target = out / spec.name / f"v{spec.version}"
@@ -59,17 +57,11 @@ def gate(spec, frames, profile, out: Path, log=print) -> list[str]:
     if ok is False:
         failures.append(f"{spec.name}: {message}")
     sources = [s.name for s in spec.sources(profile)] or None
-    default = spec.default_config()
-    for cfg in spec.configs:
-        for split in cfg.splits:
-            rows = read_split(target, cfg.name, split.name)
-            exps = gates.release_expectations(spec, profile if cfg is default else None, rows.height, sources)
-            suite = f"{gates.suite_name(spec)}__{cfg.name}__{split.name}"
-            ok, meta = validate_frame(rows, suite, exps, data_docs_dir=out / "gx_docs")
-            log(f"[{spec.name}] GX {suite}: {'pass' if ok else 'FAIL'} ({meta['expectations']} expectations; "
-                f"failed: {meta['failed']}; docs: {meta['data_docs']})")
-            if not ok:
-                failures.append(f"{spec.name} {cfg.name}/{split.name}: expectations failed: {meta['failed']}")
+    ok, meta = gates.validate_release(spec, profile, target, data_docs_dir=out / "gx_docs", sources=sources)
+    log(f"[{spec.name}] GX suites ({meta['suites']} config/splits): {'pass' if ok else 'FAIL'}; failed: {meta['failed']}; "
+        f"Data Docs: {meta['data_docs']}")
+    if not ok:
+        failures.append(f"{spec.name}: expectations failed: {meta['failed']}")
     return failures
 
 

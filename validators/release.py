@@ -30,7 +30,8 @@ def suite_name(spec: DatasetSpec) -> str:
     return f"release_{spec.name}_suite"
 
 
-def release_expectations(spec: DatasetSpec, profile, rows: int, sources: list[str] | None) -> list:
+def release_expectations(spec: DatasetSpec, profile, rows: int, sources: list[str] | None,
+                         columns: list[str] | None = None) -> list:
     """Generic expectations of a released config/split plus the family's own suite."""
     import great_expectations as gx
 
@@ -40,7 +41,7 @@ def release_expectations(spec: DatasetSpec, profile, rows: int, sources: list[st
         E.ExpectColumnValuesToNotBeNull(column=spec.id_column),
         E.ExpectColumnValuesToBeUnique(column=spec.id_column),
     ]
-    if spec.source_column and sources:
+    if spec.source_column and sources and (columns is None or spec.source_column in columns):
         out.append(E.ExpectColumnValuesToBeInSet(column=spec.source_column, value_set=sources))
     family = FAMILY_SUITES.get(spec.name)
     if family is not None and profile is not None:
@@ -71,3 +72,27 @@ def loads_with_datasets(directory: str | Path) -> tuple[bool, dict]:
         if got != want:
             problems.append(f"{config}: loaded {got}, manifest says {want}")
     return not problems, {"loaded": str(seen), "problems": "\n".join(problems) or "none"}
+
+
+def validate_release(spec: DatasetSpec, profile, directory: str | Path, data_docs_dir: str | Path | None = None,
+                     sources: list[str] | None = None) -> tuple[bool, dict]:
+    """Every config/split of the release against its suite (the family's suite on the default
+    config); Data Docs HTML per suite under ``data_docs_dir``."""
+    from pipelines.release.manifest import read_split
+    from validators.gx import validate_frame
+
+    default = spec.default_config()
+    results, docs, failed = [], [], []
+    for cfg in spec.configs:
+        for split in cfg.splits:
+            rows = read_split(directory, cfg.name, split.name)
+            suite = f"{suite_name(spec)}__{cfg.name}__{split.name}"
+            exps = release_expectations(spec, profile if cfg is default else None, rows.height, sources, rows.columns)
+            ok, meta = validate_frame(rows, suite, exps, data_docs_dir=data_docs_dir)
+            results.append(f"### {cfg.name}/{split.name}: {'pass' if ok else 'FAIL'}\n\n{meta['results_markdown']}")
+            if "data_docs" in meta:
+                docs.append(meta["data_docs"])
+            if not ok:
+                failed.append(f"{cfg.name}/{split.name}: {meta['failed']}")
+    return not failed, {"suites": len(results), "failed": "; ".join(failed) or "none",
+                        "data_docs": "\n".join(docs) or "not built", "results_markdown": "\n\n".join(results)}

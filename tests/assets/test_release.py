@@ -1,0 +1,87 @@
+"""The release asset: built from the family's tables, gated by their blocking checks, with its own
+blocking checks (manifest, load, GX suite) and Data Docs HTML."""
+
+import datasets
+import polars as pl
+from dagster import AssetCheckResult, AssetKey, asset, asset_check, materialize
+
+from assets.io import ParquetWarehouseIOManager
+from assets.release import CHECK_GX, CHECK_LOADS, CHECK_MANIFEST, build_release_asset, release_dir
+from assets.resources import FoundryResource
+from pipelines.release.manifest import verify_release
+from tests.pipelines.release.toy import toy_frames, toy_spec
+
+SPEC = toy_spec()
+
+
+def _family(kept_check_passes: bool, duplicate_ids: bool = False):
+    @asset(name="toy_kept")
+    def toy_kept() -> pl.DataFrame:
+        frame = toy_frames()["toy_kept"]
+        return pl.concat([frame, frame.head(1)]) if duplicate_ids else frame
+
+    @asset(name="toy_funnel")
+    def toy_funnel() -> pl.DataFrame:
+        return toy_frames()["toy_funnel"]
+
+    @asset_check(asset=toy_kept, name="toy_schema", blocking=True)
+    def toy_schema(toy_kept: pl.DataFrame) -> AssetCheckResult:
+        return AssetCheckResult(passed=kept_check_passes)
+
+    return [toy_kept, toy_funnel, toy_schema]
+
+
+def _run(tmp_path, defs):
+    foundry = FoundryResource(data_root=str(tmp_path))
+    result = materialize(defs, raise_on_error=False, resources={
+        "foundry": foundry,
+        "io_manager": ParquetWarehouseIOManager(base_dir=str(tmp_path / "assets"), duckdb_path=str(tmp_path / "f.duckdb")),
+    })
+    return result, foundry
+
+
+def _checks(result) -> dict:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_release_asset_builds_a_verified_loadable_release(tmp_path):
+    result, foundry = _run(tmp_path, _family(True) + [build_release_asset(SPEC)])
+    assert result.success
+    out = release_dir(foundry, SPEC, "1.0.0")
+    assert out == tmp_path.resolve() / "releases" / "sample" / "toy" / "v1.0.0"
+    assert verify_release(out).ok
+    assert datasets.load_dataset(str(out))["train"].num_rows == 9
+    checks = _checks(result)
+    assert checks[CHECK_MANIFEST] and checks[CHECK_LOADS] and checks[CHECK_GX]
+    assert (tmp_path / "artifacts" / "gx_docs" / "release_toy_suite__default__train.html").exists()  # Data Docs for humans
+    mats = result.asset_materializations_for_node("release_toy")
+    meta = mats[0].metadata
+    assert meta["dagster/row_count"].value == 12 and meta["version"].value == "1.0.0"
+    # a second run reproduces the same version, byte for byte
+    before = (out / "manifest.json").read_bytes()
+    again, _ = _run(tmp_path, _family(True) + [build_release_asset(SPEC)])
+    assert again.success and (out / "manifest.json").read_bytes() == before
+
+
+def test_a_failing_blocking_check_upstream_blocks_the_release(tmp_path):
+    result, foundry = _run(tmp_path, _family(False) + [build_release_asset(SPEC)])
+    assert not result.success
+    assert _checks(result)["toy_schema"] is False
+    assert not result.asset_materializations_for_node("release_toy")
+    assert not release_dir(foundry, SPEC, "1.0.0").exists()
+
+
+def test_release_gx_suite_fails_on_bad_rows(tmp_path):
+    result, _ = _run(tmp_path, _family(True, duplicate_ids=True) + [build_release_asset(SPEC)])
+    assert not result.success  # the release's own blocking GX check fails
+    assert _checks(result)[CHECK_GX] is False
+
+
+def test_definitions_have_a_release_for_bigmath_wired_to_its_tables():
+    from assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    key = AssetKey("release_bigmath")
+    assert key in graph.get_all_asset_keys()
+    assert {AssetKey("bigmath_kept"), AssetKey("bigmath_funnel"), AssetKey("bigmath_rejected")} <= set(graph.get(key).parent_keys)
+    assert graph.get(key).group_name == "release"
