@@ -16,9 +16,11 @@ from dagster import (
     multi_asset,
 )
 
+from assets.llm_resource import LLMResource
 from assets.metadata import frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.bigmath.funnel import filter_rows, read_all, source_breakdown
+from pipelines.bigmath.llm_signals import fill_llm_signals
 from pipelines.bigmath.schema import SCHEMA
 from pipelines.core.plots import funnel_plot
 from validators import bigmath as rules
@@ -96,11 +98,19 @@ def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
                        description="no multiple-choice options, URLs or proof prompts left in the kept set"),
     ],
     compute_kind="polars",
+    pool="llm",  # only calls a model when one is configured (FOUNDRY_LLM_*); then the pool limits it
 )
 def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
                    bigmath_normalized: pl.DataFrame, bigmath_quarantine: pl.DataFrame):
     profile = foundry.profile()
     config = profile.bigmath
+    llm = LLMResource()
+    client = llm.client(foundry.root())
+    signal_meta = {"llm": llm.config().why_not_configured() or "configured"}
+    if client is not None:
+        with client:
+            bigmath_normalized, asked = fill_llm_signals(bigmath_normalized, client)
+        signal_meta.update(asked)
     result = filter_rows(bigmath_normalized, bigmath_quarantine, config)
     funnel = result.funnel_frame
     kept, rejected = result.kept, result.rejected
@@ -114,6 +124,7 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
         "rows_per_source": MetadataValue.md(markdown_table(breakdown, rows=100, width=20)),
         "signals": MetadataValue.text("rule-based and model-based" if llm_used else
                                       "rule-based only (no LLM configured; llm_* columns are null)"),
+        "llm_signals": MetadataValue.json(signal_meta),
         **image_metadata(png, "funnel_plot"),
     })
     yield Output(rejected, output_name=REJECTED.path[-1], metadata={
