@@ -73,7 +73,7 @@ def split_tables(spec: DatasetSpec, frames: Frames) -> dict[tuple[str, str], pl.
         frame = frame.select(columns)
         for split in cfg.splits:
             part = frame.filter(split.where()) if split.where else frame
-            order = [c for c in spec.order if c in part.columns]
+            order = [c for c in spec.order_of(cfg) if c in part.columns]
             out[(cfg.name, split.name)] = part.sort(order, nulls_last=True, maintain_order=True) if order else part
     return out
 
@@ -163,6 +163,8 @@ def source_table(spec: DatasetSpec, sources: list[SourceInfo], tables: dict, fra
             for name, reason, n in rejected.group_by(col, "reason").len().sort(col, "len", descending=[False, True]).iter_rows():
                 reasons.setdefault(str(name), {})[str(reason)] = n
     known = {s.name: s for s in sources}
+    if not (col and any(col in f.columns for f in tables.values())) and len(known) == 1:
+        published[next(iter(known))] = sum(f.height for f in tables.values())  # one declared source: every row
     names = list(known) + sorted(set(published) - set(known))
     rows = []
     for name in names:
@@ -232,7 +234,7 @@ def _build(spec, frames, tables, version, out_dir, stage, ledger, sources, repo_
                                     "rows": table.num_rows, "num_bytes": table.nbytes, "shards": len(paths)})
             entry["download_size"] += sum(f["bytes"] for f in files if f.get("config") == cfg.name and f.get("split") == split.name)
             total_rows += table.num_rows
-            index_parts.append(row_index(frame, cfg.name, split.name, spec.id_column, spec.source_column))
+            index_parts.append(row_index(frame, cfg.name, split.name, spec.id_of(cfg), spec.source_column))
         configs.append(entry)
     rows = pl.concat(index_parts) if index_parts else None
     data_hash = content_hash(files)

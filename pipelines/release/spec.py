@@ -33,6 +33,8 @@ class ConfigSpec:
     splits: tuple[SplitSpec, ...] = (SplitSpec("train"),)
     columns: tuple[str, ...] = ()  # published columns, in order; empty = every column of the asset
     default: bool = False
+    id_column: str | None = None  # the row key of this config (default: the dataset's id_column)
+    key: tuple[str, ...] = ()  # a compound row key instead (e.g. episode_id, step_index)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,15 @@ class DatasetSpec:
             if name not in out:
                 out.append(name)
         return out
+
+    def id_of(self, config: ConfigSpec) -> str | tuple[str, ...]:
+        """The row key of ``config``: one column name, or a tuple of names for a compound key."""
+        return config.key or config.id_column or self.id_column
+
+    def order_of(self, config: ConfigSpec) -> tuple[str, ...]:
+        if config.key:
+            return config.key
+        return (config.id_column,) if config.id_column else self.order
 
     def default_config(self) -> ConfigSpec:
         return next((c for c in self.configs if c.default), self.configs[0])

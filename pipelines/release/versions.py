@@ -64,13 +64,19 @@ def row_hashes(frame: pl.DataFrame) -> list[str]:
     return out
 
 
-def row_index(frame: pl.DataFrame, config: str, split: str, id_column: str, source_column: str | None) -> pl.DataFrame:
+def row_index(frame: pl.DataFrame, config: str, split: str, id_column: str | tuple[str, ...],
+              source_column: str | None) -> pl.DataFrame:
     n = frame.height
+    if isinstance(id_column, str):
+        ids = frame.get_column(id_column).cast(pl.Utf8)
+    else:  # a compound key: its parts joined with a unit separator
+        ids = frame.select(pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("") for c in id_column],
+                                         separator="\x1f")).to_series()
     src = frame.get_column(source_column).cast(pl.Utf8) if source_column and source_column in frame.columns \
         else pl.Series([None] * n, dtype=pl.Utf8)
     return pl.DataFrame({
         "config": [config] * n, "split": [split] * n, "source": src,
-        "id": frame.get_column(id_column).cast(pl.Utf8), "row_hash": pl.Series(row_hashes(frame), dtype=pl.Utf8),
+        "id": ids, "row_hash": pl.Series(row_hashes(frame), dtype=pl.Utf8),
     }, schema=ROW_INDEX_SCHEMA)
 
 
