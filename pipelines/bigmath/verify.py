@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import re
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Sequence
@@ -89,6 +90,7 @@ def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
 
 
 def _worker(conn: Connection, timeout_s: int, check=check_item) -> None:
+    """Take chunks of (index, item); answer each item as soon as it is checked."""
     while True:
         try:
             msg = conn.recv()
@@ -96,22 +98,24 @@ def _worker(conn: Connection, timeout_s: int, check=check_item) -> None:
             return
         if msg is None:
             return
-        index, item = msg
-        try:
-            outcome = check(item, timeout_s)
-        except BaseException as exc:  # a worker must answer every item it takes
-            outcome = VerifyOutcome(False, None, f"error: {type(exc).__name__}: {str(exc)[:200]}")
-        conn.send((index, outcome))
+        for index, item in msg:
+            try:
+                outcome = check(item, timeout_s)
+            except BaseException as exc:  # a worker must answer every item it takes
+                outcome = VerifyOutcome(False, None, f"error: {type(exc).__name__}: {str(exc)[:200]}")
+            conn.send((index, outcome))
 
 
 class _Slot:
+    """One worker process and the items it holds, in the order it will answer them."""
+
     def __init__(self, ctx, timeout_s: int, check):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker, args=(child, timeout_s, check), daemon=True)
         self.proc.start()
         child.close()
-        self.index: int | None = None
-        self.started = 0.0
+        self.pending: deque[int] = deque()
+        self.progress = 0.0  # when it last answered (or got work)
 
     def kill(self) -> None:
         self.proc.kill()
@@ -126,53 +130,68 @@ def verify_answers(
     item_timeout_s: int = 5,
     deadline_s: float | None = None,
     check=check_item,
+    chunk_size: int | None = None,
 ) -> list[VerifyOutcome]:
-    """Check every item; results are in input order. ``deadline_s`` is the hard per-item wall
-    clock (default: 3 x the library timeout + 2 s, since an item runs up to two parses and a verify).
-    ``check`` is the per-item function run in the workers (importable at module level)."""
+    """Check every item; results are in input order.
+
+    ``deadline_s`` is the hard per-item wall clock (default: 3 x the library timeout + 2 s, since
+    an item runs up to two parses and a verify). Items travel to workers in chunks (fewer
+    round trips); a worker that misses the deadline is killed, the item it was on is reported as
+    timed out, and the rest of its chunk goes back to the queue. ``check`` is the per-item
+    function run in the workers (importable at module level).
+    """
     n = len(items)
     if n == 0:
         return []
     deadline_s = deadline_s if deadline_s is not None else 3 * item_timeout_s + 2
     workers = max(1, min(workers or os.cpu_count() or 1, n))
+    chunk_size = chunk_size or max(1, min(64, n // (workers * 4)))
     ctx = mp.get_context("spawn")  # no fork: parents here may run threads (Dagster, servers)
     slots = [_Slot(ctx, item_timeout_s, check) for _ in range(workers)]
     results: list[VerifyOutcome | None] = [None] * n
-    next_item = 0
+    todo: deque[int] = deque(range(n))
     done = 0
-    try:
-        def feed(slot: _Slot) -> None:
-            nonlocal next_item
-            if next_item < n:
-                slot.index = next_item
-                slot.started = time.monotonic()
-                slot.conn.send((next_item, items[next_item]))
-                next_item += 1
-            else:
-                slot.index = None
 
+    def feed(slot: _Slot) -> None:
+        chunk = [todo.popleft() for _ in range(min(chunk_size, len(todo)))]
+        if chunk:
+            slot.pending.extend(chunk)
+            slot.progress = time.monotonic()
+            slot.conn.send([(i, items[i]) for i in chunk])
+
+    def fail_and_replace(slot: _Slot, why: str) -> _Slot:
+        nonlocal done
+        stuck = slot.pending.popleft()
+        results[stuck] = VerifyOutcome(False, None, why)
+        done += 1
+        todo.extendleft(reversed(slot.pending))  # the rest of its chunk is retried elsewhere
+        slot.kill()
+        fresh = _Slot(ctx, item_timeout_s, check)
+        slots[slots.index(slot)] = fresh
+        return fresh
+
+    try:
         for s in slots:
             feed(s)
         while done < n:
-            busy = [s for s in slots if s.index is not None]
+            busy = [s for s in slots if s.pending]
             ready = wait([s.conn for s in busy], timeout=0.2)
-            now = time.monotonic()
             for s in busy:
                 if s.conn in ready:
                     try:
-                        index, outcome = s.conn.recv()
+                        while s.pending and s.conn.poll():
+                            index, outcome = s.conn.recv()
+                            s.pending.remove(index)
+                            results[index] = outcome
+                            done += 1
+                            s.progress = time.monotonic()
                     except (EOFError, OSError):  # the worker died (segfault, OOM kill)
-                        index, outcome = s.index, VerifyOutcome(False, None, "worker crashed")
-                        _replace(slots, s, ctx, item_timeout_s, check)
-                        s = slots[-1]
-                    results[index] = outcome
-                    done += 1
+                        s = fail_and_replace(s, "worker crashed")
+                elif time.monotonic() - s.progress > deadline_s:
+                    s = fail_and_replace(s, f"timeout after {deadline_s:.0f}s")
+            for s in slots:
+                if not s.pending:
                     feed(s)
-                elif now - s.started > deadline_s:
-                    results[s.index] = VerifyOutcome(False, None, f"timeout after {deadline_s:.0f}s")
-                    done += 1
-                    _replace(slots, s, ctx, item_timeout_s, check)
-                    feed(slots[-1])
     finally:
         for s in slots:
             try:
@@ -184,9 +203,3 @@ def verify_answers(
             if s.proc.is_alive():
                 s.proc.kill()
     return results  # type: ignore[return-value]
-
-
-def _replace(slots: list[_Slot], slot: _Slot, ctx, timeout_s: int, check) -> None:
-    slot.kill()
-    slots.remove(slot)
-    slots.append(_Slot(ctx, timeout_s, check))
