@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def free_port() -> int:
@@ -43,8 +43,9 @@ def test_main_job_runs_from_the_ui(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(home), "FOUNDRY_DATA_ROOT": str(tmp_path / "data"),
            "FOUNDRY_PROFILE": "sample"}
     dagster = Path(sys.executable).with_name("dagster")
+    log = open(tmp_path / "dagster_dev.log", "wb")  # a file, not a pipe: an unread pipe fills and stalls the server
     proc = subprocess.Popen([str(dagster), "dev", "-m", "assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
-                            cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         location = None
@@ -74,7 +75,11 @@ def test_main_job_runs_from_the_ui(tmp_path):
             if status in ("SUCCESS", "FAILURE", "CANCELED"):
                 break
             time.sleep(2)
-        assert status == "SUCCESS"
+        if status != "SUCCESS":
+            events = gql(port, """query($id: ID!) { logsForRun(runId: $id, limit: 2000) { ... on EventConnection {
+                events { __typename ... on MessageEvent { message stepKey } } } } }""", {"id": run_id})
+            tail = [f"{e.get('stepKey')}: {(e.get('message') or '')[:200]}" for e in events["logsForRun"]["events"][-25:]]
+            pytest.fail(f"run {run_id} ended {status}; last events:\n" + "\n".join(tail))
         nodes = gql(port, "{ assetNodes { assetKey { path } } }")["assetNodes"]
         assert ["bigmath_kept"] in [n["assetKey"]["path"] for n in nodes]
         assert (tmp_path / "data" / "foundry.duckdb").exists()
@@ -85,3 +90,4 @@ def test_main_job_runs_from_the_ui(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+        log.close()
