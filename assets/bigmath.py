@@ -1,7 +1,6 @@
 """Big-Math: open math datasets filtered to problems with one verifiable, closed-form answer."""
 
 
-import json
 
 import polars as pl
 from dagster import (
@@ -24,8 +23,7 @@ from pipelines.bigmath.llm_signals import fill_llm_signals
 from pipelines.bigmath.schema import SCHEMA
 from pipelines.core.plots import funnel_plot
 from validators import bigmath as rules
-from validators.common import row_conservation, schema_matches, to_check_result, unique_values
-from validators.gx import validate_frame
+from validators.common import gx_check, row_conservation, schema_matches, to_check_result, unique_values
 
 FAMILY = "bigmath"
 GROUP = "bigmath"
@@ -149,14 +147,12 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
 def gx_bigmath_kept(foundry: FoundryResource, bigmath_kept: pl.DataFrame) -> AssetCheckResult:
     profile = foundry.profile()
     sources = [s.name for s in profile.bigmath.sources]
-    ok, meta = validate_frame(bigmath_kept, rules.KEPT_SUITE,
-                              rules.kept_expectations(sources, profile.bigmath.normalize.max_problem_chars),
-                              data_docs_dir=foundry.artifact_dir("gx_docs"))
-    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+    return gx_check(bigmath_kept, rules.KEPT_SUITE,
+                    rules.kept_expectations(sources, profile.bigmath.normalize.max_problem_chars),
+                    data_docs_dir=foundry.artifact_dir("gx_docs"))
 
 
 @asset_check(asset=REJECTED, name=CHECK_GX_REJECTED,
              description="Great Expectations suite of the rejected set (every row has a known reason and step)")
 def gx_bigmath_rejected(foundry: FoundryResource, bigmath_rejected: pl.DataFrame) -> AssetCheckResult:
-    ok, meta = validate_frame(bigmath_rejected, rules.REJECTED_SUITE, rules.rejected_expectations())
-    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+    return gx_check(bigmath_rejected, rules.REJECTED_SUITE, rules.rejected_expectations())

@@ -25,8 +25,7 @@ from pipelines.countdown.priming import build_priming_sets, detector_agreement
 from pipelines.countdown.problems import build_problems, generate_candidates, heldout_targets
 from pipelines.countdown.traces import build_traces, strategy_summary
 from validators import countdown as rules
-from validators.common import row_conservation, to_check_result, unique_values
-from validators.gx import validate_frame
+from validators.common import gx_check, row_conservation, to_check_result, unique_values
 
 FAMILY = "countdown"
 GROUP = "countdown"
@@ -56,10 +55,6 @@ CHECK_GX_PRIMING = "gx_countdown_priming_suite"
 def countdown_config(foundry: FoundryResource) -> CountdownConfig:
     profile = foundry.profile()
     return config_for_profile(profile.name, seed=profile.seed)
-
-
-def _gx_result(ok: bool, meta: dict) -> AssetCheckResult:
-    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
 
 
 @multi_asset(
@@ -212,17 +207,17 @@ def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResou
              description="Great Expectations suite of the problems (ids, splits, target range, prompt tags)")
 def gx_countdown_problems(foundry: FoundryResource, countdown_problems: pl.DataFrame) -> AssetCheckResult:
     cfg = countdown_config(foundry)
-    return _gx_result(*validate_frame(countdown_problems, rules.PROBLEMS_SUITE, rules.problems_expectations(cfg)))
+    return gx_check(countdown_problems, rules.PROBLEMS_SUITE, rules.problems_expectations(cfg))
 
 
 @asset_check(asset=TRACES, name=CHECK_GX_TRACES,
              description="Great Expectations suite of the search traces (strategies, ratings, SoS text)")
 def gx_countdown_traces(countdown_search_traces: pl.DataFrame) -> AssetCheckResult:
     frame = countdown_search_traces.drop("tree_nodes", "tree_events")  # GX never looks inside the tree
-    return _gx_result(*validate_frame(frame, rules.TRACES_SUITE, rules.traces_expectations()))
+    return gx_check(frame, rules.TRACES_SUITE, rules.traces_expectations())
 
 
 @asset_check(asset=PRIMING, name=CHECK_GX_PRIMING,
              description="Great Expectations suite of the priming sets (set names, answer format, counts)")
 def gx_countdown_priming(countdown_priming_sets: pl.DataFrame) -> AssetCheckResult:
-    return _gx_result(*validate_frame(countdown_priming_sets, rules.PRIMING_SUITE, rules.priming_expectations()))
+    return gx_check(countdown_priming_sets, rules.PRIMING_SUITE, rules.priming_expectations())

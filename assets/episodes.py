@@ -31,8 +31,7 @@ from pipelines.episodes.readers import read_lerobot, read_minari
 from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
 from pipelines.episodes.writers import write_lerobot_v3, write_minari
 from validators import episodes as rules
-from validators.common import row_conservation, schema_matches, to_check_result
-from validators.gx import validate_frame
+from validators.common import gx_check, row_conservation, schema_matches, to_check_result
 
 FAMILY = "episodes"
 GROUP = "episodes"
@@ -234,12 +233,10 @@ def gx_episodes_table(foundry: FoundryResource, episodes_table: pl.DataFrame) ->
     frame = _as_schema(episodes_table, EPISODE_SCHEMA).drop("action_low", "action_high")
     sources = sorted(frame.get_column("source").unique().to_list()) if frame.height else []
     exps = [e for e in rules.episodes_expectations(sources) if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
-    ok, meta = validate_frame(frame, rules.EPISODES_SUITE, exps, data_docs_dir=foundry.artifact_dir("gx_docs"))
-    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+    return gx_check(frame, rules.EPISODES_SUITE, exps, data_docs_dir=foundry.artifact_dir("gx_docs"))
 
 
 @asset_check(asset=QUARANTINE, name=CHECK_GX_QUARANTINE,
              description="Great Expectations suite of the quarantine (every row has a known reason, step and detail)")
 def gx_episodes_quarantine(episodes_quarantine: pl.DataFrame) -> AssetCheckResult:
-    ok, meta = validate_frame(episodes_quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations())
-    return AssetCheckResult(passed=ok, metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})
+    return gx_check(episodes_quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations())

@@ -46,3 +46,14 @@ def to_check_result(name: str, outcome: tuple[bool, dict], *, asset_key=None,
         severity=severity,
         metadata={k: (MetadataValue.text(v) if isinstance(v, str) else v) for k, v in meta.items()},
     )
+
+
+def gx_check(frame: pl.DataFrame, suite_name: str, expectations, *, data_docs_dir=None,
+             asset_key=None) -> AssetCheckResult:
+    """Run a Great Expectations suite on ``frame`` and report it as an asset check result, with
+    the per-expectation table as markdown (and the Data Docs page when ``data_docs_dir`` is set)."""
+    from validators.gx import validate_frame
+
+    ok, meta = validate_frame(frame, suite_name, expectations, data_docs_dir=data_docs_dir)
+    return AssetCheckResult(asset_key=asset_key, passed=ok,
+                            metadata={**meta, "results_markdown": MetadataValue.md(meta["results_markdown"])})

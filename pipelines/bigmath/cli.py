@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig, run_funnel, source_breakdown
+from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig, run_funnel
 from pipelines.bigmath.sources import SCHEMA_FIELDS, SourceSpec
 from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text
 

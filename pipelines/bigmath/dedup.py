@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-import polars as pl
 
 from pipelines.core.hashing import hash64, normalize_text
 

@@ -6,7 +6,7 @@ the funnel table says how many each step took in, kept and rejected per reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 

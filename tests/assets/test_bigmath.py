@@ -1,7 +1,6 @@
 """Materialize the Big-Math family into a temp data root with a real instance."""
 
 import duckdb
-import polars as pl
 from dagster import DagsterInstance, materialize
 
 import assets.bigmath as bm

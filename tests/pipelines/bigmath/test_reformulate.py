@@ -1,11 +1,6 @@
 """Reformulation: value parsing, stem rules, output checks, and both paths end to end."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import polars as pl

@@ -10,11 +10,10 @@ import pickle
 import h5py
 import numpy as np
 import polars as pl
-import pytest
 
 from pipelines.episodes import reasons
 from pipelines.episodes.convert import standardize
-from pipelines.episodes.readers import (Episode, Quarantined, read_d4rl_hdf5, read_d5rl_pickles, read_lerobot,
+from pipelines.episodes.readers import (Quarantined, read_d4rl_hdf5, read_d5rl_pickles, read_lerobot,
                                         read_minari, read_rlds, safe_load_pickle, split_items)
 from pipelines.episodes.tfrecord import encode_example, write_records
 
