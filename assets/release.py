@@ -22,6 +22,8 @@ from dagster import (
     asset,
 )
 
+from assets.families import family_modules
+from assets.io import register_view
 from assets.metadata import image_metadata
 from assets.resources import FoundryResource
 from pipelines.release.build import FUNNEL_PLOT, build_release
@@ -105,6 +107,12 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
         }
         if (out / FUNNEL_PLOT).exists():
             metadata.update(image_metadata(out / FUNNEL_PLOT, "funnel_plot"))
+        views = []
+        for config_dir in sorted(p for p in (out / "data").iterdir() if p.is_dir()):
+            name = f"{key.path[-1]}__{config_dir.name}"  # the released rows, queryable by name
+            register_view(foundry.root() / "foundry.duckdb", name, config_dir / "*.parquet", hive=False)
+            views.append(name)
+        metadata["duckdb_views"] = MetadataValue.text(", ".join(views))
         return MaterializeResult(metadata=metadata, check_results=[
             to_check_result(CHECK_MANIFEST, gates.manifest_verifies(out), asset_key=key),
             to_check_result(CHECK_LOADS, gates.loads_with_datasets(out), asset_key=key),
@@ -117,22 +125,11 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
 
 
 def _available_tables() -> set[str]:
-    """Asset names defined by the other family modules of this package (same discovery rule as
-    ``assets/definitions.py``: a module that sets ``FAMILY``), so a release only exists for a
-    family whose assets are in this code location."""
-    import importlib
-    import pkgutil
-
-    import assets as assets_package
-
+    """Asset names defined by the other family modules of this package, so a release only exists
+    for a family whose assets are in this code location."""
     names: set[str] = set()
-    for info in sorted(pkgutil.iter_modules(assets_package.__path__), key=lambda i: i.name):
-        if info.name in {"definitions", "resources", "io", "metadata", __name__.rsplit(".", 1)[-1]} \
-                or info.name.startswith("_"):
-            continue
-        mod = importlib.import_module(f"assets.{info.name}")
-        if not getattr(mod, "FAMILY", None):
-            continue
+    exclude = ("definitions", "families", "resources", "io", "metadata", "llm_resource", __name__.rsplit(".", 1)[-1])
+    for mod in family_modules(exclude=exclude):
         for value in vars(mod).values():
             if isinstance(value, AssetsDefinition):
                 names.update(k.to_user_string() for k in value.keys)

@@ -57,6 +57,16 @@ def test_release_asset_builds_a_verified_loadable_release(tmp_path):
     mats = result.asset_materializations_for_node("release_toy")
     meta = mats[0].metadata
     assert meta["dagster/row_count"].value == 12 and meta["version"].value == "1.0.0"
+    # the released rows are queryable by name in the warehouse, one view per config
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "foundry.duckdb"), read_only=True)
+    try:
+        views = [v.strip() for v in meta["duckdb_views"].value.split(",")]
+        released = sum(con.execute(f'SELECT count(*) FROM "{v}"').fetchone()[0] for v in views)
+    finally:
+        con.close()
+    assert released == 12
     # a second run reproduces the same version, byte for byte
     before = (out / "manifest.json").read_bytes()
     again, _ = _run(tmp_path, _family(True) + [build_release_asset(SPEC)])
