@@ -33,7 +33,15 @@ def _countdown(which: str) -> Callable[[object], list]:
 
 
 # "<dataset>/<config>" -> (profile -> the family's own expectations on that config's released rows)
+def _episodes(profile) -> list:
+    from pipelines.release.registry import _episode_sources
+    from validators import episodes as rules
+
+    return rules.episodes_expectations([s.name for s in _episode_sources(profile)])
+
+
 FAMILY_SUITES: dict[str, Callable[[object], list]] = {
+    "episodes/episodes": _episodes,
     "bigmath/default": _bigmath,
     "countdown/problems": _countdown("problems"),
     "countdown/search_traces": _countdown("traces"),

@@ -268,3 +268,75 @@ def _register_bigmath_published() -> None:
 
 
 _register_bigmath_published()
+
+
+# ------------------------------------------------------------------ robot episodes (issue 5)
+
+
+def _episode_sources(profile) -> list[SourceInfo]:
+    from pipelines.episodes.collect import dataset_id
+    from pipelines.episodes.config import episodes_config
+    from pipelines.episodes.readers import minari_source_name
+
+    cfg = episodes_config(profile.name, seed=profile.seed).collect
+    return [SourceInfo(minari_source_name(dataset_id(task, ds)), "MIT",
+                       f"recorded by pipelines/episodes from gymnasium's {task.name} (MuJoCo) with the {ds} "
+                       f"controller (profile {profile.name}, seed {profile.seed})", ("gymnasium", "mujoco", "rlds"))
+            for task in cfg.tasks for ds in cfg.data_sources]
+
+
+def _register_episodes() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pipelines.episodes") is None:
+        return
+    from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA
+
+    register(DatasetSpec(
+        name="episodes",
+        pretty_name="Robot episodes in one RLDS-style schema (foundry)",
+        description="MuJoCo episodes recorded through Minari from three D5RL-like data sources (scripted, noisy, "
+                    "random play) and standardized into one schema with RLDS semantics: an episodes table (one row "
+                    "per episode) and a steps table (is_first/is_last/is_terminal, action, reward, discount).",
+        configs=(
+            ConfigSpec("episodes", "episodes_table", (SplitSpec("train"),), tuple(EPISODE_SCHEMA), default=True,
+                       id_column="episode_id"),
+            ConfigSpec("steps", "episodes_steps", (SplitSpec("train"),), tuple(STEP_SCHEMA),
+                       key=("episode_id", "step_index")),
+        ),
+        id_column="episode_id",
+        version="1.0.0",
+        source_column="source",
+        sources=_episode_sources,
+        citations=CITATIONS,
+        cite_as=("rlds",),
+        task_categories=("robotics", "reinforcement-learning"),
+        language=(),
+        tags=("robotics", "offline-rl", "rlds", "mujoco", "minari"),
+        stats={"funnel": "episodes_funnel"},
+        produce=None,  # built from the warehouse only: collection runs MuJoCo inside the episodes assets
+    ))
+
+
+CITATIONS.update({
+    "rlds": """@article{ramos2021rlds,
+  title   = {RLDS: an Ecosystem to Generate, Share and Use Datasets in Reinforcement Learning},
+  author  = {Ramos, Sabela and Girgin, Sertan and Hussenot, L{\\'e}onard and Vincent, Damien and Yakubovich, Hanna and Toyama, Daniel and Gergely, Anita and Stanczyk, Piotr and Marinier, Raphael and Harmsen, Jeremiah and Pietquin, Olivier and Momchev, Nikola},
+  journal = {arXiv preprint arXiv:2111.02767},
+  year    = {2021}
+}""",
+    "gymnasium": """@article{towers2024gymnasium,
+  title   = {Gymnasium: A Standard Interface for Reinforcement Learning Environments},
+  author  = {Towers, Mark and Kwiatkowski, Ariel and Terry, Jordan and Balis, John U. and De Cola, Gianluca and Deleu, Tristan and Goul{\\~a}o, Manuel and Kallinteris, Andreas and Krimmel, Markus and KG, Arjun and others},
+  journal = {arXiv preprint arXiv:2407.17032},
+  year    = {2024}
+}""",
+    "mujoco": """@inproceedings{todorov2012mujoco,
+  title     = {MuJoCo: A physics engine for model-based control},
+  author    = {Todorov, Emanuel and Erez, Tom and Tassa, Yuval},
+  booktitle = {2012 IEEE/RSJ International Conference on Intelligent Robots and Systems},
+  year      = {2012}
+}""",
+})
+
+_register_episodes()
