@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.bigmath.reformulate_cli import reformulate
-from tests.pipelines.llm.server import ScriptedServer, conversation_key, first_user, loopback_only, valid  # noqa: F401
+from tests.pipelines.llm.server import ScriptedServer, cached_rows, conversation_key, first_user, loopback_only, valid  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -72,18 +71,6 @@ def _responder(body, n):
     return valid({"final_answer": str(a + b), "well_posed": True})
 
 
-def _cached(path: Path) -> int:
-    if not path.exists():
-        return 0
-    con = sqlite3.connect(str(path), timeout=5)
-    try:
-        return con.execute("SELECT count(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        con.close()
-
-
 def test_llm_path_killed_mid_batch_resumes_without_repeated_calls(tmp_path):
     rows = [{"q": f"Which of the following is the value of {i} + {i + 1}?", "opts": [f"A) {2 * i + 1}", "B) 0.5"],
              "a": "A"} for i in range(1, 7)]
@@ -97,7 +84,7 @@ def test_llm_path_killed_mid_batch_resumes_without_repeated_calls(tmp_path):
         server.hold_after = 3
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
-        while (_cached(out / "llm_cache.sqlite") < 3 or server.in_flight < 1) and time.monotonic() < deadline:
+        while (cached_rows(out / "llm_cache.sqlite") < 3 or server.in_flight < 1) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)

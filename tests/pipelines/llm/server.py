@@ -171,3 +171,19 @@ def loopback_only(monkeypatch):
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "FOUNDRY_LLM_BASE_URL", "FOUNDRY_LLM_MODEL",
                 "FOUNDRY_LLM_API_KEY", "FOUNDRY_LLM_BACKEND", "FOUNDRY_LLM_CACHE"):
         monkeypatch.delenv(var, raising=False)
+
+
+def cached_rows(path) -> int:
+    """Rows in an LLM response cache file (0 when it does not exist yet or has no table)."""
+    import sqlite3
+    from pathlib import Path
+
+    if not Path(path).exists():
+        return 0
+    con = sqlite3.connect(str(path), timeout=5)
+    try:
+        return con.execute("SELECT count(*) FROM responses").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        con.close()

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,8 @@ from pipelines.llm import (
     parse_prompt,
 )
 from pipelines.llm.backends import FatalError
-from tests.pipelines.llm.server import MALFORMED, RATE_LIMITED, SERVER_ERROR, Reply, ScriptedServer, first_user, valid
+from tests.pipelines.llm.server import (MALFORMED, RATE_LIMITED, SERVER_ERROR, Reply, ScriptedServer, cached_rows,
+                                        first_user, valid)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -180,28 +180,16 @@ def _run_client(url: str, cache: Path, **popen) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
-def _cached_rows(cache: Path) -> int:
-    if not cache.exists():
-        return 0
-    con = sqlite3.connect(str(cache), timeout=5)
-    try:
-        return con.execute("SELECT count(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        con.close()
-
-
 def test_killed_run_resumes_without_repeating_answered_calls(tmp_path):
     cache = tmp_path / "cache.sqlite"
     with ScriptedServer(lambda body, n: valid({"value": 2 * _n(body)})) as server:
         server.hold_after = 4  # answer 4 calls, then hold every further call unanswered
         proc = _run_client(server.url, cache)
         deadline = time.monotonic() + 60
-        while (_cached_rows(cache) < 4 or server.in_flight < 2) and time.monotonic() < deadline:
+        while (cached_rows(cache) < 4 or server.in_flight < 2) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
-        assert _cached_rows(cache) == 4, "the first run should have stored exactly the answered calls"
+        assert cached_rows(cache) == 4, "the first run should have stored exactly the answered calls"
         proc.send_signal(signal.SIGKILL)  # killed mid-batch, two calls in flight
         proc.wait(10)
         first_run_requests = len(server.requests)
