@@ -29,7 +29,10 @@ def validate_frame(frame: pl.DataFrame, suite_name: str, expectations: Sequence,
     """
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)  # quiet logs
     source = context.data_sources.add_pandas(name=f"{suite_name}_source")
     asset = source.add_dataframe_asset(name=f"{suite_name}_frame")
     batch_def = asset.add_batch_definition_whole_dataframe(f"{suite_name}_batch")
