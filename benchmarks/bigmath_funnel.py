@@ -85,7 +85,7 @@ def run_map_side(scale: int, workers: int, out):
             reason = R.CONTAMINATED
         elif signals.has_hyperlink(p):
             reason = R.HYPERLINK
-        elif signals.is_multiple_choice(p, row["options"]):
+        elif signals.is_multiple_choice(p, row["options"], a):
             reason = R.MULTIPLE_CHOICE
         elif row["source"] in proof_sources or signals.is_proof(p):
             reason = R.PROOF

@@ -15,8 +15,9 @@ def residue(kept: pl.DataFrame) -> tuple[bool, dict]:
     """No multiple-choice options, URLs or proof prompts may remain in the kept set."""
     problems = kept.get_column("problem").to_list()
     options = kept.get_column("options").to_list() if "options" in kept.columns else [None] * len(problems)
+    answers = kept.get_column("answer").to_list() if "answer" in kept.columns else [None] * len(problems)
     found = {
-        "multiple_choice": sum(signals.is_multiple_choice(p, o) for p, o in zip(problems, options)),
+        "multiple_choice": sum(signals.is_multiple_choice(p, o, a) for p, o, a in zip(problems, options, answers)),
         "hyperlink": sum(signals.has_hyperlink(p) for p in problems),
         "proof": sum(signals.is_proof(p) for p in problems),
     }

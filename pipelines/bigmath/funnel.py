@@ -202,8 +202,8 @@ def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -
     steps += [
         _text_step("hyperlink", R.HYPERLINK, signals.has_hyperlink),
         _row_step("multiple_choice", R.MULTIPLE_CHOICE,
-                  lambda r: signals.is_multiple_choice(r["problem"], r["options"]),
-                  "llm_multiple_choice", columns=("problem", "options")),
+                  lambda r: signals.is_multiple_choice(r["problem"], r["options"], r["answer"]),
+                  "llm_multiple_choice", columns=("problem", "options", "answer")),
         _row_step("proof", R.PROOF, lambda r: r["source"] in proof_sources or signals.is_proof(r["problem"]),
                   "llm_proof", columns=("problem", "source")),
         _row_step("yes_no", R.YES_NO, lambda r: signals.is_yes_no(r["problem"], r["answer"]), "llm_yes_no"),

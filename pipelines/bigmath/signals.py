@@ -28,10 +28,15 @@ _MC_PHRASES = re.compile(
     r"(?:correct|best|right)\s+(?:answer|option|choice)|^\s*options?\s*:|\bchoices?\s*:"
     , re.M)
 # (A) ... (B) ... (C): parenthesised capitals in order, allowing \textbf{(A)}, $\mathrm{(B)}$
-_MC_PAREN = re.compile(r"\(\s*A\s*\)[\s\S]{1,800}?\(\s*B\s*\)[\s\S]{1,800}?\(\s*C\s*\)")
+# (full-width brackets too: cn_k12-style "（A）")
+_MC_PAREN = re.compile(r"[(（]\s*A\s*[)）][\s\S]{1,800}?[(（]\s*B\s*[)）][\s\S]{1,800}?[(（]\s*C\s*[)）]")
 # A) 12 B) 16 C) ... or A. 12 \n B. 16 (line starts)
 _MC_INLINE = re.compile(r"(?:^|[\s$,;:])A\s?\)\s*\S[\s\S]{0,400}?[\s$,;]B\s?\)\s*\S[\s\S]{0,400}?[\s$,;]C\s?\)")
-_MC_LINES = re.compile(r"(?m)^\s*\(?A[\.\):]\s+\S.*\n(?:.*\n){0,3}?\s*\(?B[\.\):]\s+\S")
+_MC_LINES = re.compile(r"(?m)^\s*\(?A[\.\):：．]\s*\S.*\n(?:.*\n){0,3}?\s*\(?B[\.\):：．]\s*\S")
+# "A: $1$  B: $2$  C: $3$" on one line (NuminaMath / cn_k12); "ratio A:B:C" has no space before B
+_MC_COLON = re.compile(r"(?:^|\s)A[:：．]\s*\S[\s\S]{0,400}?\sB[:：．]\s*\S[\s\S]{0,400}?\sC[:：．]\s*\S")
+# the answer itself is an option letter: "C", "(C)", "\text{(C)}", "\textbf{(B) }"
+_LETTER_ANSWER = re.compile(r"^\(?\s*[A-E]\s*\)?$")
 # MathQA style: "a ) 12 , b ) 16 , c ) 20"
 _MC_LOWER = re.compile(r"(?:^|[\s,;:])a\s?\)\s*[^,;]{1,80}[,;]\s*b\s?\)\s*[^,;]{1,80}[,;]\s*c\s?\)")
 
@@ -39,13 +44,15 @@ _MC_LOWER = re.compile(r"(?:^|[\s,;:])a\s?\)\s*[^,;]{1,80}[,;]\s*b\s?\)\s*[^,;]{
 _ASY = re.compile(r"\[asy\][\s\S]*?(?:\[/asy\]|$)")
 
 
-def is_multiple_choice(text: str, options: list[str] | None = None) -> bool:
+def is_multiple_choice(text: str, options: list[str] | None = None, answer: str | None = None) -> bool:
     if options and len(options) >= 2:
+        return True
+    if answer is not None and _LETTER_ANSWER.match(_unwrap(answer)):
         return True
     text = _ASY.sub(" ", text)  # Asymptote code is full of "A)" and "label(...)"
     return bool(
         _MC_PHRASES.search(text) or _MC_PAREN.search(text) or _MC_INLINE.search(text)
-        or _MC_LINES.search(text) or _MC_LOWER.search(text)
+        or _MC_LINES.search(text) or _MC_LOWER.search(text) or _MC_COLON.search(text)
     )
 
 
@@ -75,13 +82,16 @@ _TRUE_FALSE_QUESTION = re.compile(
 )
 
 
-def _plain_answer(answer: str | None) -> str:
-    if not answer:
-        return ""
+def _unwrap(answer: str) -> str:
+    """The answer without ``$`` and ``\\text{}``-style wrappers, case kept."""
     a = answer.strip().strip("$").strip()
     for _ in range(3):
         a = _TEXT_WRAP.sub(r"\1", a)
-    return a.strip().strip(".").strip().lower()
+    return a.strip().strip(".").strip()
+
+
+def _plain_answer(answer: str | None) -> str:
+    return _unwrap(answer).lower() if answer else ""
 
 
 def is_yes_no(text: str, answer: str | None) -> bool:
@@ -99,8 +109,9 @@ def is_true_false(text: str, answer: str | None) -> bool:
 # ---------------------------------------------------------------- multi-part
 # "(a) ... (b)" / "(i) ... (ii)" as sub-question markers: preceded by start, space or punctuation
 # (so f(a) and g(b) do not count) and followed by a space or capital.
-_PART_A = re.compile(r"(?:^|[\s.;:?!])\(\s*(?:a|i|1)\s*\)(?=\s|[A-Z])")
-_PART_B = re.compile(r"(?:^|[\s.;:?!])\(\s*(?:b|ii|2)\s*\)(?=\s|[A-Z])")
+# full-width brackets and Roman numerals (Ⅰ, Ⅱ) are how cn_k12-style problems number their parts
+_PART_A = re.compile(r"(?:^|[\s.;:?!，。；：])[(（]\s*(?:a|i|1|I|Ⅰ)\s*[)）](?=\s|[A-Z]|[^\x00-\x7f])")
+_PART_B = re.compile(r"(?:^|[\s.;:?!，。；：])[(（]\s*(?:b|ii|2|II|Ⅱ)\s*[)）](?=\s|[A-Z]|[^\x00-\x7f])")
 _PART_LINES = re.compile(r"(?m)^\s*(?:\(?a\)|a\.)\s+\S[\s\S]*^\s*(?:\(?b\)|b\.)\s+\S")
 _PART_WORDS = re.compile(r"(?i)\bpart\s*\(?(?:a|i|1)\)?\s*[:.)][\s\S]*\bpart\s*\(?(?:b|ii|2)\)?\s*[:.)]")
 _ANSWER_PARTS = re.compile(r"\(\s*(?:a|i)\s*\)[\s\S]*\(\s*(?:b|ii)\s*\)")
@@ -119,9 +130,10 @@ _FIGURE = re.compile(
     r"\[asy\]|\\begin\{(?:tikzpicture|figure|picture)\}|\\includegraphics|<img\b|!\[[^\]]*\]\(|"
     r"(?i:\b(?:shown|pictured|depicted|illustrated|drawn|given|sketched)\s+(?:in|on|at|by)\s+(?:the\s+)?"
     r"(?:accompanying\s+|adjacent\s+|following\s+)?(?:figure|diagram|picture|graph|image|drawing|sketch)\b"
-    r"|\b(?:see|in|from)\s+(?:the\s+)?(?:figure|fig\.|diagram)\b|\bfigure\s+\d|"
+    r"|\b(?:see|in|from)\s+(?:the\s+)?(?:following\s+|given\s+|adjacent\s+|accompanying\s+)?(?:figure|fig\.|diagram)\b"
+    r"|\bfigure\s+\d|"
     r"\b(?:the\s+)?(?:figure|diagram|picture|graph|image)\s+(?:below|above|shown|to\s+the\s+(?:right|left))\b|"
-    r"\bas\s+shown\b|\bshown\s+(?:below|above|here)\b)"
+    r"\bas\s+(?:shown|illustrated|depicted|pictured)\b|\bshown\s+(?:below|above|here)\b)|如图"
 )
 
 

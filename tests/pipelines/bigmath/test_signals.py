@@ -45,6 +45,9 @@ def test_real_multiple_choice_items_are_flagged():
     "Solve for x.\nA. 1\nB. 2\nC. 3\nD. 4",
     "Compute $x$. $\\textbf{(A) } 1 \\qquad \\textbf{(B) } 2 \\qquad \\textbf{(C) } 3$",
     "Find y. Answer Choices: (A) 5 (B) 6 (C) 7",
+    "Given $x^2=4$, then $x=$ (　　)\nA: $2$\nB: $-2$\nC: $\\pm 2$\nD: $4$",
+    "The value of $\\sin 30^\\circ$ is (　　) A: $\\frac{1}{2}$ B: $\\frac{\\sqrt{3}}{2}$ C: $1$ D: $0$",
+    "下列函数中是奇函数的是（　　）（A）y=x^2（B）y=x^3（C）y=|x|（D）y=1",
 ])
 def test_multiple_choice_variety(text):
     assert S.is_multiple_choice(text)
@@ -57,6 +60,13 @@ def test_multiple_choice_variety(text):
 ])
 def test_not_multiple_choice(text):
     assert not S.is_multiple_choice(text)
+
+
+def test_an_option_letter_as_the_answer_means_multiple_choice():
+    assert S.is_multiple_choice("Which function is odd?", None, "\\text{(C)}")
+    assert S.is_multiple_choice("Pick the odd function.", None, "B")
+    assert not S.is_multiple_choice("Find the number of subsets.", None, "8")
+    assert not S.is_multiple_choice("In triangle ABC, the ratio A:B:C is 1:2:3. Find angle C in degrees.", None, "90")
 
 
 def test_harp_proofs_mostly_say_prove_and_gsm8k_never():
@@ -85,6 +95,9 @@ def test_multi_part_markers():
     assert S.is_multi_part("Find both roots.", "(a) 2 (b) 3")
     assert not S.is_multi_part("Let $f(a)=2a$ and $f(b)=3$. Find $b$.")
     assert not S.is_multi_part("Find the point (a, b) where the lines meet.")
+    assert S.is_multi_part("Given f(x)=x^2+1. (1) Find f(2); (2) Solve f(x)=5.")
+    assert S.is_multi_part("已知函数f(x)=x^2.（Ⅰ）求f(1)；（Ⅱ）求f(x)的最小值。")
+    assert S.is_multi_part("Let a_n = 2n. (I) Find a_3. (II) Find the sum of the first 10 terms.")
 
 
 def test_figures():
@@ -93,6 +106,8 @@ def test_figures():
     assert S.needs_figure("In the figure below, ABCD is a square. Find its area.")
     assert S.needs_figure("As shown in the diagram, the circle has radius 3.")
     assert S.needs_figure("Find x. ![triangle](img/tri.png)")
+    assert S.needs_figure("In the following figure, the shaded region is a semicircle. Find its area.")
+    assert S.needs_figure("As illustrated, two circles touch at P. Find the distance between the centers.")
     assert not S.needs_figure("A figure skater spins 3 times per second. How many spins in a minute?")
 
 
