@@ -3,41 +3,61 @@ backtracking included), and the optimal path as the short text of the solution a
 
 from __future__ import annotations
 
-from pipelines.countdown.search import SearchTrace
-
-
-def _state(trace: SearchTrace, nums: tuple) -> str:
-    return f"{trace.target}:[{', '.join(str(n) for n in nums)}]"
+from pipelines.countdown.search import (BACKTRACK, BUDGET, DEAD_END, EXPAND, GENERATE, GOAL, PRUNE, ROLLOUT,
+                                        SearchTrace, op_text)
 
 
 def linearize(trace: SearchTrace) -> str:
-    nodes = trace.nodes
+    target = trace.target
+    parents, ranks, all_nums, hs, codes = trace.parents, trace.ranks, trace.nums, trace.hs, trace.codes
+    labels: dict[int, str] = {0: "0"}
+    quoted: dict[int, str] = {0: ""}  # the node's operations as "'a', 'b'", built from its parent's
+
+    def label(nid: int) -> str:
+        text = labels.get(nid)
+        if text is None:
+            text = labels[nid] = f"{label(parents[nid])},{ranks[nid]}"
+        return text
+
+    def path_ops(nid: int) -> str:
+        text = quoted.get(nid)
+        if text is None:
+            before = path_ops(parents[nid])
+            text = quoted[nid] = f"{before}, '{trace.op(nid)}'" if before else f"'{trace.op(nid)}'"
+        return text
+
     lines: list[str] = []
-    for kind, nid, _ in trace.events:
-        node = nodes[nid]
-        if kind == "expand":
-            if node.parent >= 0:
-                lines.append(f"Moving to Node #{node.label}")
-            ops = ", ".join(f"'{o}'" for o in trace.path(nid))
-            lines.append(f"Current State: {_state(trace, node.nums)}, Operations: [{ops}]")
-        elif kind in ("generate", "rollout"):
-            nums = "[" + ", ".join(str(n) for n in node.nums) + "]"
-            prefix = "Rollout Operation" if kind == "rollout" else "Exploring Operation"
-            if kind == "rollout" and not node.op:
+    add = lines.append
+    for kind, nid in zip(trace.event_kinds, trace.event_nodes):
+        if kind == GENERATE or kind == ROLLOUT:
+            parent = parents[nid]
+            if parent < 0:  # a rollout event on the root: no operation to show
                 continue
-            lines.append(f"{prefix}: {node.op}, Resulting Numbers: {nums}")
-            if len(node.nums) > 1 and kind == "generate":
-                lines.append(f"Generated Node #{node.label}: {_state(trace, node.nums)} Operation: {node.op}")
-        elif kind == "prune":
-            lines.append(f"Pruned Node #{node.label}: heuristic {node.h:.2f}")
-        elif kind == "dead_end":
-            lines.append(f"{node.nums[0]},{trace.target} unequal: No Solution")
-        elif kind == "goal":
-            lines.append(f"{node.nums[0]},{trace.target} equal: Goal Reached")
-        elif kind == "backtrack":
-            lines.append(f"Moving to Node #{node.label}")
-        elif kind == "budget":
-            lines.append("Search budget exhausted: No Solution")
+            nums = all_nums[nid]
+            op = op_text(all_nums[parent], codes[nid], nums[-1])
+            numbers = ", ".join(map(str, nums))
+            if kind == ROLLOUT:
+                add(f"Rollout Operation: {op}, Resulting Numbers: [{numbers}]")
+            elif len(nums) > 1:  # two lines in one string: the join puts the same newline between them
+                labels[nid] = text = f"{label(parent)},{ranks[nid]}"
+                add(f"Exploring Operation: {op}, Resulting Numbers: [{numbers}]\n"
+                    f"Generated Node #{text}: {target}:[{numbers}] Operation: {op}")
+            else:
+                add(f"Exploring Operation: {op}, Resulting Numbers: [{numbers}]")
+        elif kind == EXPAND:
+            if parents[nid] >= 0:
+                add(f"Moving to Node #{label(nid)}")
+            add(f"Current State: {target}:[{', '.join(map(str, all_nums[nid]))}], Operations: [{path_ops(nid)}]")
+        elif kind == PRUNE:
+            add(f"Pruned Node #{label(nid)}: heuristic {hs[nid]:.2f}")
+        elif kind == DEAD_END:
+            add(f"{all_nums[nid][0]},{target} unequal: No Solution")
+        elif kind == GOAL:
+            add(f"{all_nums[nid][0]},{target} equal: Goal Reached")
+        elif kind == BACKTRACK:
+            add(f"Moving to Node #{label(nid)}")
+        elif kind == BUDGET:
+            add("Search budget exhausted: No Solution")
     if not trace.solved and (not lines or not lines[-1].startswith("Search budget")):
         lines.append("Search space exhausted: No Solution")
     return "\n".join(lines)

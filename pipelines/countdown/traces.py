@@ -14,7 +14,7 @@ import polars as pl
 from pipelines.core.hashing import content_id
 from pipelines.countdown.config import STRATEGIES, CountdownConfig
 from pipelines.countdown.linearize import linearize, linearize_path
-from pipelines.countdown.search import SearchTrace, ops_to_expression, run_strategy
+from pipelines.countdown.search import EVENT_KINDS, SearchTrace, ops_to_expression, run_strategy
 
 NODE_STRUCT = pl.Struct({"id": pl.Int64, "parent": pl.Int64, "numbers": pl.List(pl.Int64), "op": pl.Utf8,
                          "depth": pl.Int64, "h": pl.Float64})
@@ -46,6 +46,7 @@ def trace_row(trace: SearchTrace, problem: dict, name: str) -> dict:
     algorithm, heuristic, beam = STRATEGIES[name]
     numbers, target = problem["numbers"], problem["target"]
     solution = trace.solution
+    n0 = len(trace.numbers)  # depth = numbers used up
     return {
         "trace_id": content_id("countdown-trace", name, problem["problem_id"]),
         "problem_id": problem["problem_id"], "strategy": name, "algorithm": algorithm, "heuristic": heuristic,
@@ -56,9 +57,9 @@ def trace_row(trace: SearchTrace, problem: dict, name: str) -> dict:
         "optimal_ops": problem["solution_ops"], "optimal_expression": problem["solution_expression"],
         "optimal_text": linearize_path(numbers, target, problem["solution_ops"]),
         "search_text": linearize(trace),
-        "tree_nodes": [{"id": n.id, "parent": n.parent, "numbers": list(n.nums), "op": n.op, "depth": n.depth,
-                        "h": float(n.h)} for n in trace.nodes],
-        "tree_events": [{"kind": k, "node": nid} for k, nid, _ in trace.events],
+        "tree_nodes": [{"id": i, "parent": parent, "numbers": list(nums), "op": trace.op(i), "depth": n0 - len(nums),
+                        "h": h} for i, (parent, nums, h) in enumerate(zip(trace.parents, trace.nums, trace.hs))],
+        "tree_events": [{"kind": EVENT_KINDS[k], "node": nid} for k, nid in zip(trace.event_kinds, trace.event_nodes)],
     }
 
 

@@ -111,3 +111,26 @@ def test_ops_to_expression_and_optimal_path_text():
 def test_sum_beams_solve_a_known_case(beam):
     trace = bfs((1, 2, 3, 4), 24, "sum", beam=beam, budget=2000)
     assert trace.solved and _verifies(trace)
+
+
+@pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7), 0), ((6, 3), 1)])
+def test_compact_successors_match_successors(nums, target):
+    from pipelines.countdown.search import HEURISTICS, moves, op_text, scored_successors
+
+    states, codes = moves(nums)
+    assert [(s, op_text(nums, c, s[-1])) for s, c in zip(states, codes)] == successors(nums)
+    for name, h in HEURISTICS.items():
+        scored_states, scored_codes, hs = scored_successors(nums, target, name)
+        assert (scored_states, scored_codes) == (states, codes)
+        assert hs == [h(s, target) for s in states]
+
+
+def test_trace_views_read_back_the_columns():
+    trace = mcts((10, 4, 3, 2), 24, iterations=200, seed=1)
+    nodes = trace.nodes
+    assert len(nodes) == len(trace.nums) and nodes[0].label == "0" and nodes[0].op == ""
+    for node in nodes[1:]:
+        parent = nodes[node.parent]
+        assert node.depth == parent.depth + 1 and node.label.startswith(parent.label + ",")
+        assert (node.nums, node.op) in successors(parent.nums)
+    assert list(trace.events)[-1] == trace.events[-1] and trace.events[-1][0] in ("goal", "budget")
