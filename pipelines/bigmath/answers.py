@@ -6,6 +6,10 @@ import math
 import re
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+# "\boxed 5", "$\boxed -3$": a box without braces holds one token
+_BARE_BOX = re.compile(r"\\boxed\s+(-?[^\s${}\\]+)")
+# MetaMathQA / MathInstruct style closing line: "The answer is: 18", "The answer is $\frac{1}{2}$."
+_ANSWER_IS = re.compile(r"(?i)(?:^|\n|[.!]\s+)the\s+(?:final\s+)?answer\s+is\s*:?\s*(.+?)\s*$")
 _HASH = re.compile(r"####\s*(.+?)\s*$", re.S)
 _CALC = re.compile(r"<<[^<>]*>>")  # GSM8K calculator annotations
 # "A) 12 B) 16", "a ) 12 , b ) 16", "(A) 12 (B) 16", "A. 12 B. 16"
@@ -14,11 +18,15 @@ _OPTION_PREFIX = re.compile(r"^\s*\(?([A-Ea-e])\s*[\).:]\s*")
 
 
 def last_boxed(text: str | None) -> str | None:
-    """The content of the last ``\\boxed{...}`` (braces balanced), or None."""
+    """The content of the last ``\\boxed{...}`` (braces balanced; ``\\boxed 5`` too), or None."""
     if not text:
         return None
-    found = None
+    found, found_at = None, -1
+    for m in _BARE_BOX.finditer(text):
+        found, found_at = m.group(1).rstrip(".,;"), m.start()
     for m in _BOX.finditer(text):
+        if m.start() < found_at:
+            continue
         depth, i = 1, m.end()
         while i < len(text) and depth:
             c = text[i]
@@ -30,6 +38,35 @@ def last_boxed(text: str | None) -> str | None:
         if depth == 0:
             found = text[m.end() : i - 1].strip()
     return found
+
+
+def stated_answer(text: str | None) -> str | None:
+    """The value of a closing "The answer is: X" line (MetaMathQA, MathInstruct), or None."""
+    if not text:
+        return None
+    m = _ANSWER_IS.search(text.strip())
+    if not m:
+        return None
+    value = m.group(1).strip().rstrip(".").strip()
+    if value.startswith("$") and value.endswith("$") and value.count("$") == 2:
+        value = value.strip("$").strip()
+    return value or None
+
+
+_WHOLE_BOX = re.compile(r"^\$*\s*\\(?:boxed|fbox)\s*\{")
+
+
+def clean_answer(answer: str | None) -> str | None:
+    """An answer column that is itself ``$\\boxed{X}$`` is ``X`` (some exports keep the box)."""
+    if answer is None:
+        return None
+    a = answer.strip()
+    if _WHOLE_BOX.match(a):
+        inner = last_boxed(a)
+        rest = a[: a.find("\\")].strip("$ ") + a[a.rfind("}") + 1 :].strip("$ .")
+        if inner is not None and not rest and a.count("\\boxed") + a.count("\\fbox") == 1:
+            return inner
+    return a
 
 
 def split_gsm8k(text: str | None) -> tuple[str | None, str | None]:

@@ -9,7 +9,15 @@ import polars as pl
 
 from pipelines import __version__ as CODE_VERSION
 from pipelines.bigmath import reasons
-from pipelines.bigmath.answers import format_number, last_boxed, option_value, parse_options, split_gsm8k
+from pipelines.bigmath.answers import (
+    clean_answer,
+    format_number,
+    last_boxed,
+    option_value,
+    parse_options,
+    split_gsm8k,
+    stated_answer,
+)
 from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
 from pipelines.bigmath.sources import SourceRows
 from pipelines.core.hashing import content_id
@@ -86,13 +94,15 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
         else:
             mode = "boxed"
     if mode == "column":
-        answer = answer_raw
+        answer = clean_answer(answer_raw)
     elif mode == "gsm8k":
         sol, answer = split_gsm8k(answer_raw)
         solution = solution or sol
         origin = "solution"
-    elif mode == "boxed":
+    elif mode == "boxed":  # no box: a closing "The answer is: X" line (MetaMathQA)
         answer = last_boxed(solution)
+        if answer is None:
+            answer = stated_answer(solution)
         origin = "solution"
     elif mode == "option":
         letter = (answer_raw or "").strip().strip("()").upper()[:1] or None

@@ -29,14 +29,22 @@ _MC_PHRASES = re.compile(
     , re.M)
 # (A) ... (B) ... (C): parenthesised capitals in order, allowing \textbf{(A)}, $\mathrm{(B)}$
 # (full-width brackets too: cn_k12-style "（A）")
-_MC_PAREN = re.compile(r"[(（]\s*A\s*[)）][\s\S]{1,800}?[(（]\s*B\s*[)）][\s\S]{1,800}?[(（]\s*C\s*[)）]")
+# not an argument: P(A), P(B), P(C) of probability problems and f(A) are not options
+_NOT_ARG = r"(?<![A-Za-z_\\])"
+_MC_PAREN = re.compile(_NOT_ARG + r"[(（]\s*A\s*[)）][\s\S]{1,800}?" + _NOT_ARG + r"[(（]\s*B\s*[)）][\s\S]{1,800}?"
+                       + _NOT_ARG + r"[(（]\s*C\s*[)）]")
 # A) 12 B) 16 C) ... or A. 12 \n B. 16 (line starts)
 _MC_INLINE = re.compile(r"(?:^|[\s$,;:])A\s?\)\s*\S[\s\S]{0,400}?[\s$,;]B\s?\)\s*\S[\s\S]{0,400}?[\s$,;]C\s?\)")
 _MC_LINES = re.compile(r"(?m)^\s*\(?A[\.\):：．]\s*\S.*\n(?:.*\n){0,3}?\s*\(?B[\.\):：．]\s*\S")
 # "A: $1$  B: $2$  C: $3$" on one line (NuminaMath / cn_k12); "ratio A:B:C" has no space before B
 _MC_COLON = re.compile(r"(?:^|\s)A[:：．]\s*\S[\s\S]{0,400}?\sB[:：．]\s*\S[\s\S]{0,400}?\sC[:：．]\s*\S")
+# "Team A: 3 wins. Team B: 5 wins. Team C: ..." names things A, B, C; it does not offer options
+_NAMED_LABEL = re.compile(r"(?i)\b([a-z]{2,})\s+([ABC])[:：．]")
+_OPTION_WORDS = {"option", "choice", "answer", "and", "or", "is", "be", "are", "the"}
 # the answer itself is an option letter: "C", "(C)", "\text{(C)}", "\textbf{(B) }"
 _LETTER_ANSWER = re.compile(r"^\(?\s*[A-E]\s*\)?$")
+# AMC-style "\textbf{(C)}\ 15" (NuminaMath amc_aime/synthetic_amc boxes): the letter, then its value
+_LETTER_PREFIX = re.compile(r"^\(\s*[A-E]\s*\)")
 # MathQA style: "a ) 12 , b ) 16 , c ) 20"
 _MC_LOWER = re.compile(r"(?:^|[\s,;:])a\s?\)\s*[^,;]{1,80}[,;]\s*b\s?\)\s*[^,;]{1,80}[,;]\s*c\s?\)")
 
@@ -47,20 +55,40 @@ _ASY = re.compile(r"\[asy\][\s\S]*?(?:\[/asy\]|$)")
 def is_multiple_choice(text: str, options: list[str] | None = None, answer: str | None = None) -> bool:
     if options and len(options) >= 2:
         return True
-    if answer is not None and _LETTER_ANSWER.match(_unwrap(answer)):
-        return True
+    if answer is not None:
+        plain = _unwrap(answer)
+        if _LETTER_ANSWER.match(plain) or _LETTER_PREFIX.match(plain):
+            return True
     text = _ASY.sub(" ", text)  # Asymptote code is full of "A)" and "label(...)"
     return bool(
         _MC_PHRASES.search(text) or _MC_PAREN.search(text) or _MC_INLINE.search(text)
-        or _MC_LINES.search(text) or _MC_LOWER.search(text) or _MC_COLON.search(text)
+        or _MC_LINES.search(text) or _MC_LOWER.search(text) or _colon_options(text)
     )
+
+
+def _colon_options(text: str) -> bool:
+    m = _MC_COLON.search(text)
+    if not m:
+        return False
+    # the same word before every letter ("Box A: ... Box B: ... Box C:") names things, unless the
+    # word is "Option"/"Choice"
+    named = {}
+    for w in _NAMED_LABEL.finditer(text):
+        named.setdefault(w.group(2), set()).add(w.group(1).lower())
+    shared = set.intersection(*(named.get(k, set()) for k in "ABC")) - _OPTION_WORDS
+    return not shared
 
 
 # ---------------------------------------------------------------- proofs
 _PROOF = re.compile(
-    r"(?i)\b(?:prove|proving|disprove|give\s+a\s+proof|with\s+proof|justify\s+(?:your|the)\s+answer)\b|证明|"
+    r"(?i)\b(?:prove|proving|disprove|give\s+a\s+proof|with\s+proof|justify\s+(?:your|the)\s+answer)\b|证明|求证|试证|"
     # "show that" only as an instruction (sentence start), not "needs to show that he received 80"
     r"(?:^|[.!?;:]\s+|\n\s*|\$\s+)(?:show|demonstrate|verify|establish)\s+(?:that|how|why)\b"
+    # "If $x>0$, show $x+1/x\ge 2$.": show + a formula, as an instruction
+    r"|(?:^|[.!?;:,]\s+|\n\s*)(?i:show)\s+(?:\$|\\\()"
+    # French, German, Russian, Spanish (these rows usually leave at the language step too)
+    r"|(?i:\bd[ée]montr(?:er|ez)\b|\bmontr(?:er|ez)\s+que\b|\bbeweisen\b|\bbeweise\b|\bzeigen\s+sie\b"
+    r"|\bdemostrar\b|\bdemuestre\b)|(?i:доказать|докажите|докажем)"
 )
 
 
@@ -70,15 +98,18 @@ def is_proof(text: str) -> bool:
 
 # ---------------------------------------------------------------- yes/no and true/false
 _YES_NO_ANSWERS = {"yes", "no", "yes!", "no!", "是", "否"}
-_TRUE_FALSE_ANSWERS = {"true", "false", "correct", "incorrect"}
-_TEXT_WRAP = re.compile(r"\\(?:text|textbf|mathrm|textrm|mbox)\s*\{([^{}]*)\}")
+_TRUE_FALSE_ANSWERS = {"true", "false", "correct", "incorrect", "√", "✓", "✔", "✗", "✘", "×", "\\checkmark",
+                       "\\times", "对", "错", "正确", "错误"}
+_TEXT_WRAP = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|textrm|mbox|boxed|fbox)\s*\{([^{}]*)\}")
 _YES_NO_PHRASES = re.compile(
     r"^(?:it\s+is\s+(?:not\s+)?possible|(?:it\s+is\s+)?impossible|there\s+(?:is|are|exists?)\s+(?:no|none)|"
-    r"(?:such\s+\w+\s+)?(?:does|do)\s+not\s+exist|not\s+possible|possible)\b"
+    r"(?:such\s+\w+\s+)?(?:does|do)\s+not\s+exist|not\s+possible)\b|^possible\s*[.!]?$"
 )
 _TRUE_FALSE_QUESTION = re.compile(
-    r"(?i)\btrue\s+or\s+false\s*[?.:]|\(\s*true\s*/\s*false\s*\)|\b(?:state|determine|decide)\s+whether\s+"
-    r"(?:the\s+following\s+|each\s+|this\s+)?(?:statements?|claims?)\s+(?:is|are)\s+true"
+    r"(?i)\btrue\s+or\s+false(?:\s*[?.:(（]|\s+that\b)|\(\s*true\s*/\s*false\s*\)"
+    r"|\b(?:state|determine|decide|judge|check)\s+(?:whether|if)\s+"
+    r"(?:the\s+following\s+|each\s+|this\s+|the\s+)?(?:statements?|claims?|propositions?)\s+(?:is|are)\s+(?:true|correct)"
+    r"|\bjudge\s+(?:whether\s+(?:it\s+is\s+)?)?true\s+or\s+false"
 )
 
 
@@ -110,8 +141,20 @@ def is_true_false(text: str, answer: str | None) -> bool:
 # "(a) ... (b)" / "(i) ... (ii)" as sub-question markers: preceded by start, space or punctuation
 # (so f(a) and g(b) do not count) and followed by a space or capital.
 # full-width brackets and Roman numerals (Ⅰ, Ⅱ) are how cn_k12-style problems number their parts
-_PART_A = re.compile(r"(?:^|[\s.;:?!，。；：])[(（]\s*(?:a|i|1|I|Ⅰ)\s*[)）](?=\s|[A-Z]|[^\x00-\x7f])")
-_PART_B = re.compile(r"(?:^|[\s.;:?!，。；：])[(（]\s*(?:b|ii|2|II|Ⅱ)\s*[)）](?=\s|[A-Z]|[^\x00-\x7f])")
+_PART_A = re.compile(r"(?:^|[\s.;:?!，。；：*])[(（]\s*(?:a|i|1|I|Ⅰ)\s*[)）](?=\s|[A-Z*]|[^\x00-\x7f])|⑴|\$\(\s*1\s*\)\$")
+_PART_B = re.compile(r"(?:^|[\s.;:?!，。；：*])[(（]\s*(?:b|ii|2|II|Ⅱ)\s*[)）](?=\s|[A-Z*]|[^\x00-\x7f])|⑵|\$\(\s*2\s*\)\$")
+# "1. Find ...\n2. Find ..." / "1) Find ... 2) Find ...": numbered items, each an instruction or question
+# (a numbered list of facts or equations is not several questions)
+_ASK = (r"(?:find|calculate|compute|determine|solve|prove|show|what|how|which|write|evaluate|simplify|express|"
+        r"explain|sketch|求|证明|判断|计算|解)\b")
+def _items(first: str, second: str) -> re.Pattern:
+    lead = r"(?:^|(?<=[\s.;:?!，。；：]))"
+    return re.compile(r"(?i)" + lead + first + r"\s*[.)．、]\s+(?:\$[^$]*\$\s*,?\s*)?" + _ASK + r"[\s\S]*?"
+                      + lead + second + r"\s*[.)．、]\s+(?:\$[^$]*\$\s*,?\s*)?" + _ASK, re.M)
+
+
+_NUM_ITEMS = _items("1", "2")
+_LETTER_ITEMS = _items("a", "b")  # "a) Find its speed. b) How far ..."
 _PART_LINES = re.compile(r"(?m)^\s*(?:\(?a\)|a\.)\s+\S[\s\S]*^\s*(?:\(?b\)|b\.)\s+\S")
 _PART_WORDS = re.compile(r"(?i)\bpart\s*\(?(?:a|i|1)\)?\s*[:.)][\s\S]*\bpart\s*\(?(?:b|ii|2)\)?\s*[:.)]")
 _ANSWER_PARTS = re.compile(r"\(\s*(?:a|i)\s*\)[\s\S]*\(\s*(?:b|ii)\s*\)")
@@ -120,7 +163,8 @@ _ANSWER_PARTS = re.compile(r"\(\s*(?:a|i)\s*\)[\s\S]*\(\s*(?:b|ii)\s*\)")
 def is_multi_part(text: str, answer: str | None = None) -> bool:
     if _PART_A.search(text) and _PART_B.search(text):
         return True
-    if _PART_LINES.search(text) or _PART_WORDS.search(text):
+    if (_PART_LINES.search(text) or _PART_WORDS.search(text) or _NUM_ITEMS.search(text)
+            or _LETTER_ITEMS.search(text)):
         return True
     return bool(answer and _ANSWER_PARTS.search(answer))
 
@@ -133,7 +177,12 @@ _FIGURE = re.compile(
     r"|\b(?:see|in|from)\s+(?:the\s+)?(?:following\s+|given\s+|adjacent\s+|accompanying\s+)?(?:figure|fig\.|diagram)\b"
     r"|\bfigure\s+\d|"
     r"\b(?:the\s+)?(?:figure|diagram|picture|graph|image)\s+(?:below|above|shown|to\s+the\s+(?:right|left))\b|"
-    r"\bas\s+(?:shown|illustrated|depicted|pictured)\b|\bshown\s+(?:below|above|here)\b)|如图"
+    r"\bas\s+(?:shown|illustrated|depicted|pictured)\b|\bshown\s+(?:below|above|here)\b"
+    # "The figure shows ...", "The accompanying diagram shows", "refer to the diagram", "the adjoining figure"
+    r"|\bthe\s+(?:accompanying\s+|adjoining\s+|adjacent\s+|attached\s+|following\s+|given\s+)?"
+    r"(?:figure|diagram|picture)\s+(?:shows|depicts|illustrates|represents)\b"
+    r"|\brefer\s+to\s+the\s+(?:\w+\s+)?(?:figure|diagram|picture|graph)\b"
+    r"|\b(?:adjoining|attached|accompanying)\s+(?:figure|diagram|picture|graph|image))|如图|见图|下图|右图"
 )
 
 

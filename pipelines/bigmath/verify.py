@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Sequence
 
-from pipelines.bigmath.answers import last_boxed, split_gsm8k
+from pipelines.bigmath.answers import last_boxed, split_gsm8k, stated_answer
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,37 @@ class VerifyOutcome:
 _WORD_ANSWER = re.compile(r"^\s*\$?\s*(?:\\(?:text|textbf|mathrm|textrm|mbox)\s*\{)?\s*[A-Za-z][a-z]{3,}(?:[\s,]+[A-Za-z]+)*\s*\}?\s*\$?\s*\.?$")
 
 
+# "\\text{No solution}", "\\text{odd}", "\\text{red}": short words too, when a \\text{} wrapper says they are words
+_TEXT_WORDS = re.compile(r"^\s*\$?\s*\\(?:text|textbf|textrm|mbox)\s*\{\s*([A-Za-z]+(?:[\s,]+[A-Za-z]+)*)\s*\}\s*\$?\s*\.?$")
+
+
+def _is_words(answer: str) -> bool:
+    if _WORD_ANSWER.match(answer):
+        return True
+    m = _TEXT_WORDS.match(answer)
+    return bool(m) and any(len(w) >= 3 and not w.isupper() for w in re.split(r"[\s,]+", m.group(1)))
+
+
 _THOUSANDS = re.compile(r"^(-?\d{1,3}(?:,\d{3})+)(\.\d+)?$")
+# digit groups split by a thin space: "10\,000", "1\ 000\ 000", "10 000" (French/Russian style)
+_SPACED_GROUPS = re.compile(r"(?<=\d)(?:\\,|\\;|\\ |~|\u2009|\u202f|\u00a0| )(?=\d{3}(?!\d))")
+# currency signs before a number: "€20", "£5", "¥100", "₹500", "Rs. 500", "\text{Rs. } 500"
+_CURRENCY_PREFIX = re.compile(r"^(?:€|£|¥|₹|\\pounds|\\euro|\\yen|(?:\\text\{\s*)?(?:Rs|INR|USD|US\$)\.?\s*\}?)\s*(?=[-\d.])")
+# a number followed by a currency word math-verify does not know: "5 dollars", "12 \text{ euros}"
+_CURRENCY_WORD = re.compile(
+    r"^(-?[\d.,]+)\s*(?:\\[,;: ]\s*)*(?:\\(?:text|mbox|mathrm)\s*\{\s*)?"
+    r"(?:dollars?|cents?|euros?|pounds?|rupees?|yuan|yen|rs\.?)\s*\}?\s*\.?$", re.I)
 
 
 def _as_latex(text: str) -> str:
     # currency and spacing marks that are not part of the value: "\$32,\!348", "\$18.90", "5\%"
     text = text.strip().replace("\\$", "").replace(",\\!", ",").replace("\\!", "").replace("\\%", "%")
+    text = _CURRENCY_PREFIX.sub("", text)
+    m = _CURRENCY_WORD.match(text)
+    if m:
+        text = m.group(1)
+    if re.fullmatch(r"-?\d{1,3}(?:(?:\\,|\\;|\\ |~|\u2009|\u202f|\u00a0| )\d{3})+(?:\.\d+)?", text):
+        text = _SPACED_GROUPS.sub("", text)
     m = _THOUSANDS.match(text)
     if m:
         text = m.group(1).replace(",", "") + (m.group(2) or "")
@@ -51,7 +76,7 @@ def _as_latex(text: str) -> str:
 
 
 def final_answer_of(solution: str | None) -> str | None:
-    """The final answer a solution states: its last box, or its ``####`` line."""
+    """The final answer a solution states: its last box, its ``####`` line, or "The answer is: X"."""
     if not solution:
         return None
     boxed = last_boxed(solution)
@@ -59,7 +84,7 @@ def final_answer_of(solution: str | None) -> str | None:
         return boxed
     if "####" in solution:
         return split_gsm8k(solution)[1]
-    return None
+    return stated_answer(solution)
 
 
 def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
@@ -68,7 +93,7 @@ def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
 
     if not item.answer:
         return VerifyOutcome(False, None, "no answer")
-    if _WORD_ANSWER.match(item.answer):
+    if _is_words(item.answer):
         return VerifyOutcome(False, None, "answer is words, not a mathematical value")
     try:
         gold = parse(_as_latex(item.answer), parsing_timeout=timeout_s)

@@ -12,6 +12,8 @@ def test_answer_extractors():
         "\\left( 3, \\frac{\\pi}{2} \\right)"
     assert last_boxed("no box here") is None
     assert last_boxed("\\boxed{unclosed") is None
+    assert last_boxed("so $m = \\boxed 5$.") == "5"  # a box without braces
+    assert last_boxed("\\boxed 7 first, then $\\boxed{\\dfrac{1}{2}}$") == "\\dfrac{1}{2}"
     opts = parse_options("A) $f(-6)=0$ B) $f(6)=-6$ C) 3")
     assert opts == ["A) $f(-6)=0$", "B) $f(6)=-6$", "C) 3"] and option_value(opts, "B") == "$f(6)=-6$"
     assert option_value(parse_options(["A)5(√3 + 1)", "B)6"]), "A") == "5(√3 + 1)"

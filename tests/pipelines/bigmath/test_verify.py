@@ -36,3 +36,13 @@ def test_a_pathological_item_costs_one_deadline_not_the_run():
     assert "timeout" in out[1].detail and not out[1].parsed
     assert out[2].detail == "worker crashed"
     assert out[0].parsed and all(o.parsed and o.agrees for o in out[3:])
+
+
+def test_real_world_answer_formats_through_the_worker_pool():
+    out = verify_answers([
+        VerifyItem("10\\,000", "so the total is \\boxed{10000}"),
+        VerifyItem("€20", "\\boxed{20}"),
+        VerifyItem("\\text{No solution}", None),
+        VerifyItem("72", "48 + 24 = 72\nThe answer is: 73"),
+    ], workers=2)
+    assert [(o.parsed, o.agrees) for o in out] == [(True, True), (True, True), (False, None), (True, False)]
