@@ -9,19 +9,8 @@ import click
 
 from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig, run_funnel
 from pipelines.bigmath.sources import SCHEMA_FIELDS, SourceSpec
+from pipelines.core.fields import parse_field_mapping
 from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text
-
-
-def parse_fields(values: tuple[str, ...], allowed: tuple[str, ...] = SCHEMA_FIELDS) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for v in values:
-        if "=" not in v:
-            raise click.BadParameter(f"{v!r}: write NAME=COLUMN, e.g. problem=question", param_hint="--field")
-        name, col = v.split("=", 1)
-        if name not in allowed:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(allowed)}", param_hint="--field")
-        fields[name] = col
-    return fields
 
 
 @click.group(name="bigmath")
@@ -50,10 +39,8 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
     duplicate, near_duplicate, contaminated, missing_answer, unparseable_answer, answer_mismatch,
     malformed.
     """
-    mapping = parse_fields(fields)
-    if "problem" not in mapping:
-        raise click.BadParameter("map the problem column, e.g. --field problem=question", param_hint="--field")
-    eval_col = parse_fields((eval_field,), ("problem",))["problem"]
+    mapping = parse_field_mapping(fields, SCHEMA_FIELDS, required=("problem",))
+    eval_col = parse_field_mapping((eval_field,), ("problem",), required=("problem",))["problem"]
     spec = SourceSpec(source or files[0].stem, files=tuple(str(f.resolve()) for f in files), fields=mapping,
                       answer_from=answer_from, license="user-provided")
     evals = (EvalSetSpec("user_eval", files=tuple(str(f.resolve()) for f in eval_sets), field=eval_col),) if eval_sets else ()

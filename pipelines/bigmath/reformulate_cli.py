@@ -10,6 +10,7 @@ import polars as pl
 
 from pipelines.bigmath.answers import parse_options
 from pipelines.bigmath.reformulate import MALFORMED, reformulate_rows
+from pipelines.core.fields import parse_field_mapping
 from pipelines.core.hashing import content_id
 from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text, read_records
 
@@ -18,21 +19,6 @@ ROW_SCHEMA = {"problem_id": pl.Utf8, "problem": pl.Utf8, "options": pl.List(pl.U
               "answer_letter": pl.Utf8, "source": pl.Utf8, "source_id": pl.Utf8}
 OUT_COLUMNS = ["problem", "answer", "original_problem", "method", "source", "source_id", "problem_id",
                "model", "prompt_name", "prompt_version", "prompt_hash"]
-
-
-def _fields(values: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for v in values:
-        if "=" not in v:
-            raise click.BadParameter(f"{v!r}: write NAME=COLUMN, e.g. problem=question", param_hint="--field")
-        name, col = v.split("=", 1)
-        if name not in FIELDS:
-            raise click.BadParameter(f"{name!r} is not one of {', '.join(FIELDS)}", param_hint="--field")
-        out[name] = col
-    for need in ("problem", "answer"):
-        if need not in out:
-            raise click.BadParameter(f"map the {need} column, e.g. --field {need}=COL", param_hint="--field")
-    return out
 
 
 def read_rows(files: list[Path], fields: dict[str, str]) -> tuple[pl.DataFrame, list[dict]]:
@@ -74,7 +60,7 @@ def reformulate(files, fields, llm, workers, out_dir) -> None:
     rejected.parquet (every other row, with `reason`) and report.json to --out. Every answer is
     checked with math-verify against the correct option's value.
     """
-    mapping = _fields(fields)
+    mapping = parse_field_mapping(fields, FIELDS, required=("problem", "answer"))
     client = None
     status = "skipped: --llm none"
     if llm == "openai":

@@ -62,13 +62,10 @@ def score(file, fields, numbers_rule, out_file) -> None:
     from pipelines.core.io import InputFileError
     from pipelines.countdown.scoring import score_file, summarize, write_scores
 
-    mapping = {"completion": "completion", "numbers": "numbers", "target": "target"}
-    for item in fields:
-        name, sep, column = item.partition("=")
-        if not sep or name not in mapping or not column:
-            raise click.BadParameter(f"{item!r}: use NAME=COLUMN with NAME one of {sorted(mapping)}",
-                                     param_hint="--field")
-        mapping[name] = column
+    from pipelines.core.fields import parse_field_mapping
+
+    names = ("completion", "numbers", "target")
+    mapping = {**{n: n for n in names}, **parse_field_mapping(fields, names)}
     try:
         frame = score_file(file, mapping, numbers_rule)
     except InputFileError as exc:
