@@ -7,6 +7,8 @@ yet does not break the others.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pipelines.release.spec import ConfigSpec, DatasetSpec, SourceInfo, SplitSpec
 
 REGISTRY: dict[str, DatasetSpec] = {}
@@ -244,7 +246,8 @@ def _register_bigmath_published() -> None:
         return base + [SourceInfo(f"{s.name}_reformulated", s.license, f"{s.origin} (multiple choice rewritten as "
                                   f"open-ended)", s.citations) for s in base]
 
-    register(DatasetSpec(
+    register(replace(  # Big-Math's spec, with the reformulated rows and their provenance added
+        BIGMATH,
         name="bigmath_published",
         pretty_name="Big-Math with reformulated problems (foundry rebuild)",
         description="Every Big-Math problem kept by the funnel plus the multiple-choice rejects rewritten as "
@@ -252,16 +255,8 @@ def _register_bigmath_published() -> None:
                     "was made (filtered, rule, llm); LLM-made rows carry model, prompt name, version and hash.",
         configs=(ConfigSpec("default", "bigmath_published", (SplitSpec("train"),),
                             _bigmath_columns() + _PUBLISHED_EXTRA, default=True),),
-        id_column="problem_id",
-        version="1.0.0",
-        source_column="source",
-        revision_column="source_revision",
         sources=sources,
-        citations=CITATIONS,
-        cite_as=("bigmath",),
-        task_categories=("question-answering", "text-generation"),
-        tags=("math", "reasoning", "rlvr", "verifiable-answers", "reformulated"),
-        stats={"funnel": "bigmath_funnel", "rejected": "bigmath_rejected"},
+        tags=BIGMATH.tags + ("reformulated",),
         model_id_column="model",
         produce=None,  # built from the warehouse only: its assets own the LLM/rule reformulation run
     ))
