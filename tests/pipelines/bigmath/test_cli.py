@@ -37,3 +37,16 @@ def test_filter_command_names_an_unreadable_file(tmp_path):
 def test_filter_command_rejects_a_bad_field_spec(tmp_path):
     res = CliRunner().invoke(main, ["bigmath", "filter", "x.jsonl", "--field", "problem", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "NAME=COLUMN" in res.output
+
+
+def test_same_input_gives_byte_identical_outputs(tmp_path, sample_math):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        res = CliRunner().invoke(main, ["bigmath", "filter", str(sample_math / "mawps_singleeq.jsonl"),
+                                        "--field", "problem=input", "--field", "answer=target", "--source", "mawps",
+                                        "--workers", "2", "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        runs.append({f: (out / f).read_bytes() for f in ("kept.parquet", "rejected.parquet", "funnel.json")})
+    assert runs[0] == runs[1]
+    assert json.loads(runs[0]["funnel.json"])["kept"] > 480
