@@ -75,6 +75,33 @@ def summary(data_root: str | None) -> None:
         con.close()
 
 
+@main.command()
+@click.argument("sql")
+@click.option("--data-root", default=None, help="Data root (default: the profile's).")
+@click.option("--limit", default=50, show_default=True, help="Rows to print at most.")
+def query(sql: str, data_root: str | None, limit: int) -> None:
+    """Run SQL against the warehouse (every asset is a view), e.g. "select * from bigmath_funnel"."""
+    import duckdb
+    import polars as pl
+
+    from pipelines.config import get_profile
+
+    db = get_profile(data_root=data_root).data_root / "foundry.duckdb"
+    if not db.exists():
+        raise click.ClickException(f"{db} does not exist yet; run `make run` (or `foundry materialize`) first")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        result = con.execute(sql)
+        rows = result.fetchall()  # plain rows: the same call on DuckDB 1.x and 2.x
+        frame = pl.DataFrame(rows, schema=[d[0] for d in result.description], orient="row")
+    except duckdb.Error as exc:
+        raise click.ClickException(f"query failed: {exc}") from exc
+    finally:
+        con.close()
+    with pl.Config(tbl_rows=limit, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+        click.echo(frame.head(limit))
+
+
 _register_families()
 
 if __name__ == "__main__":
