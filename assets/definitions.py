@@ -9,27 +9,20 @@ from __future__ import annotations
 from dagster import AssetSelection, Definitions, define_asset_job, load_asset_checks_from_modules, load_assets_from_modules
 
 from assets.families import family_modules
-from assets.io import ParquetWarehouseIOManager
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 
 MAIN_JOB = "foundry_all"
 _INFRA = ("definitions", "families", "resources", "io", "metadata", "llm_resource")
 
 
 def build_definitions(profile_name: str | None = None, data_root: str | None = None) -> Definitions:
-    foundry = FoundryResource(profile_name=profile_name or FoundryResource().profile_name, data_root=data_root or "")
-    root = foundry.root()
     modules = family_modules(exclude=_INFRA)
     return Definitions(
         assets=load_assets_from_modules(modules),
         asset_checks=load_asset_checks_from_modules(modules),
         jobs=[define_asset_job(MAIN_JOB, selection=AssetSelection.all(),
                                description="Materialize every asset of every family on the active profile.")],
-        resources={
-            "foundry": foundry,
-            "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"),
-                                                    duckdb_path=str(root / "foundry.duckdb")),
-        },
+        resources=foundry_resources(profile_name, data_root),
     )
 
 

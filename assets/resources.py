@@ -27,3 +27,17 @@ class FoundryResource(ConfigurableResource):
         path = self.root() / "artifacts" / family
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def foundry_resources(profile_name: str | None = None, data_root: str | Path | None = None) -> dict:
+    """The resources every asset needs, rooted at the profile's data root: the profile and the
+    Parquet IO manager with its DuckDB warehouse file."""
+    from assets.io import ParquetWarehouseIOManager
+
+    foundry = FoundryResource(profile_name=profile_name or FoundryResource().profile_name,
+                              data_root=str(data_root or ""))
+    root = foundry.root()
+    return {
+        "foundry": foundry,
+        "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
+    }

@@ -4,16 +4,12 @@ import duckdb
 from dagster import DagsterInstance, materialize
 
 import assets.bigmath as bm
-from assets.io import ParquetWarehouseIOManager
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 
 
 def test_materialize_bigmath_family(tmp_path):
     root = tmp_path / "data"
-    resources = {
-        "foundry": FoundryResource(profile_name="sample", data_root=str(root)),
-        "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
-    }
+    resources = foundry_resources("sample", root)
     with DagsterInstance.ephemeral() as instance:
         result = materialize([bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected],
                              resources=resources, instance=instance)
@@ -57,10 +53,7 @@ def test_blocking_check_stops_bad_data(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bm, "filter_rows", lossy)
     root = tmp_path / "data"
-    resources = {
-        "foundry": FoundryResource(profile_name="sample", data_root=str(root)),
-        "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
-    }
+    resources = foundry_resources("sample", root)
     result = materialize([bm.bigmath_sources, bm.bigmath_funnel], resources=resources, raise_on_error=False)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[bm.CHECK_CONSERVATION] is False

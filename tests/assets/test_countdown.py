@@ -6,8 +6,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 import assets.countdown as cd
-from assets.io import ParquetWarehouseIOManager
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 from pipelines.countdown import config as cd_config
 from pipelines.countdown.priming import PRIMING_SETS
 
@@ -16,10 +15,6 @@ TINY = cd_config.CountdownConfig(n_problems=160, traces_per_strategy=6, node_bud
 ALL_ASSETS = [cd.countdown_problems, cd.countdown_search_traces, cd.countdown_priming_sets,
               cd.gx_countdown_problems, cd.gx_countdown_traces, cd.gx_countdown_priming]
 
-
-def _resources(root):
-    return {"foundry": FoundryResource(profile_name="sample", data_root=str(root)),
-            "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb"))}
 
 
 @pytest.fixture
@@ -30,7 +25,7 @@ def tiny(monkeypatch):
 def test_materialize_countdown_family(tmp_path, tiny):
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(ALL_ASSETS, resources=_resources(root), instance=instance)
+        result = materialize(ALL_ASSETS, resources=foundry_resources("sample", root), instance=instance)
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {name: True for name in (
@@ -64,7 +59,7 @@ def test_same_config_writes_same_bytes(tmp_path, tiny):
     for run in ("a", "b"):
         root = tmp_path / run
         with DagsterInstance.ephemeral() as instance:
-            assert materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=_resources(root),
+            assert materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=foundry_resources("sample", root),
                                instance=instance).success
         outs.append([(root / "assets" / "countdown_problems.parquet").read_bytes(),
                      (root / "assets" / "countdown_priming_sets" / "set_name=all_strategies" / "part-0.parquet").read_bytes()])
@@ -84,7 +79,7 @@ def test_blocking_check_fails_when_a_wrong_answer_row_scores(tmp_path, tiny, mon
     monkeypatch.setattr(cd, "build_priming_sets", leaky)
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=_resources(root),
+        result = materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=foundry_resources("sample", root),
                              instance=instance, raise_on_error=False)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[cd.CHECK_ANSWERS] is False

@@ -4,22 +4,17 @@ import duckdb
 from dagster import DagsterInstance, materialize
 
 import assets.episodes as ep
-from assets.io import ParquetWarehouseIOManager
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 
 ALL = [ep.episodes_minari_collected, ep.episodes_standardize, ep.episodes_exports, ep.gx_episodes_table,
        ep.gx_episodes_quarantine]
 
 
-def _resources(root):
-    return {"foundry": FoundryResource(profile_name="sample", data_root=str(root)),
-            "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb"))}
-
 
 def test_materialize_episodes_family(tmp_path):
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(ALL, resources=_resources(root), instance=instance)
+        result = materialize(ALL, resources=foundry_resources("sample", root), instance=instance)
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {name: True for name in (
@@ -61,6 +56,6 @@ def test_a_broken_export_fails_the_blocking_round_trip_check(tmp_path, monkeypat
     monkeypatch.setattr(ep, "write_lerobot_v3", lossy)
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(ALL[:3], resources=_resources(root), instance=instance, raise_on_error=False)
+        result = materialize(ALL[:3], resources=foundry_resources("sample", root), instance=instance, raise_on_error=False)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[ep.CHECK_ROUND_TRIP] is False
