@@ -11,6 +11,7 @@ from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig, ru
 from pipelines.bigmath.sources import SCHEMA_FIELDS, SourceSpec
 from pipelines.core.fields import parse_field_mapping
 from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text
+from pipelines.core.outputs import staged_output
 
 
 @click.group(name="bigmath")
@@ -45,23 +46,23 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
                       answer_from=answer_from, license="user-provided")
     evals = (EvalSetSpec("user_eval", files=tuple(str(f.resolve()) for f in eval_sets), field=eval_col),) if eval_sets else ()
     config = FunnelConfig(sources=(spec,), eval_sets=evals, verify=VerifyConfig(workers=workers))
-    try:
-        result = run_funnel(config)
-    except InputFileError as exc:
-        raise click.ClickException(str(exc)) from exc
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_parquet(result.kept, out_dir / "kept.parquet")
-    atomic_write_parquet(result.rejected, out_dir / "rejected.parquet")
-    report = {
-        "rows_in": result.rows_in,
-        "kept": result.kept.height,
-        "rejected": result.rejected.height,
-        "rejected_by_reason": result.funnel.rejected_by_reason(),
-        "steps": result.funnel.to_frame().to_dicts(),
-        "source_revisions": result.source_revisions,
-        "eval_sets": result.eval_set_sizes,
-    }
-    atomic_write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", out_dir / "funnel.json")
+    with staged_output(out_dir, inputs=[*files, *eval_sets]) as stage:  # --out checked before the work
+        try:
+            result = run_funnel(config)
+        except InputFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        atomic_write_parquet(result.kept, stage / "kept.parquet")
+        atomic_write_parquet(result.rejected, stage / "rejected.parquet")
+        report = {
+            "rows_in": result.rows_in,
+            "kept": result.kept.height,
+            "rejected": result.rejected.height,
+            "rejected_by_reason": result.funnel.rejected_by_reason(),
+            "steps": result.funnel.to_frame().to_dicts(),
+            "source_revisions": result.source_revisions,
+            "eval_sets": result.eval_set_sizes,
+        }
+        atomic_write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", stage / "funnel.json")
     click.echo(f"{result.rows_in} rows in: {result.kept.height} kept, {result.rejected.height} rejected")
     for reason, count in report["rejected_by_reason"].items():
         click.echo(f"  {reason:<20} {count:>8}")

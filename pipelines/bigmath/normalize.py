@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
@@ -154,6 +155,14 @@ def normalize_source(source: SourceRows, config: NormalizeConfig | None = None) 
                         "options": [], "extra": json.dumps({"raw": raw[:2000]}, ensure_ascii=False),
                         "reason": reasons.MALFORMED, "step": STEP,
                         "detail": f"{source.spec.name} row {rec.source_id}: {exc}"})
+            continue
+        except Exception as exc:  # noqa: BLE001 - any other failure on one row quarantines that row only
+            raw = repr(rec.record)[:2000]
+            where = Path(source.files[0]).name if len(source.files) == 1 else source.spec.name
+            bad.append({**base, "source_id": rec.source_id, "problem_id": content_id(raw, prefix="q"),
+                        "options": [], "extra": json.dumps({"raw": raw}, ensure_ascii=True),
+                        "reason": reasons.MALFORMED, "step": STEP,
+                        "detail": f"{where} row {rec.source_id}: {type(exc).__name__}: {str(exc)[:200]}"})
             continue
         sid = row.pop("_sid") or rec.source_id
         rows.append({**base, **row, "source_id": sid})

@@ -13,12 +13,23 @@ from pipelines.bigmath.reformulate import MALFORMED, reformulate_rows
 from pipelines.core.fields import parse_field_mapping
 from pipelines.core.hashing import content_id
 from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text, read_records
+from pipelines.core.outputs import staged_output
 
 FIELDS = ("problem", "answer", "options")
 ROW_SCHEMA = {"problem_id": pl.Utf8, "problem": pl.Utf8, "options": pl.List(pl.Utf8), "answer": pl.Utf8,
               "answer_letter": pl.Utf8, "source": pl.Utf8, "source_id": pl.Utf8}
 OUT_COLUMNS = ["problem", "answer", "original_problem", "method", "source", "source_id", "problem_id",
                "model", "prompt_name", "prompt_version", "prompt_hash"]
+
+
+def _row(r: dict, fields: dict[str, str]) -> dict:
+    answer = r.get(fields["answer"])
+    answer = None if answer is None else str(answer).strip()
+    options = parse_options(r.get(fields["options"])) if "options" in fields else []
+    letter = answer.strip("().").upper() if answer and len(answer.strip("(). ")) == 1 and answer.strip("(). ").upper() in "ABCDE" and options else None
+    problem = r[fields["problem"]].strip()
+    return {"problem_id": content_id(problem), "problem": problem, "options": options,
+            "answer": None if letter else answer, "answer_letter": letter}
 
 
 def read_rows(files: list[Path], fields: dict[str, str]) -> tuple[pl.DataFrame, list[dict]]:
@@ -33,13 +44,11 @@ def read_rows(files: list[Path], fields: dict[str, str]) -> tuple[pl.DataFrame, 
                 why = rec.error or f"{path} row {rec.source_id}: field {fields['problem']!r} missing or not text"
                 bad.append({**base, "problem": None, "answer": None, "reason": MALFORMED, "step": "read", "detail": why})
                 continue
-            answer = r.get(fields["answer"])
-            answer = None if answer is None else str(answer).strip()
-            options = parse_options(r.get(fields["options"])) if "options" in fields else []
-            letter = answer.strip("().").upper() if answer and len(answer.strip("(). ")) == 1 and answer.strip("(). ").upper() in "ABCDE" and options else None
-            problem = r[fields["problem"]].strip()
-            rows.append({**base, "problem_id": content_id(problem), "problem": problem, "options": options,
-                         "answer": None if letter else answer, "answer_letter": letter})
+            try:
+                rows.append({**base, **_row(r, fields)})
+            except Exception as exc:  # noqa: BLE001 - one bad row is quarantined, the run goes on
+                bad.append({**base, "problem": None, "answer": None, "reason": MALFORMED, "step": "read",
+                            "detail": f"{path.name} row {rec.source_id}: {type(exc).__name__}: {str(exc)[:200]}"})
     frame = pl.DataFrame(rows, schema=ROW_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ROW_SCHEMA)
     return frame, bad
 
@@ -61,40 +70,40 @@ def reformulate(files, fields, llm, workers, out_dir) -> None:
     checked with math-verify against the correct option's value.
     """
     mapping = parse_field_mapping(fields, FIELDS, required=("problem", "answer"))
-    client = None
-    status = "skipped: --llm none"
-    if llm == "openai":
-        from pipelines.llm import LLMClient, LLMConfig, LLMNotConfigured
+    with staged_output(out_dir, inputs=files) as stage:  # --out checked before any call or read
+        client = None
+        status = "skipped: --llm none"
+        if llm == "openai":
+            from pipelines.llm import LLMClient, LLMConfig, LLMNotConfigured
 
-        cfg = LLMConfig.from_env(backend="openai")
+            cfg = LLMConfig.from_env(backend="openai")
+            try:
+                client = LLMClient(cfg, cache_dir=out_dir)
+            except LLMNotConfigured as exc:  # fail before reading anything
+                raise click.ClickException(f"--llm openai: {exc}") from exc
+            status = "used"
         try:
-            client = LLMClient(cfg, cache_dir=out_dir)
-        except LLMNotConfigured as exc:  # fail before reading anything
-            raise click.ClickException(f"--llm openai: {exc}") from exc
-        status = "used"
-    try:
-        try:
-            frame, bad = read_rows(list(files), mapping)
-        except InputFileError as exc:
-            raise click.ClickException(str(exc)) from exc
-        result = reformulate_rows(frame, client=client, llm_status=status, workers=workers)
-    finally:
-        if client is not None:
-            client.close()
-    kept = result.kept.select([c for c in OUT_COLUMNS if c in result.kept.columns])
-    rejected = pl.concat([result.rejected.drop("options", "answer_letter"),
-                          pl.DataFrame(bad, schema={c: pl.Utf8 for c in ("source", "source_id", "problem", "answer",
-                                                                          "reason", "step", "detail")})],
-                         how="diagonal_relaxed") if bad else result.rejected.drop("options", "answer_letter")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_parquet(kept, out_dir / "reformulated.parquet")
-    atomic_write_parquet(rejected, out_dir / "rejected.parquet")
-    summary = result.summary()
-    summary["rows_in"] += len(bad)
-    summary["rejected"] += len(bad)
-    if bad:
-        summary["rejected_by_reason"][MALFORMED] = summary["rejected_by_reason"].get(MALFORMED, 0) + len(bad)
-    atomic_write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", out_dir / "report.json")
+            try:
+                frame, bad = read_rows(list(files), mapping)
+            except InputFileError as exc:
+                raise click.ClickException(str(exc)) from exc
+            result = reformulate_rows(frame, client=client, llm_status=status, workers=workers)
+        finally:
+            if client is not None:
+                client.close()
+        kept = result.kept.select([c for c in OUT_COLUMNS if c in result.kept.columns])
+        rejected = pl.concat([result.rejected.drop("options", "answer_letter"),
+                              pl.DataFrame(bad, schema={c: pl.Utf8 for c in ("source", "source_id", "problem", "answer",
+                                                                              "reason", "step", "detail")})],
+                             how="diagonal_relaxed") if bad else result.rejected.drop("options", "answer_letter")
+        atomic_write_parquet(kept, stage / "reformulated.parquet")
+        atomic_write_parquet(rejected, stage / "rejected.parquet")
+        summary = result.summary()
+        summary["rows_in"] += len(bad)
+        summary["rejected"] += len(bad)
+        if bad:
+            summary["rejected_by_reason"][MALFORMED] = summary["rejected_by_reason"].get(MALFORMED, 0) + len(bad)
+        atomic_write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", stage / "report.json")
     click.echo(f"{summary['rows_in']} rows in: {kept.height} reformulated "
                f"({result.by_method().get('rule', 0)} rule, {result.by_method().get('llm', 0)} llm), "
                f"{rejected.height} rejected; LLM path {status}")

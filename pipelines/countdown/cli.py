@@ -30,6 +30,7 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
     """Problems, traces per strategy and priming sets as Parquet under OUT."""
     from pipelines.countdown.build import build_all, write_all
     from pipelines.countdown.config import config_for_profile
+    from pipelines.core.outputs import staged_output
     from pipelines.countdown.priming import detector_agreement
 
     try:
@@ -41,8 +42,9 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
                if v is not None}
     cfg = cfg.with_(**changes)
     start = time.perf_counter()
-    build = build_all(cfg)
-    written = write_all(build, out_dir)
+    with staged_output(out_dir) as stage:  # --out checked before the work; the set swapped in whole
+        build = build_all(cfg)
+        written = write_all(build, stage)
     click.echo(f"{build.problems.height} problems ({build.rejected.height} candidates rejected), "
                f"{build.traces.height} traces, {build.priming.height} priming rows "
                f"-> {out_dir} ({len(written)} files, {time.perf_counter() - start:.1f}s)")
@@ -60,15 +62,17 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
 def score(file, fields, numbers_rule, out_file) -> None:
     """Score model completions in FILE (JSONL or Parquet) with the Countdown reward."""
     from pipelines.core.io import InputFileError
+    from pipelines.core.outputs import staged_output
     from pipelines.countdown.scoring import score_file, summarize, write_scores
 
     from pipelines.core.fields import parse_field_mapping
 
     names = ("completion", "numbers", "target")
     mapping = {**{n: n for n in names}, **parse_field_mapping(fields, names)}
-    try:
-        frame = score_file(file, mapping, numbers_rule)
-    except InputFileError as exc:
-        raise click.ClickException(str(exc)) from exc
-    write_scores(frame, out_file)
+    with staged_output(out_file, kind="file", inputs=[file]) as staged:  # --out checked before scoring
+        try:
+            frame = score_file(file, mapping, numbers_rule)
+        except InputFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        write_scores(frame, staged)
     click.echo(json.dumps(summarize(frame)))

@@ -35,6 +35,7 @@ def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: 
     """
     from pipelines.episodes.convert import standardize
     from pipelines.episodes.readers import read_source
+    from pipelines.core.outputs import staged_output
     from pipelines.episodes.writers import write_lerobot_v3, write_minari, write_standard
 
     options: dict = {"source": source}
@@ -46,20 +47,24 @@ def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: 
         if fmt != "rlds":
             raise click.UsageError("--ee-action applies to --from rlds only")
         options["ee_action"] = ee_action
-    result = standardize(read_source(fmt, src, **options))
-    if to == "standard":
-        write_standard(out, result.episodes, result.steps, result.quarantine, result.stats)
-        written = [out]
-    elif result.episodes.height == 0:
-        written = []
-    elif to == "lerobot":
-        written = write_lerobot_v3(out, result.episodes, result.steps)
-    else:
-        written = write_minari(out, result.episodes, result.steps)
-    click.echo(f"{src} ({fmt}): {result.episodes.height} episodes, {result.steps.height} steps converted; "
-               f"{result.quarantine.height} quarantined")
-    for row in result.quarantine.iter_rows(named=True):
-        click.echo(f"  quarantined {row['source_id']}: {row['reason']} ({row['detail']})")
+    with staged_output(out, inputs=[src]) as stage:  # --out checked before reading; the set swapped in whole
+        result = standardize(read_source(fmt, src, **options))
+        if to == "standard":
+            write_standard(stage, result.episodes, result.steps, result.quarantine, result.stats)
+            written = [stage]
+        elif result.episodes.height == 0:
+            written = []
+        elif to == "lerobot":
+            written = write_lerobot_v3(stage, result.episodes, result.steps)
+        else:
+            written = write_minari(stage, result.episodes, result.steps)
+        written = [out / p.relative_to(stage) for p in written]
+        click.echo(f"{src} ({fmt}): {result.episodes.height} episodes, {result.steps.height} steps converted; "
+                   f"{result.quarantine.height} quarantined")
+        for row in result.quarantine.iter_rows(named=True):
+            click.echo(f"  quarantined {row['source_id']}: {row['reason']} ({row['detail']})")
+        if not written:  # nothing to write: leave the previous --out alone
+            raise SystemExit(1)
     for path in written:
         click.echo(f"wrote {path}")
     if result.episodes.height == 0:

@@ -18,10 +18,10 @@ from pipelines.llm.client import (
     LLMStats,
     parse_structured,
 )
-from pipelines.llm.config import ENV_HELP, LLMConfig, LLMNotConfigured
+from pipelines.llm.config import ENV_HELP, LLMConfig, LLMNotConfigured, LLMSettingError
 from pipelines.llm.prompts import Prompt, PromptError, load_prompt, parse_prompt
 
 __all__ = [
     "ENV_HELP", "LLM_ERROR", "MALFORMED_OUTPUT", "SCHEMA_MISMATCH", "LLMClient", "LLMConfig", "LLMNotConfigured",
-    "LLMResult", "LLMStats", "Prompt", "PromptError", "load_prompt", "parse_prompt", "parse_structured",
+    "LLMResult", "LLMSettingError", "LLMStats", "Prompt", "PromptError", "load_prompt", "parse_prompt", "parse_structured",
 ]

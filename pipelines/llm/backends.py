@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from pipelines.llm.config import LLMConfig
+from pipelines.llm.redact import redact
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class OpenAIBackend:
         config.require()
         self._openai = openai
         self.model = config.model
+        self._api_key = config.api_key  # only to redact it from error details
         # A local server needs no key, but the client insists on one: a placeholder is sent.
         self._client = openai.OpenAI(base_url=config.base_url, api_key=config.api_key or "not-needed",
                                      max_retries=0, timeout=config.timeout_s)
@@ -66,22 +68,22 @@ class OpenAIBackend:
             resp = self._client.chat.completions.create(model=self.model, messages=messages, **direct,
                                                         **({"extra_body": extra} if extra else {}))
         except o.RateLimitError as exc:
-            raise RetryableError(f"429 rate limited: {_short(exc)}", _retry_after(exc)) from None
+            raise RetryableError(f"429 rate limited: {_short(exc, self._api_key)}", _retry_after(exc)) from None
         except o.APITimeoutError:
             raise RetryableError("request timed out") from None
         except o.APIConnectionError as exc:
-            raise RetryableError(f"connection error: {_short(exc)}") from None
+            raise RetryableError(f"connection error: {_short(exc, self._api_key)}") from None
         except (o.AuthenticationError, o.PermissionDeniedError) as exc:
             raise FatalError(f"{exc.status_code} the endpoint refused the key; check FOUNDRY_LLM_API_KEY") from None
         except o.NotFoundError as exc:
             raise FatalError(f"404 from the endpoint: is FOUNDRY_LLM_MODEL={self.model!r} served there, and does "
-                             f"FOUNDRY_LLM_BASE_URL end in /v1? ({_short(exc)})") from None
+                             f"FOUNDRY_LLM_BASE_URL end in /v1? ({_short(exc, self._api_key)})") from None
         except o.APIStatusError as exc:
             if exc.status_code >= 500 or exc.status_code in (408, 409):
-                raise RetryableError(f"{exc.status_code} server error: {_short(exc)}", _retry_after(exc)) from None
-            raise PermanentError(f"{exc.status_code}: {_short(exc)}") from None
+                raise RetryableError(f"{exc.status_code} server error: {_short(exc, self._api_key)}", _retry_after(exc)) from None
+            raise PermanentError(f"{exc.status_code}: {_short(exc, self._api_key)}") from None
         except o.APIResponseValidationError as exc:
-            raise RetryableError(f"unreadable response: {_short(exc)}") from None
+            raise RetryableError(f"unreadable response: {_short(exc, self._api_key)}") from None
         if not resp.choices:
             raise RetryableError("response without choices")
         text = resp.choices[0].message.content
@@ -92,8 +94,9 @@ class OpenAIBackend:
                           int(getattr(usage, "completion_tokens", 0) or 0))
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).replace("\n", " ")[:300]
+def _short(exc: Exception, api_key: str | None = None) -> str:
+    """One line of an endpoint's error, secrets redacted (some endpoints echo the request's headers)."""
+    return redact(str(exc).replace("\n", " "), (api_key,))[:300]
 
 
 def _retry_after(exc) -> float | None:

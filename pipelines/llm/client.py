@@ -30,6 +30,7 @@ from pipelines.llm.backends import Completion, FatalError, PermanentError, Retry
 from pipelines.llm.cache import CachedResponse, ResponseCache, cache_key
 from pipelines.llm.config import LLMConfig
 from pipelines.llm.prompts import Prompt
+from pipelines.llm.redact import redact
 
 # Stable failure codes (rows rejected by an LLM stage carry one of these as ``reason``).
 LLM_ERROR = "llm_error"                      # the call failed after every retry (or was refused)
@@ -245,7 +246,7 @@ class LLMClient:
             retry = []
             for i, reply in zip(pending, replies):
                 if isinstance(reply, Exception):
-                    results[i] = LLMResult(reason=LLM_ERROR, error=str(reply)[:500], turns=turn + 1)
+                    results[i] = LLMResult(reason=LLM_ERROR, error=redact(str(reply), (self.config.api_key,))[:500], turns=turn + 1)
                     self.stats.fail(LLM_ERROR)
                     continue
                 try:
@@ -258,7 +259,7 @@ class LLMClient:
                         ]
                         retry.append(i)
                     else:
-                        results[i] = LLMResult(text=reply.text, reason=exc.reason, error=str(exc)[:500], turns=turn + 1)
+                        results[i] = LLMResult(text=reply.text, reason=exc.reason, error=redact(str(exc), (self.config.api_key,))[:500], turns=turn + 1)
                         self.stats.fail(exc.reason)
             self.stats.add(repairs=len(retry))
             pending = retry

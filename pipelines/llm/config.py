@@ -36,6 +36,22 @@ class LLMNotConfigured(RuntimeError):
     """An LLM stage was asked to run but no endpoint/model is configured."""
 
 
+class LLMSettingError(ValueError):
+    """A FOUNDRY_LLM_* variable holds a value that cannot be used; the message names it."""
+
+
+def _env_number(env: Mapping[str, str], name: str, default: str, kind: type, *, minimum: float):
+    text = env.get(name, default).strip() or default
+    try:
+        value = kind(text)
+    except ValueError:
+        raise LLMSettingError(f"{name}={text[:40]!r} is not {'an integer' if kind is int else 'a number'}; "
+                              f"set it to e.g. {default} or unset it") from None
+    if not (value >= minimum) or value == float("inf"):  # also refuses nan
+        raise LLMSettingError(f"{name}={text[:40]!r} must be at least {minimum}; set it to e.g. {default}")
+    return value
+
+
 @dataclass(frozen=True)
 class LLMConfig:
     backend: str = "none"
@@ -53,9 +69,9 @@ class LLMConfig:
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
-            raise ValueError(f"LLM backend {self.backend!r} unknown; FOUNDRY_LLM_BACKEND must be one of {BACKENDS}")
+            raise LLMSettingError(f"LLM backend {self.backend!r} unknown; FOUNDRY_LLM_BACKEND must be one of {BACKENDS}")
         if self.max_concurrency < 1:
-            raise ValueError("FOUNDRY_LLM_CONCURRENCY must be at least 1")
+            raise LLMSettingError("FOUNDRY_LLM_CONCURRENCY must be at least 1")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> "LLMConfig":
@@ -67,9 +83,9 @@ class LLMConfig:
             base_url=base_url,
             model=env.get("FOUNDRY_LLM_MODEL") or None,
             api_key=env.get("FOUNDRY_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
-            max_concurrency=int(env.get("FOUNDRY_LLM_CONCURRENCY", "4")),
-            max_retries=int(env.get("FOUNDRY_LLM_MAX_RETRIES", "4")),
-            timeout_s=float(env.get("FOUNDRY_LLM_TIMEOUT_S", "120")),
+            max_concurrency=_env_number(env, "FOUNDRY_LLM_CONCURRENCY", "4", int, minimum=1),
+            max_retries=_env_number(env, "FOUNDRY_LLM_MAX_RETRIES", "4", int, minimum=0),
+            timeout_s=_env_number(env, "FOUNDRY_LLM_TIMEOUT_S", "120", float, minimum=0.001),
             cache_path=env.get("FOUNDRY_LLM_CACHE") or None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -41,6 +41,17 @@ def build(dataset: str, version: str | None, out: Path, data_root: str | None, l
         spec = get_spec(dataset)
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from None
+    from pipelines.core.outputs import check_output_path
+    from pipelines.release.publish import check_repo_id
+    from pipelines.release.versions import parse_version
+
+    check_output_path(out)  # before any work: --out under a file or not writable is a usage error
+    try:
+        parse_version(version or spec.version)
+        if repo is not None:
+            check_repo_id(repo)
+    except ReleaseRefused as exc:
+        raise click.UsageError(str(exc)) from None
     profile = get_profile(data_root=data_root)
     if from_pipeline:
         if spec.produce is None:
@@ -86,12 +97,13 @@ def verify(directory: Path) -> None:
 @click.option("--private", is_flag=True, help="Create the Hub repository as private.")
 def publish(directory: Path, repo: str, dry_run: bool, local_dir: Path | None, private: bool) -> None:
     """Publish a verified release: Hub commit + tag v<version> (token from HF_TOKEN), or a local mirror."""
-    from pipelines.release.publish import hub_plan, publish_hub, publish_local
+    from pipelines.release.publish import check_repo_id, hub_plan, local_destination, publish_hub, publish_local
 
     try:
+        check_repo_id(repo)
         if local_dir is not None:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-            dest = Path(local_dir, *repo.split("/"), f"v{manifest['version']}")
+            dest = local_destination(local_dir, repo, str(manifest.get("version")))
             if dry_run:
                 click.echo(f"would copy {directory} -> {dest} (then verify the copy)")
                 return

@@ -25,14 +25,43 @@ def _verified(directory: Path) -> dict:
     return read_manifest(directory)
 
 
+def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` as the Hub validates it (huggingface_hub's own validator), in ORG/NAME form."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if not isinstance(repo_id, str) or repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ReleaseRefused(f"--repo {str(repo_id)[:120]!r}: give ORG/NAME (e.g. my-org/bigmath-rl)")
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise ReleaseRefused(f"--repo {repo_id[:120]!r} is not a valid Hugging Face repo id: {exc}") from None
+    if any(part in (".", "..") for part in repo_id.split("/")):  # the Hub refuses these too; never a path step
+        raise ReleaseRefused(f"--repo {repo_id!r}: '.' and '..' are not repo names")
+    return repo_id
+
+
+def local_destination(target_root: str | Path, repo_id: str, version: str) -> Path:
+    """``<target_root>/<org>/<name>/v<version>``, refused unless it resolves inside ``target_root``."""
+    check_repo_id(repo_id)
+    parse_version(version)
+    root = Path(target_root).resolve()
+    dest = Path(root, *repo_id.split("/"), f"v{version}").resolve()
+    if root not in dest.parents:
+        raise ReleaseRefused(f"--repo {repo_id!r} with --local-dir {target_root} resolves to {dest}, outside "
+                             f"{root}; refusing to write there")
+    return dest
+
+
 # ------------------------------------------------------------------ local
 
 
 def publish_local(directory: str | Path, target_root: str | Path, repo_id: str) -> Path:
     """Copy the release to ``<target_root>/<org>/<name>/v<version>/`` (immutable; same layout)."""
     directory = Path(directory)
+    check_repo_id(repo_id)
     manifest = _verified(directory)
-    dest = Path(target_root, *repo_id.split("/"), f"v{manifest['version']}")
+    dest = local_destination(target_root, repo_id, manifest["version"])
     if dest.exists():
         old = read_manifest(dest) if (dest / MANIFEST).exists() else {}
         if old.get("content_hash") != manifest["content_hash"]:
@@ -78,8 +107,7 @@ class HubPlan:
 
 def hub_plan(directory: str | Path, repo_id: str, private: bool = False) -> HubPlan:
     directory = Path(directory)
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise ReleaseRefused(f"--repo {repo_id!r}: give ORG/NAME")
+    check_repo_id(repo_id)
     manifest = _verified(directory)
     parse_version(manifest["version"])
     size = (directory / MANIFEST).stat().st_size

@@ -134,7 +134,11 @@ class ScriptedServer:
                 "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
             }
         else:
-            payload = {"error": {"message": f"scripted {reply.status}", "type": "test", "code": reply.status}}
+            # an error reply's content, if given, is its message; "{authorization}" echoes the request's
+            # Authorization header, as careless endpoints do
+            message = (reply.content.replace("{authorization}", handler.headers.get("Authorization", ""))
+                       if reply.content else f"scripted {reply.status}")
+            payload = {"error": {"message": message, "type": "test", "code": reply.status}}
         data = json.dumps(payload).encode()
         handler.send_response(reply.status)
         handler.send_header("content-type", "application/json")
