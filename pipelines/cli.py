@@ -56,7 +56,8 @@ class FoundryGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         argv = list(sys.argv[1:] if args is None else args)
-        debug = "--debug" in argv[: argv.index("--") if "--" in argv else len(argv)] or os.environ.get(DEBUG_ENV) == "1"
+        group_opts = argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
+        debug = "--debug" in group_opts or os.environ.get(DEBUG_ENV) == "1"  # a flag of the group, before the command
         try:
             return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:

@@ -21,7 +21,7 @@ How the set is swapped in (staging + rename; no manifest to check):
 
 A run killed at any point leaves the previous set in ``--out`` whole, and no temporary file in it;
 what a killed run leaves beside it (its hidden staging directory) is removed by the next run into
-the same ``--out``.
+the same ``--out`` (so two runs into the same ``--out`` at once are not supported).
 """
 
 from __future__ import annotations
@@ -115,13 +115,18 @@ def _publishable(stage: Path) -> None:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
 
 
-def _swap_dir(stage: Path, out: Path) -> None:
+def swap_in_dir(stage: Path, out: Path, *, keep_others: bool = True) -> None:
+    """Put the finished directory ``stage`` at ``out`` in one atomic exchange; the old copy is removed.
+
+    ``keep_others``: entries of the old ``out`` that ``stage`` lacks move into the new one first
+    (caches, notes); a release, which must hold exactly its manifest's files, passes False.
+    """
     if not out.exists():
         _publishable(stage)
         os.replace(stage, out)
         return
     names = {p.name for p in stage.iterdir()}
-    for entry in sorted(out.iterdir()):  # keep what is not part of the set (caches, notes)
+    for entry in sorted(out.iterdir()) if keep_others else []:  # keep what is not part of the set
         if entry.name not in names and not entry.name.startswith("."):
             os.replace(entry, stage / entry.name)
     _publishable(stage)
@@ -155,7 +160,7 @@ def staged_output(out: str | Path, *, kind: str = "dir", inputs: Iterable[str | 
         if kind == "dir":
             yield stage
             kill_point("before_swap")
-            _swap_dir(stage, out)
+            swap_in_dir(stage, out)
         else:
             yield stage / out.name
             kill_point("before_swap")
