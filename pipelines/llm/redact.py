@@ -10,7 +10,8 @@ REDACTED = "[REDACTED]"
 # Shapes a credential takes in an echoed request: the Authorization header, provider key prefixes,
 # and key=value / "key": "value" pairs. Lengths are bounded, so every pattern runs in linear time.
 _PATTERNS = (
-    re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{4,4096}"),
+    # the scheme as servers echo it; lower-case "basic"/"token" are too common in ordinary errors
+    re.compile(r"\b(Bearer|bearer|BEARER|Basic)\s{1,8}[A-Za-z0-9._~+/=\-]{8,4096}"),
     re.compile(r"\b(sk|pk|rk|hf|gsk|xai)[-_][A-Za-z0-9._\-]{6,4096}"),
     re.compile(r"(?i)(api[_-]?key|access[_-]?token|authorization|x-api-key|password|secret)"
                r"(['\"]?\s{0,8}[:=]\s{0,8}['\"]?)[^\s'\",;}&]{1,4096}"),
