@@ -81,6 +81,10 @@ def rewrite_qa(llm: LLMClient, docs: Sequence[dict[str, Any]], label_chars: int 
                 continue
             qa.append({**doc, "query": q, "completion": completion_text(think, ans), "qa_model": llm.model,
                        "qa_prompt_hash": rewrite_prompt.short_hash})
-    return QAResult(pl.DataFrame(qa, infer_schema_length=None), pl.DataFrame(rejected, infer_schema_length=None),
+    qa_frame = pl.DataFrame(qa, infer_schema_length=None) if qa else pl.DataFrame(
+        schema={"doc_id": pl.Utf8, "query": pl.Utf8, "completion": pl.Utf8, "qa_model": pl.Utf8, "qa_prompt_hash": pl.Utf8})
+    rej_frame = pl.DataFrame(rejected, infer_schema_length=None) if rejected else pl.DataFrame(
+        schema={"doc_id": pl.Utf8, "reason": pl.Utf8, "detail": pl.Utf8})
+    return QAResult(qa_frame, rej_frame,
                     pl.DataFrame(gates, schema={"doc_id": pl.Utf8, "contain_problem": pl.Boolean,
                                                 "contain_solution": pl.Boolean, "domain": pl.Utf8}))

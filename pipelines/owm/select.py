@@ -130,7 +130,7 @@ def select_corpora(scored: pl.DataFrame, cfg: OwmConfig) -> Selection:
     budget = min(cfg.token_budget, *eligible.values())  # matched: neither set may outgrow the other's supply
     out = {}
     for name, pool in pools.items():
-        take = pl.Series(fill_budget(pool.get_column("n_tokens").to_list(), budget))
+        take = pl.Series(fill_budget(pool.get_column("n_tokens").to_list(), budget), dtype=pl.Boolean)
         rejected.append(_reject(pool.filter(~take), reasons.OVER_BUDGET,
                                 f"{name} budget {budget} tokens full").drop("set", "_order"))
         kept = pool.filter(take).drop("_order")
