@@ -20,7 +20,7 @@ from pipelines.owm.config import OwmConfig
 from pipelines.owm.evaluate import compare_scorers, is_heldout, pr_plot
 from pipelines.owm.reader import iter_batches
 from pipelines.owm.scorers import BaselineScorer, ClassifierScorer, FeatureConfig, train_classifier
-from pipelines.owm.select import Selection, _shuffle_key, select_corpora
+from pipelines.owm.select import Selection, select_corpora, shuffle_key
 
 DOC_SCHEMA = {"doc_id": pl.Utf8, "shard": pl.Utf8, "row": pl.Int64, "text": pl.Utf8, "url": pl.Utf8,
               "date": pl.Utf8, "metadata": pl.Utf8}
@@ -102,7 +102,7 @@ class TrainResult:
 
 def annotation_sample(docs: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
     """``n`` documents chosen by a seeded hash of their id (stable whatever the input order)."""
-    keyed = docs.with_columns(pl.col("doc_id").map_elements(lambda d: _shuffle_key(seed, d), return_dtype=pl.Utf8).alias("_k"))
+    keyed = docs.with_columns(pl.col("doc_id").map_elements(lambda d: shuffle_key(seed, d), return_dtype=pl.Utf8).alias("_k"))
     return keyed.sort("_k").head(n).drop("_k").unique("doc_id", keep="first", maintain_order=True)
 
 
@@ -128,3 +128,19 @@ def annotate_and_train(cfg: OwmConfig, llm, docs: pl.DataFrame, sample_size: int
         if plot_path:
             pr_plot(y, scored, plot_path)
     return TrainResult(scorer, labels, metrics, parse_failure_rates(labels), train.height, test.height)
+
+
+def write_build(build: CorporaBuild, out_dir: str | Path, checks: dict[str, list[str]] | None = None) -> list[Path]:
+    """``enriched.parquet``, ``control.parquet``, ``rejected.parquet`` and ``stats.json`` under
+    ``out_dir``; same build, same bytes."""
+    import json
+
+    from pipelines.core.io import atomic_write_parquet, atomic_write_text
+
+    out = Path(out_dir)
+    written = [atomic_write_parquet(build.enriched, out / "enriched.parquet"),
+               atomic_write_parquet(build.control, out / "control.parquet"),
+               atomic_write_parquet(build.rejected, out / "rejected.parquet")]
+    stats = {**build.stats, **({"checks": checks} if checks is not None else {})}
+    written.append(atomic_write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", out / "stats.json"))
+    return written

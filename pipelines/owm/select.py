@@ -72,7 +72,7 @@ def classify(frame: pl.DataFrame, rule: SelectionRule) -> pl.Series:
     ).to_series()
 
 
-def _shuffle_key(seed: int, doc_id: str) -> str:
+def shuffle_key(seed: int, doc_id: str) -> str:
     return hashlib.sha256(f"{seed}:{doc_id}".encode()).hexdigest()
 
 
@@ -122,7 +122,7 @@ def select_corpora(scored: pl.DataFrame, cfg: OwmConfig) -> Selection:
     rejected.append(_reject(frame.filter(pl.col("set").is_null()), reasons.MIDDLE_BAND,
                             "scores clear neither the enriched rule nor the control rule").drop("set"))
     frame = frame.filter(pl.col("set").is_not_null())
-    frame = frame.with_columns(pl.col("doc_id").map_elements(lambda d: _shuffle_key(cfg.seed, d), return_dtype=pl.Utf8)
+    frame = frame.with_columns(pl.col("doc_id").map_elements(lambda d: shuffle_key(cfg.seed, d), return_dtype=pl.Utf8)
                                .alias("_order")).sort("_order")
 
     pools = {name: frame.filter(pl.col("set") == name) for name in (ENRICHED, CONTROL)}

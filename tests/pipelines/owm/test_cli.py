@@ -59,3 +59,21 @@ def test_usage_errors_say_what_to_write(tmp_path, owm_rows):
     assert res.exit_code == 2 and "missing.npz" in res.output
     res = run("--out", str(tmp_path / "o.csv"))
     assert res.exit_code == 2 and ".parquet or .jsonl" in res.output
+
+
+def test_build_writes_both_corpora_deterministically(tmp_path, owm_rows):
+    p = write_parquet(tmp_path / "shard.parquet", owm_rows)
+    outs = []
+    for name in ("a", "b"):
+        res = CliRunner().invoke(main, ["owm", "build", "--shard", str(p), "--budget", "150", "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        outs.append(tmp_path / name)
+    assert "60 rows read" in res.output
+    for f in ("enriched.parquet", "control.parquet", "rejected.parquet", "stats.json"):
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+    stats = json.loads((outs[0] / "stats.json").read_text())
+    e, c, r = (pl.read_parquet(outs[0] / f) for f in ("enriched.parquet", "control.parquet", "rejected.parquet"))
+    assert e.height + c.height + r.height == stats["rows_read"] == 60
+    assert e.get_column("text").str.contains("Case").all() and c.get_column("text").str.contains("Item").all()
+    res = CliRunner().invoke(main, ["owm", "build", "--profile", "full", "--out", str(tmp_path / "f")])
+    assert res.exit_code == 2 and "--shard FILE" in res.output
