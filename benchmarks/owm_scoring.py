@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -60,8 +59,14 @@ def train_stand_in(path: Path) -> None:
     train_classifier(batches, FeatureConfig(epochs=2)).save(path)
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def _status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process from /proc (Linux). Not ru_maxrss: Linux carries
+    that high-water mark over from the parent across fork/exec, so every child would report the
+    parent's peak."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
 
 
 def child(mode: str, scorer_spec: str, corpus: str, out: str) -> None:
@@ -75,7 +80,7 @@ def child(mode: str, scorer_spec: str, corpus: str, out: str) -> None:
 
     scorer = load_scorer(scorer_spec)
     scorer.score(["warm-up so lazy imports are not counted as work"])
-    base = _rss_mb()
+    base = _status_mb("VmRSS")
     start = time.perf_counter()
     if mode == "stream":
         n = score_files([corpus], out, scorer, batch_rows=1024)["rows"]
@@ -88,7 +93,8 @@ def child(mode: str, scorer_spec: str, corpus: str, out: str) -> None:
         pq.write_table(pa.Table.from_pylist(rows, schema=OUT_SCHEMA), out, compression="zstd")
         n = len(rows)
     elapsed = time.perf_counter() - start
-    print(json.dumps({"docs": n, "seconds": elapsed, "peak_rss_mb": _rss_mb(), "work_rss_mb": _rss_mb() - base}))
+    print(json.dumps({"docs": n, "seconds": elapsed, "peak_rss_mb": _status_mb("VmHWM"),
+                      "work_rss_mb": _status_mb("VmHWM") - base}))
 
 
 def main() -> None:
