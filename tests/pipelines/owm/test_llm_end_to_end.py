@@ -4,7 +4,6 @@ an unreadable gate and a rewrite without <think>; then a resume from the cache."
 
 import re
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -82,6 +81,9 @@ def test_annotate_train_score_select_rewrite(tmp_path, owm_rows):
             assert labels.filter(pl.col("status") == UNPARSED).height == 6 * 4  # docs 4, 14, ..., 54
             assert labels.filter(pl.col("status") == OK).height == 54 * 4
             assert set(labels.get_column("labelling_model")) == {"test-model"}
+            assert labels.filter(pl.col("status") == OK).get_column("said_yes").null_count() == 0
+            ok = labels.filter(pl.col("status") == OK)
+            assert ok.filter(pl.col("said_yes") != (pl.col("count_lenient") > 0)).height == 0
             pf = result.parse_failures["verification"]
             assert pf["lenient_unparsed_rate"] == 0.1 and pf["strict_unparsed_rate"] > 0.4 and pf["llm_failures"] == 0
             assert result.train_docs + result.heldout_docs == 54

@@ -1,7 +1,6 @@
 """Selection: dedup, 4,096-token cap, rule, seeded budgeted fill, matched budgets, test split."""
 
 import polars as pl
-import pytest
 
 from pipelines.owm import reasons
 from pipelines.owm.config import OwmConfig, SelectionRule
