@@ -33,6 +33,17 @@ def check_budgets(enriched: pl.DataFrame, control: pl.DataFrame, budget: int, to
     return problems
 
 
+def check_budget_supply(budget_used: int, budget_configured: int, eligible: dict[str, int], tolerance: float) -> list[str]:
+    """The matched budget may shrink to the smaller set's supply; more than ``tolerance`` short of
+    the configured budget means the rule or the corpus cannot deliver what was asked (an empty set
+    would otherwise pass every other check)."""
+    if budget_used >= (1 - tolerance) * budget_configured:
+        return []
+    short = min(eligible, key=eligible.get) if eligible else "?"
+    return [f"budget {budget_used} tokens is under the configured {budget_configured}: the {short} set has only "
+            f"{eligible.get(short, 0)} eligible tokens; loosen the selection rule or add shards"]
+
+
 def check_disjoint(enriched: pl.DataFrame, control: pl.DataFrame) -> list[str]:
     both = set(enriched.get_column("doc_id").to_list()) & set(control.get_column("doc_id").to_list())
     return [f"{len(both)} documents in both sets, e.g. {sorted(both)[:3]}"] if both else []
@@ -77,6 +88,8 @@ def check_corpora(build, cfg) -> dict[str, list[str]]:
     e, c = build.enriched, build.control
     return {
         "budgets": check_budgets(e, c, build.stats["budget"], cfg.budget_tolerance),
+        "budget_supply": check_budget_supply(build.stats["budget"], cfg.token_budget, build.stats["eligible_tokens"],
+                                             cfg.budget_tolerance),
         "disjoint": check_disjoint(e, c),
         "max_tokens": check_max_tokens(e, cfg.max_tokens, "enriched") + check_max_tokens(c, cfg.max_tokens, "control"),
         "scored": check_scored(e, "enriched") + check_scored(c, "control"),

@@ -5,8 +5,8 @@ import pytest
 
 from pipelines.owm.config import OwmConfig
 from pipelines.owm.pipeline import build_corpora
-from validators.owm import (check_accounting, check_budgets, check_corpora, check_disjoint, check_max_tokens,
-                            check_scored, check_test_split)
+from validators.owm import (check_accounting, check_budget_supply, check_budgets, check_corpora, check_disjoint,
+                            check_max_tokens, check_scored, check_test_split)
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,8 @@ def build():
 
 
 def test_the_default_build_passes_every_check(build):
-    assert check_corpora(build, OwmConfig()) == {"budgets": [], "disjoint": [], "max_tokens": [], "scored": [], "accounting": []}
+    assert check_corpora(build, OwmConfig()) == {"budgets": [], "budget_supply": [], "disjoint": [], "max_tokens": [],
+                                                 "scored": [], "accounting": []}
     assert check_test_split(build.control, 0.05, "control", slack=0.06) == []
 
 
@@ -24,6 +25,14 @@ def test_budget_checks_fail(build):
     assert "over the budget" in check_budgets(e, c, 100, 0.05)[0]
     assert any("under the budget" in p for p in check_budgets(e, c, 10**7, 0.05))
     assert any("not matched" in p for p in check_budgets(e, c.head(c.height // 2), build.stats["budget"], 0.05))
+
+
+def test_a_short_supply_is_found():
+    assert check_budget_supply(60_000, 60_000, {"enriched": 70_000, "control": 90_000}, 0.05) == []
+    problems = check_budget_supply(1_000, 60_000, {"enriched": 1_000, "control": 90_000}, 0.05)
+    assert "the enriched set has only 1000 eligible tokens" in problems[0]
+    strict = build_corpora(OwmConfig(rule=OwmConfig().rule.with_(min_behaviors=4)))
+    assert check_corpora(strict, OwmConfig())["budget_supply"]  # almost nothing shows all four behaviors
 
 
 def test_overlap_is_found(build):
