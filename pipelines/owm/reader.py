@@ -53,9 +53,12 @@ def to_document(record: dict[str, Any], shard: str, row: int, fields: dict[str, 
     where = f"{shard} row {row}"
     text = record.get(fields["text"])
     if text is None:
-        return _reject(shard, row, reasons.MISSING_TEXT, f"{where}: no {fields['text']!r} value (map it with --field text=COL)", json.dumps(record, default=str))
+        return _reject(shard, row, reasons.MISSING_TEXT,
+                       f"{where}: no {fields['text']!r} value (map your column with --field text=COL)",
+                       json.dumps(record, default=str))
     if not isinstance(text, str):
-        return _reject(shard, row, reasons.WRONG_TYPE, f"{where}: {fields['text']!r} is {type(text).__name__}, expected a string", repr(text))
+        return _reject(shard, row, reasons.WRONG_TYPE,
+                       f"{where}: {fields['text']!r} is {type(text).__name__}, expected a string", repr(text))
     text = _strip_bom(text)
     if not text.strip():
         return _reject(shard, row, reasons.MISSING_TEXT, f"{where}: {fields['text']!r} is empty")
@@ -65,7 +68,8 @@ def to_document(record: dict[str, Any], shard: str, row: int, fields: dict[str, 
         if value is not None and not isinstance(value, str):
             value = value.isoformat() if hasattr(value, "isoformat") else value
         if value is not None and not isinstance(value, str):
-            return _reject(shard, row, reasons.WRONG_TYPE, f"{where}: {fields[name]!r} is {type(value).__name__}, expected a string", repr(value))
+            return _reject(shard, row, reasons.WRONG_TYPE,
+                           f"{where}: {fields[name]!r} is {type(value).__name__}, expected a string", repr(value))
         doc[name] = value
     meta = record.get(fields["metadata"])
     if meta is None or (isinstance(meta, str) and not meta.strip()):
@@ -74,11 +78,14 @@ def to_document(record: dict[str, Any], shard: str, row: int, fields: dict[str, 
         try:
             meta_obj = json.loads(_strip_bom(meta))
         except (json.JSONDecodeError, RecursionError) as exc:
-            return _reject(shard, row, reasons.BAD_METADATA, f"{where}: {fields['metadata']!r} is not JSON ({type(exc).__name__})", meta)
+            return _reject(shard, row, reasons.BAD_METADATA,
+                           f"{where}: {fields['metadata']!r} is not JSON ({type(exc).__name__}); give a JSON object "
+                           f"string or map another column with --field metadata=COL", meta)
     else:
         meta_obj = meta
     if not isinstance(meta_obj, dict):
-        return _reject(shard, row, reasons.BAD_METADATA, f"{where}: {fields['metadata']!r} must be a JSON object, got {type(meta_obj).__name__}", repr(meta))
+        return _reject(shard, row, reasons.BAD_METADATA,
+                       f"{where}: {fields['metadata']!r} must be a JSON object, got {type(meta_obj).__name__}", repr(meta))
     doc["metadata"] = json.dumps(meta_obj, sort_keys=True, ensure_ascii=False, default=str)
     return doc
 
