@@ -1,0 +1,135 @@
+"""OWM scoring: documents/s and peak memory on a corpus many times the sample, streaming (record
+batches in, rows out as they are scored) vs loading the whole corpus first.
+
+The corpus is the sample's 1,987 documents resampled with replacement (seeded) ``--scale`` times
+into one Parquet shard with 1,024-row row groups, like a Hub shard. Each (mode, scorer) runs in a
+fresh process so its peak RSS is its own; "over imports" is the peak minus the RSS after the
+imports and a warm-up call, i.e. the memory the scoring itself took:
+
+- stream: ``pipelines.owm.scorefile.score_files`` (the ``foundry owm score`` path);
+- whole: the same reader with the whole file as one batch -> one ``score`` call -> one output table.
+
+Scorers: ``baseline`` (the lexical detector) and ``classifier`` (hashed n-grams + linear heads;
+trained here on the baseline's own labels for lack of an LLM: its speed and memory are what is
+measured, not its quality).
+
+    python benchmarks/owm_scoring.py [--scale 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def build_corpus(path: Path, scale: int, seed: int = 0) -> int:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.owm.config import SAMPLE_SHARDS
+
+    sample = pa.concat_tables([pq.read_table(p) for p in SAMPLE_SHARDS])
+    idx = np.random.default_rng(seed).integers(0, sample.num_rows, size=sample.num_rows * scale)
+    pq.write_table(sample.take(pa.array(idx)), path, row_group_size=1024, compression="zstd")
+    return int(idx.size)
+
+
+def train_stand_in(path: Path) -> None:
+    """A classifier on the baseline's labels (no LLM here); saved to ``path``."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from pipelines.behaviors.detector import BEHAVIORS
+    from pipelines.owm.config import SAMPLE_SHARDS
+    from pipelines.owm.scorers import BaselineScorer, FeatureConfig, train_classifier
+
+    texts = [t for p in SAMPLE_SHARDS for t in pq.read_table(p, columns=["text"]).column("text").to_pylist()]
+    base = BaselineScorer().score(texts)
+    y = np.stack([(base[b] > 0).astype(int) for b in BEHAVIORS], axis=1)
+    batches = [(texts[i:i + 256], y[i:i + 256]) for i in range(0, len(texts), 256)]
+    train_classifier(batches, FeatureConfig(epochs=2)).save(path)
+
+
+def _status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process from /proc (Linux). Not ru_maxrss: Linux carries
+    that high-water mark over from the parent across fork/exec, so every child would report the
+    parent's peak."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
+
+
+def child(mode: str, scorer_spec: str, corpus: str, out: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.behaviors.detector import BEHAVIORS
+    from pipelines.owm.reader import read_all
+    from pipelines.owm.scorefile import OUT_SCHEMA, SCORED, score_files
+    from pipelines.owm.scorers import load_scorer
+
+    scorer = load_scorer(scorer_spec)
+    scorer.score(["warm-up so lazy imports are not counted as work"])
+    base = _status_mb("VmRSS")
+    start = time.perf_counter()
+    if mode == "stream":
+        n = score_files([corpus], out, scorer, batch_rows=1024)["rows"]
+    else:  # the same reader and output, but every row in memory at once
+        docs = read_all([corpus], batch_rows=1 << 30).kept
+        scores = scorer.score([d["text"] for d in docs])
+        rows = [{"file": corpus, "row": d["row"], "doc_id": d["doc_id"], "status": SCORED, "reason": None, "detail": None,
+                 **{f"score_{b}": float(scores[b][i]) for b in BEHAVIORS}, "scorer_version": scorer.version}
+                for i, d in enumerate(docs)]
+        pq.write_table(pa.Table.from_pylist(rows, schema=OUT_SCHEMA), out, compression="zstd")
+        n = len(rows)
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"docs": n, "seconds": elapsed, "peak_rss_mb": _status_mb("VmHWM"),
+                      "work_rss_mb": _status_mb("VmHWM") - base}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=int, default=10, help="corpus = sample x SCALE documents (default 10)")
+    ap.add_argument("--quick", action="store_true", help="scale 2, for CI")
+    ap.add_argument("--child", nargs=4, metavar=("MODE", "SCORER", "CORPUS", "OUT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    scale = 2 if args.quick else args.scale
+    with tempfile.TemporaryDirectory(prefix="owm-bench-") as tmp:
+        tmp = Path(tmp)
+        corpus = tmp / "corpus.parquet"
+        n = build_corpus(corpus, scale)
+        size_mb = corpus.stat().st_size / 1e6
+        model = tmp / "clf.npz"
+        train_stand_in(model)
+        print(f"corpus: {n} documents (sample x {scale}), {size_mb:.1f} MB Parquet")
+        print(f"{'scorer':<11} {'mode':<7} {'docs/s':>9} {'peak RSS MB':>12} {'over imports MB':>16}")
+        results = {}
+        for scorer in ("baseline", "classifier"):
+            for mode in ("stream", "whole"):
+                spec = "baseline" if scorer == "baseline" else str(model)
+                out = subprocess.run([sys.executable, __file__, "--child", mode, spec, str(corpus), str(tmp / f"{scorer}-{mode}.parquet")],
+                                     check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+                r = json.loads(out)
+                results[(scorer, mode)] = r
+                print(f"{scorer:<11} {mode:<7} {r['docs'] / r['seconds']:>9.0f} {r['peak_rss_mb']:>12.0f} {r['work_rss_mb']:>16.0f}")
+        for scorer in ("baseline", "classifier"):
+            s, w = results[(scorer, "stream")], results[(scorer, "whole")]
+            print(f"{scorer}: streaming needs {s['work_rss_mb']:.0f} MB over imports vs {w['work_rss_mb']:.0f} MB loading whole, "
+                  f"speed {(s['docs'] / s['seconds']) / (w['docs'] / w['seconds']):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The family end to end, as plain functions: read -> score -> select, and annotate -> train.
+
+``build_corpora(cfg, scorer)`` needs no LLM (the baseline scorer); ``annotate_and_train`` labels
+a seeded sample through the LLM layer, trains the classifier on part of it and evaluates it and
+the baseline on the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import polars as pl
+
+from pipelines.behaviors.detector import BEHAVIORS, detect_behaviors
+from pipelines.owm.annotate import annotate, label_matrix, parse_failure_rates
+from pipelines.owm.config import OwmConfig
+from pipelines.owm.evaluate import compare_scorers, is_heldout, pr_plot
+from pipelines.owm.reader import iter_batches
+from pipelines.owm.scorers import BaselineScorer, ClassifierScorer, FeatureConfig, train_classifier
+from pipelines.owm.select import Selection, select_corpora, shuffle_key
+
+DOC_SCHEMA = {"doc_id": pl.Utf8, "shard": pl.Utf8, "row": pl.Int64, "text": pl.Utf8, "url": pl.Utf8,
+              "date": pl.Utf8, "metadata": pl.Utf8}
+READ_REJECT_SCHEMA = {"shard": pl.Utf8, "row": pl.Int64, "reason": pl.Utf8, "detail": pl.Utf8, "raw": pl.Utf8}
+
+
+def score_frame(docs: pl.DataFrame, scorer) -> pl.DataFrame:
+    """``docs`` + ``score_<behavior>`` (the scorer's), ``count_<behavior>`` (the lexical detector's
+    cue sentences, always: an auditable count next to any model score), scorer version, labeller."""
+    texts = docs.get_column("text").to_list()
+    scores = scorer.score(texts)
+    counts = [detect_behaviors(t).as_dict() for t in texts] if not isinstance(scorer, BaselineScorer) else None
+    cols = []
+    for b in BEHAVIORS:
+        cols.append(pl.Series(f"score_{b}", np.asarray(scores[b], dtype=np.float64), dtype=pl.Float64))
+        c = scores[b] if counts is None else [x[b] for x in counts]
+        cols.append(pl.Series(f"count_{b}", np.asarray(c, dtype=np.int64), dtype=pl.Int64))
+    return docs.with_columns(*cols, pl.lit(scorer.version).alias("scorer_version"), pl.lit(scorer.kind).alias("scorer_kind"),
+                             pl.lit(scorer.labelling_model, dtype=pl.Utf8).alias("labelling_model"))
+
+
+def stream_scored(paths: Sequence[str], scorer, batch_rows: int = 256, fields: dict[str, str] | None = None
+                  ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """``(scored documents, read rejects)`` per record batch of every file, in file order."""
+    for path in paths:
+        for batch in iter_batches(path, fields, batch_rows):
+            docs = pl.DataFrame(batch.kept, schema=DOC_SCHEMA)
+            yield score_frame(docs, scorer), pl.DataFrame(batch.rejected, schema=READ_REJECT_SCHEMA)
+
+
+@dataclass
+class CorporaBuild:
+    selection: Selection
+    rejected: pl.DataFrame          # read rejects + selection rejects, one row each
+    rows_read: int
+    scorer_version: str
+    scorer_kind: str
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def enriched(self) -> pl.DataFrame:
+        return self.selection.enriched
+
+    @property
+    def control(self) -> pl.DataFrame:
+        return self.selection.control
+
+
+def read_scored(cfg: OwmConfig, scorer) -> tuple[pl.DataFrame, pl.DataFrame]:
+    scored, bad = [], []
+    for s, r in stream_scored(cfg.shards, scorer, cfg.batch_rows):
+        scored.append(s)
+        bad.append(r)
+    return pl.concat(scored, how="vertical"), pl.concat(bad, how="vertical")
+
+
+def build_corpora(cfg: OwmConfig, scorer=None) -> CorporaBuild:
+    """Both corpora from ``cfg.shards``; the baseline scorer unless one is given."""
+    scorer = scorer or BaselineScorer()
+    scored, read_rejects = read_scored(cfg, scorer)
+    selection = select_corpora(scored, cfg)
+    rejected = pl.concat([read_rejects.with_columns(pl.lit("read").alias("step")), selection.rejected],
+                         how="diagonal_relaxed").sort("step", "reason", "shard", "row")
+    rows_read = scored.height + read_rejects.height
+    stats = {**selection.stats, "rows_read": rows_read, "read_rejected": read_rejects.height,
+             "scorer_version": scorer.version, "scorer_kind": scorer.kind, "labelling_model": scorer.labelling_model}
+    return CorporaBuild(selection, rejected, rows_read, scorer.version, scorer.kind, stats)
+
+
+@dataclass
+class TrainResult:
+    scorer: ClassifierScorer
+    labels: pl.DataFrame
+    metrics: dict
+    parse_failures: dict
+    train_docs: int
+    heldout_docs: int
+
+
+def annotation_sample(docs: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
+    """``n`` documents chosen by a seeded hash of their id (stable whatever the input order)."""
+    keyed = docs.with_columns(pl.col("doc_id").map_elements(lambda d: shuffle_key(seed, d), return_dtype=pl.Utf8).alias("_k"))
+    return keyed.sort("_k").head(n).drop("_k").unique("doc_id", keep="first", maintain_order=True)
+
+
+def annotate_and_train(cfg: OwmConfig, llm, docs: pl.DataFrame, sample_size: int, plot_path: str | Path | None = None,
+                       batch_size: int = 64) -> TrainResult:
+    """Label a sample with the LLM, train on the train part, evaluate on the held-back part."""
+    sample = annotation_sample(docs, sample_size, cfg.seed)
+    labels = annotate(llm, sample.select("doc_id", "text").to_dicts(), BEHAVIORS, cfg.label_chars)
+    matrix = label_matrix(labels).join(sample.select("doc_id", "text"), on="doc_id", how="left")
+    held = matrix.get_column("doc_id").map_elements(lambda d: is_heldout(d, cfg.seed, cfg.heldout_fraction), return_dtype=pl.Boolean)
+    train, test = matrix.filter(~held), matrix.filter(held)
+    fcfg = FeatureConfig(n_features=cfg.n_features, seed=cfg.seed, epochs=cfg.epochs)
+    batches = [(train.get_column("text").slice(i, batch_size).to_list(),
+                train.select(BEHAVIORS).slice(i, batch_size).to_numpy())
+               for i in range(0, train.height, batch_size)]
+    scorer = train_classifier(batches, fcfg, BEHAVIORS, labelling_model=llm.model)
+    metrics: dict[str, Any] = {}
+    if test.height:
+        texts = test.get_column("text").to_list()
+        y = {b: test.get_column(b).to_numpy() for b in BEHAVIORS}
+        scored = {"classifier": scorer.score(texts), "baseline": BaselineScorer().score(texts)}
+        metrics = compare_scorers(y, scored, {"classifier": cfg.classifier_threshold, "baseline": 1.0})
+        if plot_path:
+            pr_plot(y, scored, plot_path)
+    return TrainResult(scorer, labels, metrics, parse_failure_rates(labels), train.height, test.height)
+
+
+def write_build(build: CorporaBuild, out_dir: str | Path, checks: dict[str, list[str]] | None = None) -> list[Path]:
+    """``enriched.parquet``, ``control.parquet``, ``rejected.parquet`` and ``stats.json`` under
+    ``out_dir``; same build, same bytes."""
+    import json
+
+    from pipelines.core.io import atomic_write_parquet, atomic_write_text
+
+    out = Path(out_dir)
+    written = [atomic_write_parquet(build.enriched, out / "enriched.parquet"),
+               atomic_write_parquet(build.control, out / "control.parquet"),
+               atomic_write_parquet(build.rejected, out / "rejected.parquet")]
+    stats = {**build.stats, **({"checks": checks} if checks is not None else {})}
+    written.append(atomic_write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", out / "stats.json"))
+    return written
