@@ -106,7 +106,7 @@ def bigmath_annotate(context: AssetExecutionContext, foundry: FoundryResource, b
         how = {"solve_k": None, "solve_model": None, "solve_prompt_hash": None}
         solve_meta = {"why_null": why_not or "bigmath_rollouts is empty"}
     annotated = annotated.with_columns(
-        pl.when(pl.col("solve_rate").is_not_null() | pl.col("solve_samples").is_not_null())
+        pl.when(pl.col("solve_samples").is_not_null())
         .then(pl.lit(how["solve_k"], dtype=pl.Int32)).otherwise(None).alias("solve_k"),
         pl.when(pl.col("solve_samples").is_not_null()).then(pl.lit(how["solve_model"], dtype=pl.Utf8))
         .otherwise(None).alias("solve_model"),
