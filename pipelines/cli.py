@@ -184,6 +184,7 @@ def query(sql: str, data_root: str | None, limit: int) -> None:
 
 
 _register_families()
+main.add_command(importlib.import_module("pipelines.bigmath.lock").sources)  # `foundry sources lock|show`
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,10 @@
 ``sample`` (the default) reads the files shipped in ``data/sample`` and needs no network and no
 LLM; ``full`` reads the real Hub datasets. ``FOUNDRY_PROFILE`` picks one; ``FOUNDRY_DATA_ROOT``
 says where outputs go (default ``var/`` in the repository, git-ignored).
+
+A profile's funnel refuses to run without an evaluation set to decontaminate against (it would
+otherwise silently skip decontamination); ``FOUNDRY_ALLOW_NO_EVAL_SETS=1`` (or
+``get_profile(..., allow_no_eval_sets=True)``) says that is meant.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig
+from pipelines.bigmath.lock import read_lock
+from pipelines.bigmath.recipe import full_eval_sets, full_sources
 from pipelines.bigmath.sources import SourceSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,19 +51,11 @@ SAMPLE_EVAL_SETS: tuple[EvalSetSpec, ...] = (
     EvalSetSpec("math500_heldout", files=("data/sample/math/math500_test.jsonl",), field="problem", limit=100),
 )
 
-FULL_MATH_SOURCES: tuple[SourceSpec, ...] = (
-    SourceSpec("gsm8k", hf_id="openai/gsm8k", hf_config="main", hf_split="train",
-               fields={"problem": "question", "answer": "answer"}, answer_from="gsm8k", license="MIT"),
-    SourceSpec("numina_cot", hf_id="AI-MO/NuminaMath-CoT", hf_split="train",
-               fields={"problem": "problem", "solution": "solution"}, answer_from="boxed", license="Apache-2.0"),
-    SourceSpec("omni_math", hf_id="KbsdJames/Omni-MATH", hf_split="test",
-               fields={"problem": "problem", "answer": "answer", "solution": "solution"}, answer_from="column",
-               license="Apache-2.0"),
-    SourceSpec("aqua_rat", hf_id="deepmind/aqua_rat", hf_config="raw", hf_split="train",
-               fields={"problem": "question", "answer": "correct", "solution": "rationale", "options": "options"},
-               answer_from="option", license="Apache-2.0"),
-)
-FULL_EVAL_SETS: tuple[EvalSetSpec, ...] = ()  # point at local copies of MATH-500/AIME/GSM8K test files
+# The full profile is the Big-Math recipe (pipelines/bigmath/recipe.py), every Hub source pinned
+# by the committed lock file; `foundry sources lock` resolves it. Read the lock at import: a
+# missing or unresolved entry only matters when that source is loaded (it then refuses, naming the fix).
+FULL_MATH_SOURCES: tuple[SourceSpec, ...] = full_sources(read_lock())
+FULL_EVAL_SETS: tuple[EvalSetSpec, ...] = full_eval_sets(read_lock())  # type: ignore[assignment] - same attributes
 
 
 @dataclass(frozen=True)
@@ -68,16 +66,19 @@ class Profile:
     data_root: Path = field(default_factory=lambda: REPO_ROOT / "var")
 
 
-def get_profile(name: str | None = None, data_root: str | Path | None = None) -> Profile:
+def get_profile(name: str | None = None, data_root: str | Path | None = None,
+                allow_no_eval_sets: bool | None = None) -> Profile:
     name = name or os.environ.get("FOUNDRY_PROFILE", "sample")
+    if allow_no_eval_sets is None:
+        allow_no_eval_sets = os.environ.get("FOUNDRY_ALLOW_NO_EVAL_SETS", "") not in ("", "0", "false", "False")
     root = Path(data_root or os.environ.get("FOUNDRY_DATA_ROOT") or REPO_ROOT / "var").resolve()
     workers = int(os.environ.get("FOUNDRY_VERIFY_WORKERS", str(min(4, os.cpu_count() or 1))))
     if name == "sample":
         cfg = FunnelConfig(sources=SAMPLE_MATH_SOURCES, eval_sets=SAMPLE_EVAL_SETS, base_dir=str(REPO_ROOT),
-                           verify=VerifyConfig(workers=workers))
+                           verify=VerifyConfig(workers=workers), require_eval_sets=not allow_no_eval_sets)
     elif name == "full":
         cfg = FunnelConfig(sources=FULL_MATH_SOURCES, eval_sets=FULL_EVAL_SETS, base_dir=str(REPO_ROOT),
-                           verify=VerifyConfig(workers=workers))
+                           verify=VerifyConfig(workers=workers), require_eval_sets=not allow_no_eval_sets)
     else:
         raise ValueError(f"unknown profile {name!r}; FOUNDRY_PROFILE must be 'sample' or 'full'")
     return Profile(name=name, bigmath=cfg, data_root=root)

@@ -55,6 +55,8 @@ class FunnelConfig:
     verify: VerifyConfig = field(default_factory=VerifyConfig)
     language_min_confidence: float = 0.9
     base_dir: str | None = None  # relative file paths resolve against it
+    # profiles set it: no evaluation set would silently skip decontamination (see pipelines/config.py)
+    require_eval_sets: bool = False
 
 
 @dataclass
@@ -94,6 +96,9 @@ def build_contamination_index(config: FunnelConfig) -> ContaminationIndex:
     index = ContaminationIndex(config.decontam)
     base = Path(config.base_dir) if config.base_dir else None
     for ev in config.eval_sets:
+        if hasattr(ev, "texts"):  # a Hub evaluation set (pipelines/bigmath/sources.py HubEvalSet)
+            index.add(ev.name, ev.texts(base))
+            continue
         texts: list[str] = []
         for f in ev.files:
             p = Path(f) if Path(f).is_absolute() or base is None else base / f
@@ -227,6 +232,9 @@ def run_funnel(config: FunnelConfig) -> FunnelResult:
 def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig,
                 loaded: Sequence[SourceRows] = ()) -> FunnelResult:
     """Run the filter chain on normalized ``rows``; ``quarantined`` are the read-time rejects."""
+    if config.require_eval_sets and not config.eval_sets:
+        raise ValueError("this profile declares no evaluation set, so decontamination would silently not run; declare "
+                         "eval_sets in pipelines/config.py or set FOUNDRY_ALLOW_NO_EVAL_SETS=1 to run without one")
     funnel = Funnel()
     rows_in = rows.height + quarantined.height
     funnel.record("normalize", rows_in, StepResult(rows, quarantined))

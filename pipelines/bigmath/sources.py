@@ -9,6 +9,12 @@ revision). ``fields`` maps schema names (``problem``, ``answer``, ``solution``, 
 - ``boxed``    the last ``\\boxed{}``/``\\fbox{}`` in the solution;
 - ``option``   the answer column is an option letter; the answer is that option's text;
 - ``auto``     the answer column if present and non-empty, else ``####``, else the last box.
+
+A Hub source must be pinned: ``hf_revision`` set, or filled from the committed lock file
+(``sources.lock.json``, written by ``foundry sources lock``; see :mod:`pipelines.bigmath.lock`).
+An unpinned Hub source refuses to load, naming that command: a source that moves under us would
+change the dataset without any change in this repository. ``where`` keeps only the rows whose
+columns equal the given values (one subset of a mixed dataset, e.g. NuminaMath-CoT's ``source``).
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ class SourceSpec:
     # Every row of this source is known to be a proof problem (e.g. HARP's proof-based split):
     # they are rejected as ``proof`` even where the wording does not say "prove".
     proof_source: bool = False
+    # Keep only rows whose column equals the value, e.g. (("source", "cn_k12"),) for one subset of
+    # NuminaMath-CoT; source_id stays the row's index in the whole split, so it can be found again.
+    where: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         if bool(self.files) == bool(self.hf_id):
@@ -87,27 +96,54 @@ def load_source(spec: SourceSpec, base: Path | None = None) -> SourceRows:
             records.extend(recs)
             digests.append(file_sha256(path)[:12])
         revision = "sha256:" + "+".join(digests)
+        if spec.where:
+            records = [r for r in records if r.record is not None and _matches(r.record, spec.where)]
         if spec.limit is not None:
             records = records[: spec.limit]
         return SourceRows(spec, records, revision, [str(p) for p in paths])
     return _load_hf(spec)
 
 
+class UnpinnedSourceError(InputFileError):
+    """A Hub source without a revision: loading it would read whatever the Hub holds today."""
+
+
+def require_revision(spec: SourceSpec) -> str:
+    if spec.hf_revision:
+        return spec.hf_revision
+    raise UnpinnedSourceError(
+        f"source {spec.name!r}: Hugging Face dataset {spec.hf_id!r} has no locked revision. Run "
+        "`foundry sources lock` (needs network) and commit sources.lock.json, or set hf_revision= on the "
+        "source in pipelines/bigmath/recipe.py. An unpinned source would change the data without a change here.")
+
+
+def _matches(row: dict, where: tuple[tuple[str, str], ...]) -> bool:
+    return all(row.get(col) == value for col, value in where)
+
+
 def _load_hf(spec: SourceSpec) -> SourceRows:
     import datasets
 
+    revision = require_revision(spec)  # before any download: refuse early, with the fix
     try:
-        ds = datasets.load_dataset(spec.hf_id, spec.hf_config, split=spec.hf_split, revision=spec.hf_revision)
+        ds = datasets.load_dataset(spec.hf_id, spec.hf_config, split=spec.hf_split, revision=revision)
     except Exception as exc:  # datasets raises many types; name the source and what to check
         raise InputFileError(
             f"source {spec.name!r}: cannot load Hugging Face dataset {spec.hf_id!r} "
             f"(config={spec.hf_config!r}, split={spec.hf_split!r}, revision={spec.hf_revision!r}): {exc}. "
             "Check the id and network access, or point the source at local files."
         ) from exc
+    if spec.where:
+        columns = [c for c, _ in spec.where]
+        values = zip(*(ds[c] for c in columns))  # column reads: no per-row dict for rows we drop
+        wanted = [v for _, v in spec.where]
+        index = [i for i, row in enumerate(values) if list(row) == wanted]
+    else:
+        index = list(range(len(ds)))
     if spec.limit is not None:
-        ds = ds.select(range(min(spec.limit, len(ds))))
-    records = [RawRecord(str(i), row, None) for i, row in enumerate(_iter_rows(ds))]
-    revision = spec.hf_revision or f"fingerprint:{getattr(ds, '_fingerprint', 'unknown')}"
+        index = index[: spec.limit]
+    ds = ds.select(index)
+    records = [RawRecord(str(i), row, None) for i, row in zip(index, _iter_rows(ds))]
     return SourceRows(spec, records, revision)
 
 
@@ -117,3 +153,27 @@ def _iter_rows(ds) -> Iterator[dict]:
         n = len(batch[keys[0]]) if keys else 0
         for i in range(n):
             yield {k: batch[k][i] for k in keys}
+
+
+@dataclass(frozen=True)
+class HubEvalSet:
+    """An evaluation set read from a (pinned) source instead of files: the funnel reads ``texts()``.
+
+    It has the attributes of :class:`pipelines.bigmath.funnel.EvalSetSpec` (``name``, ``files``,
+    ``field``, ``limit``) so the funnel treats both alike; ``source.fields["problem"]`` names the
+    column holding the problem text.
+    """
+
+    name: str
+    source: SourceSpec
+    limit: int | None = None
+    files: tuple[str, ...] = ()
+
+    @property
+    def field(self) -> str:
+        return self.source.fields["problem"]
+
+    def texts(self, base: Path | None = None) -> list[str]:
+        rows = load_source(self.source, base).records
+        out = [r.record[self.field] for r in rows if r.record is not None and isinstance(r.record.get(self.field), str)]
+        return out[: self.limit] if self.limit is not None else out
