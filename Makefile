@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(VENV)/bin/dagster job execute -m assets.definitions -j foundry_all
+	$(VENV)/bin/python -m assets.materialize  # every asset and every partition, in dependency order, no daemon
 	$(VENV)/bin/foundry summary
 
 test: install

@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from assets.llm_resource import LLMResource
-from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.bigmath.funnel import filter_rows, read_all, source_breakdown
 from pipelines.bigmath.llm_signals import fill_llm_signals
@@ -47,44 +47,47 @@ PREVIEW = ["problem_id", "source", "problem", "answer"]
 @multi_asset(
     outs={
         NORMALIZED.path[-1]: AssetOut(
-            key=NORMALIZED, group_name=GROUP,
+            key=NORMALIZED, group_name=GROUP, **asset_surface(FAMILY, "normalized", automate=False),
             description="Every readable row of every configured math source in one schema: problem, answer, "
                         "solution, options, source, source_id, stable problem_id and provenance. Sources come "
                         "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets)."),
         QUARANTINE.path[-1]: AssetOut(
-            key=QUARANTINE, group_name=GROUP,
+            key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine", automate=False),
             description="Input rows that could not be read or normalized (bad JSON, non-UTF-8, missing or "
                         "mistyped fields, empty or oversized problems), each with reason `malformed` and a detail "
                         "naming the source and line. Nothing is dropped silently."),
     },
-    compute_kind="polars",
+    can_subset=True,  # one read of the sources; each table is written only when selected
 )
 def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
+    """Reads every source of the profile once; writes the selected tables (normalized, quarantine)."""
     config = foundry.profile().bigmath
     rows, quarantined, loaded = read_all(config)
     per_source = {s.spec.name: len(s.records) for s in loaded}
     context.log.info(f"read {sum(per_source.values())} rows from {len(loaded)} sources")
-    yield Output(rows, output_name=NORMALIZED.path[-1], metadata={
-        **frame_metadata(rows, PREVIEW),
-        "rows_per_source": MetadataValue.json(per_source),
-        "source_revisions": MetadataValue.json({s.spec.name: s.revision for s in loaded}),
-    })
-    yield Output(quarantined, output_name=QUARANTINE.path[-1],
-                 metadata=frame_metadata(quarantined, ["source", "source_id", "detail"]))
+    if NORMALIZED in context.selected_asset_keys:
+        yield Output(rows, output_name=NORMALIZED.path[-1], metadata={
+            **frame_metadata(rows, PREVIEW),
+            "rows_per_source": MetadataValue.json(per_source),
+            "source_revisions": MetadataValue.json({s.spec.name: s.revision for s in loaded}),
+        })
+    if QUARANTINE in context.selected_asset_keys:
+        yield Output(quarantined, output_name=QUARANTINE.path[-1],
+                     metadata=frame_metadata(quarantined, ["source", "source_id", "detail"]))
 
 
 @multi_asset(
     outs={
         KEPT.path[-1]: AssetOut(
-            key=KEPT, group_name=GROUP, metadata={"partition_by": "source"},
+            key=KEPT, group_name=GROUP, **asset_surface(FAMILY, "kept"), metadata={"partition_by": "source"},
             description="Big-Math: problems with one verifiable, closed-form answer, after every filter of the "
                         "funnel (decontamination, rule signals, language, answer parsing with math-verify, exact "
                         "and MinHash near dedup). Stored as Parquet partitioned by source."),
         REJECTED.path[-1]: AssetOut(
-            key=REJECTED, group_name=GROUP,
+            key=REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
             description="Every row the funnel dropped, with `reason` (a stable code), `step` and `detail`."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, group_name=GROUP,
+            key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
             description="The funnel table: step, rows in, kept, rejected, and the count per reason."),
     },
     check_specs=[
@@ -95,14 +98,14 @@ def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
         AssetCheckSpec(CHECK_RESIDUE, asset=KEPT, blocking=True,
                        description="no multiple-choice options, URLs or proof prompts left in the kept set"),
     ],
-    compute_kind="polars",
     pool="llm",  # only calls a model when one is configured (FOUNDRY_LLM_*); then the pool limits it
+    can_subset=True,  # one pass of the funnel; each table is written only when selected
 )
-def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
+def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
                    bigmath_normalized: pl.DataFrame, bigmath_quarantine: pl.DataFrame):
+    """Runs the filtering funnel once over every source; writes the selected tables (kept, rejected, funnel)."""
     profile = foundry.profile()
     config = profile.bigmath
-    llm = LLMResource()
     client = llm.client(foundry.root())
     signal_meta = {"llm": llm.config().why_not_configured() or "configured"}
     if client is not None:
@@ -117,22 +120,32 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
     llm_columns = ["llm_multiple_choice", "llm_proof", "llm_multi_part", "llm_yes_no"]
     llm_used = any(kept.get_column(c).null_count() < kept.height for c in llm_columns) if kept.height else False
 
+    selected = context.selected_asset_keys
+    if KEPT in selected:
+        yield from _kept_outputs(kept, result, breakdown, llm_used, signal_meta, png, funnel)
+    if REJECTED in selected:
+        yield Output(rejected, output_name=REJECTED.path[-1], metadata={
+            **frame_metadata(rejected, ["source", "source_id", "reason", "step", "detail"]),
+            "rejected_by_reason": MetadataValue.json(result.funnel.rejected_by_reason()),
+        })
+    if FUNNEL in selected:
+        yield Output(funnel, output_name=FUNNEL.path[-1], metadata={
+            "dagster/row_count": MetadataValue.int(funnel.height),
+            "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
+            "eval_sets": MetadataValue.json(result.eval_set_sizes),
+            **image_metadata(png, "funnel_plot"),
+        })
+
+
+def _kept_outputs(kept, result, breakdown, llm_used, signal_meta, png, funnel):
+    rejected = result.rejected
     yield Output(kept, output_name=KEPT.path[-1], metadata={
         **frame_metadata(kept, PREVIEW),
         "rows_per_source": MetadataValue.md(markdown_table(breakdown, rows=100, width=20)),
         "signals": MetadataValue.text("rule-based and model-based" if llm_used else
                                       "rule-based only (no LLM configured; llm_* columns are null)"),
         "llm_signals": MetadataValue.json(signal_meta),
-        **image_metadata(png, "funnel_plot"),
-    })
-    yield Output(rejected, output_name=REJECTED.path[-1], metadata={
-        **frame_metadata(rejected, ["source", "source_id", "reason", "step", "detail"]),
-        "rejected_by_reason": MetadataValue.json(result.funnel.rejected_by_reason()),
-    })
-    yield Output(funnel, output_name=FUNNEL.path[-1], metadata={
-        "dagster/row_count": MetadataValue.int(funnel.height),
-        "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
-        "eval_sets": MetadataValue.json(result.eval_set_sizes),
+        "kept_share": MetadataValue.float(round(kept.height / result.rows_in, 4) if result.rows_in else 0.0),
         **image_metadata(png, "funnel_plot"),
     })
     yield to_check_result(CHECK_CONSERVATION, row_conservation(funnel, result.rows_in, kept.height, rejected.height),

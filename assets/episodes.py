@@ -20,7 +20,7 @@ from dagster import (
     multi_asset,
 )
 
-from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, selected_only, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.core.plots import funnel_plot
 from pipelines.episodes.checks import stats_json
@@ -69,7 +69,7 @@ def _as_schema(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
     return frame.select(list(schema)).cast(schema)
 
 
-@asset(key=COLLECTED, group_name=GROUP, compute_kind="mujoco",
+@asset(key=COLLECTED, group_name=GROUP, **asset_surface(FAMILY, "collected", {"mujoco", "minari", "polars", "parquet", "duckdb"}, automate=False),
        description="Minari datasets recorded from gymnasium MuJoCo tasks (InvertedPendulum, Reacher, HalfCheetah), "
                    "each with D5RL-like data sources: a scripted controller, the same controller with action noise, "
                    "and random temporally-correlated play. One row per (task, data source) dataset with its path "
@@ -91,23 +91,23 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
 @multi_asset(
     outs={
         EPISODES.path[-1]: AssetOut(
-            key=EPISODES, group_name=GROUP, metadata={"partition_by": "source"},
+            key=EPISODES, group_name=GROUP, **asset_surface(FAMILY, "episodes"), metadata={"partition_by": "source"},
             description="The episodes table of the standard: one row per episode with id, source, robot/embodiment, "
                         "task, data source, language instruction, length (transitions), return, terminated/"
                         "truncated, observation and action widths, action space and JSON metadata. Partitioned by "
                         "source; per-source statistics (mean, std, quantiles) are in the materialization metadata."),
         STEPS.path[-1]: AssetOut(
-            key=STEPS, group_name=GROUP, metadata={"partition_by": "source"},
+            key=STEPS, group_name=GROUP, **asset_surface(FAMILY, "steps"), metadata={"partition_by": "source"},
             description="The steps table of the standard, RLDS semantics: T + 1 rows per episode; observation_state, "
                         "observation_image (encoded bytes), action (null on is_last), action_ee7 (standardized "
                         "7-D end-effector delta + gripper where known), reward, discount, is_first, is_last, "
                         "is_terminal (truncation = is_last without is_terminal). Partitioned by source."),
         QUARANTINE.path[-1]: AssetOut(
-            key=QUARANTINE, group_name=GROUP,
+            key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine"),
             description="Every source episode (or file) that did not convert, with `reason` (a stable code), the "
                         "`step` that caught it and a `detail` naming the file and episode."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, group_name=GROUP,
+            key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
             description="The funnel at episode granularity: read, dedup, flags, finite, action space, shapes; rows "
                         "in, kept, rejected and the count per reason."),
     },
@@ -126,7 +126,7 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
         AssetCheckSpec(CHECK_COVERAGE, asset=EPISODES,
                        description="at least three MuJoCo tasks and three data sources made it through"),
     ],
-    compute_kind="polars",
+    can_subset=True,  # one conversion pass; each table is written only when selected
 )
 def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResource,
                          episodes_minari_collected: pl.DataFrame):
@@ -143,6 +143,11 @@ def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResourc
                                                   pl.col("return").mean().round(3).alias("mean_return"))
                   .sort("source"))
     outcomes = rules.outcomes(episodes, steps, result.stats)
+    yield from selected_only(context, _standardize_events(episodes, steps, funnel, result, outcomes, per_source,
+                                                          artifacts, png))
+
+
+def _standardize_events(episodes, steps, funnel, result, outcomes, per_source, artifacts, png):
     yield Output(episodes, output_name=EPISODES.path[-1], metadata={
         **frame_metadata(episodes, PREVIEW),
         "per_source": MetadataValue.md(markdown_table(per_source, rows=100, width=30)),
@@ -192,7 +197,7 @@ def _core_equal(a_eps: pl.DataFrame, a_steps: pl.DataFrame, b_eps: pl.DataFrame,
     return True
 
 
-@asset(key=EXPORTS, group_name=GROUP, compute_kind="parquet",
+@asset(key=EXPORTS, group_name=GROUP, **asset_surface(FAMILY, "exports", {"lerobot", "minari", "polars", "parquet", "duckdb"}),
        ins={"episodes_table": AssetIn(EPISODES), "episodes_steps": AssetIn(STEPS)},
        check_specs=[AssetCheckSpec(CHECK_ROUND_TRIP, asset=EXPORTS, blocking=True,
                                    description="each LeRobot v3 and Minari export, read back, equals the standard")],

@@ -1,0 +1,74 @@
+"""Materialize everything: every unpartitioned asset and every partition of every partitioned one,
+in dependency order, in the Dagster instance (``$DAGSTER_HOME``), with no daemon. ``make run``.
+
+A Dagster job runs one partitions definition, so ``foundry_all`` cannot hold the partitioned
+assets; this walks the asset graph level by level instead: one run for a level's unpartitioned
+assets, one run per partition key for its partitioned ones. Every run is recorded in the instance,
+so the UI shows them as if launched there. ``--select a,b`` limits it to some assets (their
+upstreams must exist); ``--dry-run`` prints the plan.
+
+    python -m assets.materialize [--select KEY,...] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+
+from assets.definitions import defs
+
+
+def plan(selected: set[AssetKey] | None = None) -> list[tuple[list[AssetKey], str | None]]:
+    """(asset keys, partition key or None) per run, in an order where upstreams come first."""
+    graph = defs.resolve_asset_graph()
+    keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
+    level: dict[AssetKey, int] = {}
+    for k in keys:  # toposorted: parents already have a level
+        level[k] = 1 + max((level[p] for p in graph.get(k).parent_keys if p in level), default=-1)
+    runs: list[tuple[list[AssetKey], str | None]] = []
+    for lv in range(max(level.values(), default=-1) + 1):
+        at = [k for k in keys if level[k] == lv and (selected is None or k in selected)]
+        plain = sorted((k for k in at if graph.get(k).partitions_def is None), key=lambda k: k.to_user_string())
+        if plain:
+            runs.append((plain, None))
+        by_pd: dict[str, list[AssetKey]] = {}
+        pds = {}
+        for k in at:
+            pd = graph.get(k).partitions_def
+            if pd is not None:
+                ident = repr(pd.get_partition_keys())
+                by_pd.setdefault(ident, []).append(k)
+                pds[ident] = pd
+        for ident, group in sorted(by_pd.items()):
+            group = sorted(group, key=lambda k: k.to_user_string())
+            runs.extend((group, pk) for pk in pds[ident].get_partition_keys())
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m assets.materialize", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--select", help="comma-separated asset keys (default: every asset)")
+    ap.add_argument("--dry-run", action="store_true", help="print the runs, launch nothing")
+    args = ap.parse_args(argv)
+    selected = {AssetKey(s.strip()) for s in args.select.split(",")} if args.select else None
+    runs = plan(selected)
+    assets = list(defs.assets or []) + list(defs.asset_checks or [])
+    with DagsterInstance.get() as instance:
+        for i, (keys, partition) in enumerate(runs, 1):
+            names = ", ".join(k.to_user_string() for k in keys)
+            print(f"[{i}/{len(runs)}] {names}" + (f" partition={partition}" if partition else ""), flush=True)
+            if args.dry_run:
+                continue
+            result = materialize(assets, selection=AssetSelection.assets(*keys), partition_key=partition,
+                                 instance=instance, resources=defs.resources, raise_on_error=False,
+                                 tags={"family": "all", "launched_by": "assets.materialize"})
+            if not result.success:
+                print(f"run {result.run_id} failed ({names}); see `make ui` -> Runs", file=sys.stderr)
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
