@@ -47,12 +47,12 @@ PREVIEW = ["problem_id", "source", "problem", "answer"]
 @multi_asset(
     outs={
         NORMALIZED.path[-1]: AssetOut(
-            key=NORMALIZED, group_name=GROUP, **asset_surface(FAMILY, "normalized", automate=False),
+            is_required=False, key=NORMALIZED, group_name=GROUP, **asset_surface(FAMILY, "normalized", automate=False),
             description="Every readable row of every configured math source in one schema: problem, answer, "
                         "solution, options, source, source_id, stable problem_id and provenance. Sources come "
                         "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets)."),
         QUARANTINE.path[-1]: AssetOut(
-            key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine", automate=False),
+            is_required=False, key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine", automate=False),
             description="Input rows that could not be read or normalized (bad JSON, non-UTF-8, missing or "
                         "mistyped fields, empty or oversized problems), each with reason `malformed` and a detail "
                         "naming the source and line. Nothing is dropped silently."),
@@ -79,15 +79,15 @@ def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
 @multi_asset(
     outs={
         KEPT.path[-1]: AssetOut(
-            key=KEPT, group_name=GROUP, **asset_surface(FAMILY, "kept"), metadata={"partition_by": "source"},
+            is_required=False, key=KEPT, group_name=GROUP, **asset_surface(FAMILY, "kept"), metadata={"partition_by": "source"},
             description="Big-Math: problems with one verifiable, closed-form answer, after every filter of the "
                         "funnel (decontamination, rule signals, language, answer parsing with math-verify, exact "
                         "and MinHash near dedup). Stored as Parquet partitioned by source."),
         REJECTED.path[-1]: AssetOut(
-            key=REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
+            is_required=False, key=REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
             description="Every row the funnel dropped, with `reason` (a stable code), `step` and `detail`."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
+            is_required=False, key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
             description="The funnel table: step, rows in, kept, rejected, and the count per reason."),
     },
     check_specs=[

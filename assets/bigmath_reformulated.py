@@ -36,14 +36,14 @@ PREVIEW = ["problem_id", "source", "method", "problem", "answer"]
 @multi_asset(
     outs={
         REFORMULATED.path[-1]: AssetOut(
-            key=REFORMULATED, group_name=GROUP, **asset_surface(FAMILY, "reformulated"),
+            is_required=False, key=REFORMULATED, group_name=GROUP, **asset_surface(FAMILY, "reformulated"),
             description="Big-Math-Reformulated: the funnel's multiple-choice rejects rewritten as open-ended problems "
                         "whose answer is the correct option's value. Rule path for stems that are complete questions; "
                         "LLM path (extract key information, reformulate, judge, verify) when an LLM is configured. "
                         "Every row passed: no option residue, answer = correct option under math-verify, no hint, "
                         "numbers of the stem preserved. `method` and the prompt/model columns say how it was made."),
         REFORMULATION_REJECTED.path[-1]: AssetOut(
-            key=REFORMULATION_REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
+            is_required=False, key=REFORMULATION_REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
             description="Multiple-choice rows that could not be reformulated, with `reason` (stem_refers_to_options, "
                         "stem_incomplete, approximate_answer, answer_not_a_value, option_residue, answer_mismatch, "
                         "judge_fail, llm_* ...) and a `detail` a person can act on."),

@@ -71,17 +71,17 @@ def _selected(context: AssetExecutionContext, key: AssetKey) -> bool:
 @multi_asset(
     outs={
         PROBLEMS.path[-1]: AssetOut(
-            key=PROBLEMS, **asset_surface(FAMILY, "problems", automate=False),
+            is_required=False, key=PROBLEMS, **asset_surface(FAMILY, "problems", automate=False),
             description="Countdown problems: numbers, target, split (train / val / test_heldout — held-out targets "
                         "never appear in train or val), one solution found by exhaustive search, and the "
                         "TinyZero / cognitive-behaviors prompt (`<think>`, `<answer>`). Generated from the seed in "
                         "the profile's Countdown config; sorted by problem_id."),
         REJECTED.path[-1]: AssetOut(
-            key=REJECTED, **asset_surface(FAMILY, "rejected", automate=False),
+            is_required=False, key=REJECTED, **asset_surface(FAMILY, "rejected", automate=False),
             description="Generated candidates dropped on the way, with `reason` (malformed, duplicate, unsolvable), "
                         "`step` and `detail`."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, **asset_surface(FAMILY, "funnel", automate=False),
+            is_required=False, key=FUNNEL, **asset_surface(FAMILY, "funnel", automate=False),
             description="The funnel of problem generation: step, rows in, kept, rejected, count per reason."),
     },
     check_specs=[
@@ -178,7 +178,7 @@ def _gx_result(result: AssetCheckResult, name: str, key: AssetKey) -> AssetCheck
     ins={"countdown_problems": AssetIn(PROBLEMS)},
     outs={
         PRIMING.path[-1]: AssetOut(
-            key=PRIMING, metadata={"partition_by": "set_name"}, **asset_surface(FAMILY, "priming"),
+            is_required=False, key=PRIMING, metadata={"partition_by": "set_name"}, **asset_surface(FAMILY, "priming"),
             description="Behavior-controlled priming sets (cognitive-behaviors paper) written from a symbolic "
                         "search, not an LLM, one partition per set: all_strategies, only_backtracking, "
                         "backtracking_verification, backtracking_backward, backtracking_subgoal, negative_control, "
@@ -186,7 +186,7 @@ def _gx_result(result: AssetCheckResult, name: str, key: AssetKey) -> AssetCheck
                         "completion (`…</think><answer>…</answer>`), the exact count of each behavior the generator "
                         "wrote (`n_*`) and the shared detector's count (`detected_*`)."),
         PRIMING_REJECTED.path[-1]: AssetOut(
-            key=PRIMING_REJECTED, metadata={"partition_by": "set_name"}, **asset_surface(FAMILY, "rejected"),
+            is_required=False, key=PRIMING_REJECTED, metadata={"partition_by": "set_name"}, **asset_surface(FAMILY, "rejected"),
             description="Problems a priming set could not use (no dead end to backtrack from, no solution within "
                         "the search budget) or verbatim repeats, with reason and detail; one partition per set."),
     },
@@ -230,7 +230,7 @@ def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResou
             "detector_agreement": MetadataValue.json(agreement),
             "detector_agreement_share": MetadataValue.float(float(agreement.get("overall", 0.0))),
         })
-        yield to_check_result(CHECK_SET_RULES, rules.priming_counts_match_definitions(rows), asset_key=PRIMING)
+        yield to_check_result(CHECK_SET_RULES, rules.priming_counts_match_definitions(rows, (set_name,)), asset_key=PRIMING)
         yield to_check_result(CHECK_ANSWERS, rules.priming_answers(rows), asset_key=PRIMING)
         yield to_check_result(CHECK_REPEATS, rules.no_verbatim_repeats(rows), asset_key=PRIMING)
         yield to_check_result(CHECK_DETECTOR, rules.detector_agreement(rows), asset_key=PRIMING,

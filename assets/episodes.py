@@ -91,23 +91,23 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
 @multi_asset(
     outs={
         EPISODES.path[-1]: AssetOut(
-            key=EPISODES, group_name=GROUP, **asset_surface(FAMILY, "episodes"), metadata={"partition_by": "source"},
+            is_required=False, key=EPISODES, group_name=GROUP, **asset_surface(FAMILY, "episodes"), metadata={"partition_by": "source"},
             description="The episodes table of the standard: one row per episode with id, source, robot/embodiment, "
                         "task, data source, language instruction, length (transitions), return, terminated/"
                         "truncated, observation and action widths, action space and JSON metadata. Partitioned by "
                         "source; per-source statistics (mean, std, quantiles) are in the materialization metadata."),
         STEPS.path[-1]: AssetOut(
-            key=STEPS, group_name=GROUP, **asset_surface(FAMILY, "steps"), metadata={"partition_by": "source"},
+            is_required=False, key=STEPS, group_name=GROUP, **asset_surface(FAMILY, "steps"), metadata={"partition_by": "source"},
             description="The steps table of the standard, RLDS semantics: T + 1 rows per episode; observation_state, "
                         "observation_image (encoded bytes), action (null on is_last), action_ee7 (standardized "
                         "7-D end-effector delta + gripper where known), reward, discount, is_first, is_last, "
                         "is_terminal (truncation = is_last without is_terminal). Partitioned by source."),
         QUARANTINE.path[-1]: AssetOut(
-            key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine"),
+            is_required=False, key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine"),
             description="Every source episode (or file) that did not convert, with `reason` (a stable code), the "
                         "`step` that caught it and a `detail` naming the file and episode."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
+            is_required=False, key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
             description="The funnel at episode granularity: read, dedup, flags, finite, action space, shapes; rows "
                         "in, kept, rejected and the count per reason."),
     },

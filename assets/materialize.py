@@ -17,12 +17,17 @@ import sys
 
 from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
-from assets.definitions import defs
+
+def _defs():
+    # imported when called: family discovery imports every module of this package, this one included
+    from assets.definitions import defs
+
+    return defs
 
 
 def plan(selected: set[AssetKey] | None = None) -> list[tuple[list[AssetKey], str | None]]:
     """(asset keys, partition key or None) per run, in an order where upstreams come first."""
-    graph = defs.resolve_asset_graph()
+    graph = _defs().resolve_asset_graph()
     keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
     level: dict[AssetKey, int] = {}
     for k in keys:  # toposorted: parents already have a level
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     selected = {AssetKey(s.strip()) for s in args.select.split(",")} if args.select else None
     runs = plan(selected)
+    defs = _defs()
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
     with DagsterInstance.get() as instance:
         for i, (keys, partition) in enumerate(runs, 1):
