@@ -38,8 +38,8 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
     t = normalize_text(_PUNCT.sub(" ", text))
     t = re.sub(r"\s+", " ", t)
     if len(t) <= k:
-        return {t.encode("utf-8")}
-    return {t[i : i + k].encode("utf-8") for i in range(len(t) - k + 1)}
+        return {t.encode("utf-8", "surrogatepass")}  # a lone surrogate (possible in a str) is not an error
+    return {t[i : i + k].encode("utf-8", "surrogatepass") for i in range(len(t) - k + 1)}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pipelines.bigmath.answers import (
     split_gsm8k,
     stated_answer,
 )
+from pipelines.bigmath.limits import MAX_ANSWER_CHARS, MAX_LATEX_DEPTH, MAX_PROBLEM_CHARS, MAX_SOLUTION_CHARS
 from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
 from pipelines.bigmath.sources import SourceRows
 from pipelines.core.hashing import content_id
@@ -27,8 +28,11 @@ STEP = "normalize"
 
 @dataclass(frozen=True)
 class NormalizeConfig:
-    max_problem_chars: int = 20_000   # longer "problems" are scraped pages, not problems
-    max_latex_depth: int = 48         # deeper brace nesting breaks parsers and is never a real problem
+    # caps checked before any parser sees the row (defaults and reasons: pipelines/bigmath/limits.py)
+    max_problem_chars: int = MAX_PROBLEM_CHARS
+    max_latex_depth: int = MAX_LATEX_DEPTH
+    max_answer_chars: int = MAX_ANSWER_CHARS
+    max_solution_chars: int = MAX_SOLUTION_CHARS
 
 
 class Malformed(ValueError):
@@ -82,6 +86,13 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
 
     answer_raw = _text_field(record, f.get("answer"), "answer", required=False)
     solution = _text_field(record, f.get("solution"), "solution", required=False)
+    # before answer extraction: the extractors are linear, but a megabyte "answer" is never one
+    if answer_raw is not None and "####" not in answer_raw and len(answer_raw) > config.max_answer_chars:
+        raise Malformed(f"answer is {len(answer_raw)} characters (limit {config.max_answer_chars})")
+    if answer_raw is not None and len(answer_raw) > config.max_solution_chars:
+        raise Malformed(f"answer field is {len(answer_raw)} characters (limit {config.max_solution_chars})")
+    if solution is not None and len(solution) > config.max_solution_chars:
+        raise Malformed(f"solution is {len(solution)} characters (limit {config.max_solution_chars})")
     options = parse_options(record.get(f["options"])) if "options" in f else []
     letter = None
     origin = "column"
@@ -111,6 +122,8 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
         raise ValueError(f"unknown answer_from {mode!r}")
     if answer is not None:
         answer = answer.strip() or None
+    if answer is not None and len(answer) > config.max_answer_chars:  # e.g. a huge \boxed{} in the solution
+        raise Malformed(f"answer is {len(answer)} characters (limit {config.max_answer_chars})")
     if answer is not None and _depth(answer) > config.max_latex_depth:
         raise Malformed(f"answer LaTeX braces nested deeper than {config.max_latex_depth}")
 
