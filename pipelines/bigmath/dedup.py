@@ -19,7 +19,10 @@ _PUNCT = re.compile(r"[^\w\s]+", re.U)
 
 
 def dedup_key(text: str) -> int:
-    return hash64(normalize_text(text))
+    try:
+        return hash64(normalize_text(text))
+    except UnicodeEncodeError:  # a lone surrogate: hash its escaped form instead of failing the run
+        return hash64(normalize_text(text.encode("utf-8", "backslashreplace").decode("utf-8")))
 
 
 def exact_duplicates(texts: Iterable[str], seen: set[int] | None = None) -> tuple[list[bool], list[int]]:

@@ -57,7 +57,21 @@ def _text_field(record: dict, column: str | None, name: str, *, required: bool) 
         return format_number(value)
     if not isinstance(value, str):
         raise Malformed(f"field {column!r} ({name}) is {type(value).__name__}, expected text")
+    try:  # a lone surrogate is possible in a Python str (JSON "\ud800") but not in UTF-8 output
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Malformed(f"field {column!r} ({name}) holds a lone surrogate at position {exc.start}") from None
     return value
+
+
+def _json(value, **kw) -> str:
+    """JSON text of ``value``; escaped to ASCII only when it holds a lone surrogate (not writable as UTF-8)."""
+    text = json.dumps(value, ensure_ascii=False, default=str, **kw)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, default=str, **kw)
 
 
 def _depth(text: str) -> int:
@@ -138,7 +152,7 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
         "options": options,
         "answer_letter": letter,
         "answer_origin": origin,
-        "extra": json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str) if extra else None,
+        "extra": _json(extra, sort_keys=True) if extra else None,
         "_sid": None if sid is None else str(sid),
     }
 
@@ -161,8 +175,10 @@ def normalize_source(source: SourceRows, config: NormalizeConfig | None = None) 
             continue
         try:
             row = normalize_record(rec.record, source, config)
-        except Malformed as exc:
-            raw = json.dumps(rec.record, ensure_ascii=False, default=str)
+        except Exception as exc:  # noqa: BLE001 - one bad row is quarantined, never the end of the run
+            if not isinstance(exc, Malformed):
+                exc = Malformed(f"{type(exc).__name__} while normalizing: {str(exc)[:200]}")
+            raw = _json(rec.record)
             bad.append({**base, "source_id": rec.source_id, "problem_id": content_id(raw, prefix="q"),
                         "options": [], "extra": json.dumps({"raw": raw[:2000]}, ensure_ascii=False),
                         "reason": reasons.MALFORMED, "step": STEP,

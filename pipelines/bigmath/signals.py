@@ -33,7 +33,7 @@ def _starts(pattern: str) -> re.Pattern:
 
 
 def _chain(text: str, a: re.Pattern, b: re.Pattern, c: re.Pattern, lo: int, hi: int) -> bool:
-    """Markers a, b, c in order, each gap (end of one marker to start of the next) within [lo, hi].
+    r"""Markers a, b, c in order, each gap (end of one marker to start of the next) within [lo, hi].
 
     The same answer as ``a[\s\S]{lo,hi}?b[\s\S]{lo,hi}?c`` without its O(n * hi^2) backtracking:
     one pass per marker kind plus a binary search per b marker.
@@ -260,7 +260,7 @@ _SPANS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"), ("[asy]", "[
 
 
 def _without_math(text: str) -> str:
-    """Math spans, LaTeX commands and ``{}^_`` replaced by spaces, in one pass.
+    r"""Math spans, LaTeX commands and ``{}^_`` replaced by spaces, in one pass.
 
     The same result as ``re.sub(r"\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\[[\s\S]*?\\\]|…", " ")`` without its
     quadratic case (an unclosed opener repeated: the lazy scan reran to the end for each): the next
