@@ -22,32 +22,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-# Caps of the Countdown answer parser (documented in the README, "Untrusted input").
-MAX_CHARS = 256            # an answer over 6 numbers is < 60 characters; past this: too_long
-MAX_DEPTH = 32             # parenthesis nesting; checked by a pre-scan, so recursion stays shallow
-MAX_LITERAL_DIGITS = 12    # an integer literal; Countdown numbers have 1-3 digits (fits Int64 too)
-MAX_MAGNITUDE = 10**40     # numerator/denominator of any intermediate value
+from pipelines.countdown.limits import MAX_CHARS, MAX_DEPTH, MAX_LITERAL_DIGITS, MAX_MAGNITUDE
+# stable parse-error codes (the prefix of ``Parsed.error``) live with the family's other reasons
+from pipelines.countdown.reasons import (
+    DIVISION_BY_ZERO,
+    EMPTY,
+    GRAMMAR_CODES as CODES,
+    NUMBER_TOO_LARGE,
+    SYNTAX,
+    TOO_DEEP,
+    TOO_LONG,
+    UNBALANCED,
+    UNSUPPORTED_CHARACTER,
+    UNSUPPORTED_OPERATOR,
+    VALUE_TOO_LARGE,
+    WRONG_RESULT,
+)
 
 _WS = frozenset(" \t\r\n")
 _DIGITS = frozenset("0123456789")
 _OPS = frozenset("+-*/()=")
 # operators a model might try; named so the reason says "operator", not just "character"
 _FOREIGN_OPS = frozenset("^!%×÷−·⋅∗√") | frozenset("xX")
-
-# Stable parse-error codes (the prefix of ``Parsed.error``); never renamed.
-EMPTY = "empty"
-TOO_LONG = "too_long"
-TOO_DEEP = "too_deep"
-UNSUPPORTED_OPERATOR = "unsupported_operator"
-UNSUPPORTED_CHARACTER = "unsupported_character"
-NUMBER_TOO_LARGE = "number_too_large"
-SYNTAX = "syntax"
-UNBALANCED = "unbalanced_parentheses"
-DIVISION_BY_ZERO = "division_by_zero"
-VALUE_TOO_LARGE = "value_too_large"
-WRONG_RESULT = "wrong_result"
-CODES = (EMPTY, TOO_LONG, TOO_DEEP, UNSUPPORTED_OPERATOR, UNSUPPORTED_CHARACTER, NUMBER_TOO_LARGE, SYNTAX,
-         UNBALANCED, DIVISION_BY_ZERO, VALUE_TOO_LARGE, WRONG_RESULT)
 
 
 class ArithmeticError_(ValueError):

@@ -27,21 +27,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from pipelines.countdown.arith import MAX_CHARS, parse_expression
+from pipelines.countdown.arith import parse_expression
+from pipelines.countdown.limits import MAX_CHARS, MAX_COMPLETION_CHARS
+from pipelines.countdown.reasons import BAD_TARGET, NO_ANSWER_TAG, OVERSIZED, WRONG_NUMBERS
 
 FORMAT_SCORE = 0.1
 FULL_SCORE = 1.0
 TOLERANCE = 1e-5
 NUMBER_RULES = ("all", "subset")
-# Cap of the reward's input (documented in the README, "Untrusted input"): a longer completion is
-# not scored (reason ``oversized``); every scan below is linear anyway, this bounds memory and time.
-MAX_COMPLETION_CHARS = 1_000_000
 
-# Reward reason codes beyond the parser's own (pipelines.countdown.arith.CODES); never renamed.
-NO_ANSWER_TAG = "no_answer_tag"
-OVERSIZED = "oversized"
-WRONG_NUMBERS = "wrong_numbers"
-BAD_TARGET = "bad_target"
 
 # fixed strings (a bounded run of ASCII whitespace at most): each finditer is one linear pass
 _ASSISTANT = re.compile(r"Assistant:|<\|im_start\|>[ \t\r\n]{0,8}assistant", re.IGNORECASE)

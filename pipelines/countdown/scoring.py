@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.core.io import RawRecord, read_records
+from pipelines.countdown.limits import MAX_NUMBER_DIGITS, MAX_NUMBERS, MAX_NUMBERS_TEXT_CHARS, MAX_TARGET_DIGITS
+from pipelines.countdown.reasons import MALFORMED_ROW, OVERSIZED
 from pipelines.countdown.reward import score_completion
 
 OUTPUT_SCHEMA = {
@@ -20,16 +22,9 @@ OUTPUT_SCHEMA = {
     "score": pl.Float64, "format_ok": pl.Boolean, "correct": pl.Boolean, "expression": pl.Utf8,
     "value": pl.Float64, "parse_error": pl.Utf8,
 }
-# Caps on the numbers and target of one row (documented in the README, "Untrusted input"): past
-# them the row is scored 0 with reason ``oversized`` before any conversion runs (int() of a long
-# digit string is quadratic and raises past 4,300 digits; float() overflows past 308).
-MAX_NUMBERS = 16              # Countdown uses 3-6 numbers
-MAX_NUMBER_DIGITS = 12        # per number; fits Int64 and the parser's literal cap
-MAX_NUMBERS_TEXT_CHARS = 1_000  # a numbers field written as text ("[1, 2, 3]")
-MAX_TARGET_DIGITS = 15        # exact in a Float64
+# Past a cap the row is scored 0 with reason ``oversized`` before any conversion runs (int() of a
+# long digit string is quadratic and raises past 4,300 digits; float() overflows past 308).
 
-OVERSIZED = "oversized"
-MALFORMED_ROW = "malformed_row"
 _INT = re.compile(r"-?\d+")  # \d+ is a possessive-free single run: linear; ASCII digits checked below
 
 
