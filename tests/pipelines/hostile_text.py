@@ -22,6 +22,9 @@ FRAGMENTS = (
     " ", "\n", "\t", "\r\n", ".", ",", "?", "9" * 30, "to get 24, we need", "Let me verify", "go back",
 )
 
+# always tried: lone surrogates inside markup (what JSON "\ud800" decodes to)
+SURROGATES = "\ud800(a) <answer>3+4\udfff</answer> \\boxed{\ud83d} (A) x (B) \ud800 y (C) z"
+
 hostile_text = st.one_of(
     st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join),
     st.text(max_size=80),  # any code point, surrogates included

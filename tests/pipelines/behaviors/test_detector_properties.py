@@ -2,14 +2,15 @@
 number of sentences, no exception escapes, and 200 KB of a repeated fragment is linear."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 
 from pipelines.behaviors.detector import BEHAVIORS, BehaviorCounts, detect_behaviors, split_sentences
-from tests.pipelines.hostile_text import PROPERTY, SCALE_LIMIT_S, hostile_text, scaled, timed
+from tests.pipelines.hostile_text import PROPERTY, SURROGATES, SCALE_LIMIT_S, hostile_text, scaled, timed
 
 
 @PROPERTY
 @given(text=hostile_text)
+@example(text=SURROGATES)
 def test_counts_are_bounded_by_sentences(text):
     counts = detect_behaviors(text)
     assert isinstance(counts, BehaviorCounts)

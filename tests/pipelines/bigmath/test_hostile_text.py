@@ -2,11 +2,11 @@
 their documented types, and 200 KB of a repeated fragment is read in linear time."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 
 from pipelines.bigmath import answers, reformulate, signals
 from pipelines.bigmath.dedup import dedup_key, shingles, word_ngrams
-from tests.pipelines.hostile_text import PROPERTY, SCALE_LIMIT_S, hostile_text, scaled, timed
+from tests.pipelines.hostile_text import PROPERTY, SURROGATES, SCALE_LIMIT_S, hostile_text, scaled, timed
 
 STR_OR_NONE = (str, type(None))
 
@@ -41,6 +41,7 @@ PARSERS = [
 
 @PROPERTY
 @given(text=hostile_text)
+@example(text=SURROGATES)
 def test_no_parser_raises_on_hostile_text(text):
     for name, fn, kind in PARSERS:
         assert isinstance(fn(text), kind), name

@@ -5,12 +5,12 @@ the three documented values with a stable reason, nothing but a grammatical answ
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pipelines.countdown.arith import CODES, parse_expression
 from pipelines.countdown.reward import BAD_TARGET, NO_ANSWER_TAG, OVERSIZED, WRONG_NUMBERS, Score, score_completion
-from tests.pipelines.hostile_text import PROPERTY, SCALE_LIMIT_S, hostile_text, scaled, timed
+from tests.pipelines.hostile_text import PROPERTY, SURROGATES, SCALE_LIMIT_S, hostile_text, scaled, timed
 
 REASONS = set(CODES) | {NO_ANSWER_TAG, OVERSIZED, WRONG_NUMBERS, BAD_TARGET}
 GRAMMAR = set("0123456789+-*/() \t\r\n=")
@@ -31,6 +31,7 @@ def _check(s: Score, answer_chars: set[str] | None = None) -> None:
 
 @PROPERTY
 @given(text=hostile_text)
+@example(text=SURROGATES)
 def test_any_completion_gets_a_documented_score(text):
     _check(score_completion(text, [3, 4], 7))
     _check(score_completion(f"<answer>{text}</answer>", [3, 4], 7))
