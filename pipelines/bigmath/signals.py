@@ -32,12 +32,15 @@ def _starts(pattern: str) -> re.Pattern:
     return re.compile(r"(?=(" + pattern + r"))")
 
 
-def _chain(text: str, a: re.Pattern, b: re.Pattern, c: re.Pattern, lo: int, hi: int) -> bool:
+def _chain(text: str, a: re.Pattern, b: re.Pattern, c: re.Pattern, lo: int, hi: int, needs: str = "ABC") -> bool:
     r"""Markers a, b, c in order, each gap (end of one marker to start of the next) within [lo, hi].
 
     The same answer as ``a[\s\S]{lo,hi}?b[\s\S]{lo,hi}?c`` without its O(n * hi^2) backtracking:
-    one pass per marker kind plus a binary search per b marker.
+    one pass per marker kind plus a binary search per b marker. ``needs``: characters every match
+    must contain (the marker letters), checked first.
     """
+    if any(ch not in text for ch in needs):  # each marker holds its letter: most text skips the scans
+        return False
     a_ends = sorted(m.start() + len(m.group(1)) for m in a.finditer(text))
     if not a_ends:
         return False
