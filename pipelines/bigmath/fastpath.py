@@ -142,13 +142,28 @@ def decide(items: Sequence[VerifyItem]) -> FastDecisions:
 
 def verify_with_fast_path(items: Sequence[VerifyItem], **pool_kwargs) -> tuple[list[VerifyOutcome], int]:
     """Fast path first, math-verify's pool for the rest; returns (outcomes in input order,
-    how many the fast path decided)."""
+    how many the fast path decided).
+
+    The pool sees each distinct (answer, solution's final answer) once: ``check_item`` depends on
+    nothing else, and real sources repeat answers ("2", "\\frac{1}{2}", "\\sqrt{2}") many times.
+    """
     from pipelines.bigmath.verify import verify_answers
 
     fast = decide(items)
-    rest = [i for i, d in enumerate(fast.decided) if not d]
-    slow = verify_answers([items[i] for i in rest], **pool_kwargs) if rest else []
     out = list(fast.outcomes)
-    for i, o in zip(rest, slow):
-        out[i] = o
-    return out, len(items) - len(rest)  # type: ignore[return-value]
+    first: dict[tuple[str | None, str | None], int] = {}  # key -> index into `unique`
+    unique: list[VerifyItem] = []
+    slot_of: dict[int, int] = {}
+    for i, d in enumerate(fast.decided):
+        if d:
+            continue
+        it = items[i]
+        key = (it.answer, final_answer_of(it.solution))
+        if key not in first:
+            first[key] = len(unique)
+            unique.append(it)
+        slot_of[i] = first[key]
+    slow = verify_answers(unique, **pool_kwargs) if unique else []
+    for i, k in slot_of.items():
+        out[i] = slow[k]
+    return out, sum(fast.decided)  # type: ignore[return-value]
