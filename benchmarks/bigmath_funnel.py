@@ -198,24 +198,57 @@ def run_verify_funnel(kind: str, workers: int, out):
     from pipelines.bigmath.fastpath import verify_with_fast_path
 
     items = verification_items(kind)
-    start = time.perf_counter()
+    cpu0, start = _cpu_s(), time.perf_counter()
     outcomes, fast = verify_with_fast_path(items, workers=workers)  # worker start-up included
-    elapsed = time.perf_counter() - start
-    out.put({"seconds": elapsed, "items": len(items), "fast_path": fast, "peak_mb": _peak_mb(),
+    elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu0
+    out.put({"seconds": elapsed, "cpu_seconds": cpu, "items": len(items), "fast_path": fast, "peak_mb": _peak_mb(),
              "verdicts": [(o.parsed, o.agrees) for o in outcomes]})
+
+
+def plain_math_verify(item, timeout_s=None):
+    """The baseline: what one writes with math-verify alone (same answer cleaning as the funnel):
+    parse the answer, parse the solution's final answer, compare."""
+    from math_verify import parse, verify
+
+    from pipelines.bigmath.verify import VerifyOutcome, _as_latex, _is_words, final_answer_of
+
+    if not item.answer:
+        return VerifyOutcome(False, None, "no answer")
+    if _is_words(item.answer):
+        return VerifyOutcome(False, None, "answer is words, not a mathematical value")
+    try:
+        gold = parse(_as_latex(item.answer), parsing_timeout=timeout_s)
+    except Exception as exc:
+        return VerifyOutcome(False, None, f"parse error: {type(exc).__name__}")
+    if not gold:
+        return VerifyOutcome(False, None, "math-verify found no expression")
+    stated = final_answer_of(item.solution)
+    if stated is None:
+        return VerifyOutcome(True, None)
+    try:
+        pred = parse(_as_latex(stated), parsing_timeout=timeout_s)
+        if not pred:
+            return VerifyOutcome(True, None, "solution's final answer not parseable")
+        same = verify(gold, pred, timeout_seconds=timeout_s)
+    except Exception as exc:
+        return VerifyOutcome(True, None, f"compare error: {type(exc).__name__}")
+    return VerifyOutcome(True, bool(same), None if same else f"solution says {stated[:200]!r}")
+
+
+def _cpu_s() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def run_verify_single(kind: str, workers: int, out):
     """math-verify in one process, item by item (imported before the clock starts)."""
     import math_verify  # noqa: F401
 
-    from pipelines.bigmath.verify import check_item
-
     items = verification_items(kind)
-    start = time.perf_counter()
-    outcomes = [check_item(it, None) for it in items]
-    elapsed = time.perf_counter() - start
-    out.put({"seconds": elapsed, "items": len(items), "peak_mb": _peak_mb(),
+    cpu0, start = _cpu_s(), time.perf_counter()
+    outcomes = [plain_math_verify(it) for it in items]
+    elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu0
+    out.put({"seconds": elapsed, "cpu_seconds": cpu, "items": len(items), "peak_mb": _peak_mb(),
              "verdicts": [(o.parsed, o.agrees) for o in outcomes]})
 
 
@@ -259,6 +292,13 @@ def main(argv=None) -> dict:
             "funnel_items_per_s": round(ours["items"] / ours["seconds"], 1),
             "math_verify_single_items_per_s": round(single["items"] / single["seconds"], 1),
             "ratio": _ratio(single["seconds"], ours["seconds"]), "target": target,
+            # CPU seconds (worker processes included) do not depend on what else the machine runs;
+            # cpu_bound_ratio is the ratio an otherwise idle machine with `workers` cores would show
+            "funnel_cpu_seconds": round(ours["cpu_seconds"], 2),
+            "math_verify_single_cpu_seconds": round(single["cpu_seconds"], 2),
+            # (an estimate: the pool's CPU, parent included, split evenly over the workers)
+            "cpu_bound_ratio": _ratio(single["cpu_seconds"],
+                                      ours["cpu_seconds"] / (args.workers if ours["fast_path"] < ours["items"] else 1)),
             "same_verdicts": ours["verdicts"] == single["verdicts"],
         }
     cheap = measure(run_funnel_cheap, args.scale, args.workers)
