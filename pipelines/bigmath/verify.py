@@ -23,6 +23,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
+import resource
 import signal
 import time
 from collections import deque
@@ -45,6 +46,9 @@ class VerifyOutcome:
     agrees: bool | None   # the solution's final answer equals the answer (None: nothing to compare)
     detail: str | None = None
     timed_out: bool = False  # ran out of time even on the retry: a fact about the machine, not the row
+
+
+WORKER_CPU_SECONDS = 0.0  # CPU seconds of the workers closed so far in this process (benchmarks)
 
 
 class ItemTimeout(BaseException):
@@ -164,7 +168,9 @@ def _worker(conn: Connection, cpu_budget_s: float, check=check_item) -> None:
             msg = conn.recv()
         except EOFError:
             return
-        if msg is None:
+        if msg is None:  # shutting down: report the CPU this worker used (it is no child of the parent)
+            use = resource.getrusage(resource.RUSAGE_SELF)
+            conn.send(("cpu", use.ru_utime + use.ru_stime))
             return
         for index, item in msg:
             conn.send(("start", index))
@@ -198,9 +204,14 @@ class _Slot:
         self.conn.close()
 
     def close(self) -> None:
+        global WORKER_CPU_SECONDS
         try:
             self.conn.send(None)
-        except (OSError, BrokenPipeError):
+            if self.conn.poll(5):
+                msg = self.conn.recv()
+                if msg[0] == "cpu":
+                    WORKER_CPU_SECONDS += msg[1]
+        except (OSError, EOFError):
             pass
         self.proc.join(2)
         if self.proc.is_alive():
@@ -277,6 +288,18 @@ def _run_pool(items: Sequence[VerifyItem], todo: deque[int], results: list, *, c
             s.close()
 
 
+def _context():
+    """Workers come from a fork server that imported math-verify once: each worker then starts in
+    milliseconds with sympy already loaded (a spawned worker spends ~1 CPU second importing it).
+    Never plain fork: parents here may run threads (Dagster, servers); the fork server is a
+    fresh single-threaded process."""
+    if "forkserver" not in mp.get_all_start_methods():  # pragma: no cover - not POSIX
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["pipelines.bigmath.verify", "math_verify", "math_verify.grader", "math_verify.parser"])
+    return ctx
+
+
 def verify_answers(
     items: Sequence[VerifyItem],
     *,
@@ -302,7 +325,7 @@ def verify_answers(
     deadline_s = deadline_s if deadline_s is not None else 12 * item_timeout_s
     workers = max(1, min(workers or os.cpu_count() or 1, n))
     chunk_size = chunk_size or max(1, min(64, n // (workers * 4)))
-    ctx = mp.get_context("spawn")  # no fork: parents here may run threads (Dagster, servers)
+    ctx = _context()
     results: list[VerifyOutcome | None] = [None] * n
     _run_pool(items, deque(range(n)), results, ctx=ctx, workers=workers, cpu_budget_s=item_timeout_s,
               wall_s=deadline_s, check=check, chunk_size=chunk_size, fresh_per_item=False)
