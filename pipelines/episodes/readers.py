@@ -227,6 +227,12 @@ def episode_from_transitions(data: dict, *, source: str, source_format: str, sou
     meta = dict(fields.pop("metadata", {}) or {})
     final_action = final_reward = None
     if "next_observations" in data:
+        # the standard holds next_observations[t] as the observation of step t + 1: say where the source differs
+        inner = _take(data["next_observations"], slice(start, end))
+        later = _take(obs_all, slice(start + 1, end + 1))
+        a, b = flatten_observation(inner)[0] if end > start else None, flatten_observation(later)[0] if end > start else None
+        if a is not None and not np.array_equal(a, b, equal_nan=True):
+            meta["next_observations_differ"] = int((~np.isclose(a, b, equal_nan=True)).any(axis=1).sum())
         obs = _concat_obs(obs, _take(data["next_observations"], slice(end, end + 1)))
     else:
         # the last transition's action and reward are kept on the final step (flagged RLDS-invalid there)
@@ -576,6 +582,8 @@ def read_lerobot(path: str | Path, source: str | None = None, robot: str | None 
             rewards = (np.asarray(group.get_column("next.reward").to_list(), dtype=np.float64)
                        if "next.reward" in group.columns else np.zeros(group.height))
             done = bool(group.get_column("next.done").to_list()[-1]) if "next.done" in group.columns else False
+            # our own exports mark a last frame whose zero action stands for none
+            final_pad = "action_is_pad" in group.columns and bool(group.get_column("action_is_pad").to_list()[-1])
             images = None
             if image_keys:
                 images = [_image_bytes(v) for v in group.get_column(image_keys[0]).to_list()]
@@ -590,7 +598,7 @@ def read_lerobot(path: str | Path, source: str | None = None, robot: str | None 
                                    f"{path}: episode {index}: {type(exc).__name__}: {exc}"))
             continue
         ep = Episode(source=source, source_format="lerobot", source_id=sid, obs_state=obs, actions=actions[:-1],
-                     rewards=rewards[:-1], final_action=actions[-1],
+                     rewards=rewards[:-1], final_action=None if final_pad else actions[-1],
                      final_reward=float(rewards[-1]) if "next.reward" in group.columns else None, terminated=done, truncated=not done, obs_layout=layout, obs_images=images,
                      robot=robot or str(info.get("robot_type") or "unknown"),
                      task=tasks.get(task_index, "unknown") if task_index is not None else "unknown",

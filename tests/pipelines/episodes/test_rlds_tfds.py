@@ -170,3 +170,18 @@ def test_validate_fails_when_a_return_disagrees_with_its_steps(tmp_path):
        .write_parquet(part)
     bad = runner.invoke(main, ["episodes", "validate", str(out)])
     assert bad.exit_code == 1 and "FAIL  returns_match" in bad.output
+
+
+def test_validate_fails_when_the_rlds_invalid_flag_disagrees_with_is_last(tmp_path):
+    from pipelines.cli import main
+
+    out = tmp_path / "std"
+    runner = CliRunner()
+    assert runner.invoke(main, ["episodes", "convert", str(fixture_dir("openx_variants")), "--from", "rlds",
+                                "--out", str(out)]).exit_code == 0
+    part = next((out / "steps").rglob("*.parquet"))
+    steps = pl.read_parquet(part)
+    steps.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(True).otherwise(pl.col("rlds_invalid"))
+                       .alias("rlds_invalid")).write_parquet(part)
+    bad = runner.invoke(main, ["episodes", "validate", str(out)])
+    assert bad.exit_code == 1 and "FAIL  flags" in bad.output
