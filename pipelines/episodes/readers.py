@@ -764,6 +764,25 @@ def _feature_entry(spec: FeatureSpec, kind: str, value, name: str) -> dict:
     return entry
 
 
+def _raw_entries(spec: FeatureSpec, ex: dict, name: str) -> list[dict]:
+    """Every stored field of an unknown feature class, whole-episode, as bytes + the declared spec.
+
+    Without a known layout the values cannot be split per step, so they sit on the first step;
+    ``shape`` holds each bytes item's length (or the value count) so the bytes split back exactly.
+    """
+    out = []
+    for k in sorted(k for k in ex if k == spec.key or k.startswith(spec.key + "/")):
+        kind, vals = ex[k]
+        if kind == "bytes":
+            data, shape, dtype = b"".join(bytes(v) for v in vals), [len(v) for v in vals], "bytes"
+        else:
+            arr = np.asarray(vals, dtype="<f4" if kind == "float" else "<i8")
+            data, shape, dtype = arr.tobytes(), [int(arr.size)], str(arr.dtype)
+        out.append({"key": name + k[len(spec.key):], "kind": "raw", "dtype": dtype, "shape": shape, "floats": None,
+                    "ints": None, "data": data, "text": None, "spec": json.dumps(spec.spec, sort_keys=True)})
+    return out
+
+
 def decode_feature(entry: dict) -> np.ndarray | bytes | str:
     """A ``features`` entry back to the source value (array of its dtype and shape, image bytes, text)."""
     if entry["kind"] == "text":
@@ -819,6 +838,10 @@ def _rlds_episode(ex: dict, specs: list[FeatureSpec], *, source: str, sid: str, 
     for spec in steps:
         sub = spec.key.split("/", 1)[1] if "/" in spec.key else spec.key
         if sub in ("is_first", "is_last", "is_terminal"):
+            continue
+        if spec.dtype == "unknown":  # a feature class the reader does not know: its stored values, kept raw
+            unknown.append(spec.key)
+            features[0].extend(_raw_entries(spec, ex, sub))
             continue
         try:
             values = _step_values(spec, ex, n)

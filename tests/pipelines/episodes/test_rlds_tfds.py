@@ -185,3 +185,22 @@ def test_validate_fails_when_the_rlds_invalid_flag_disagrees_with_is_last(tmp_pa
                        .alias("rlds_invalid")).write_parquet(part)
     bad = runner.invoke(main, ["episodes", "validate", str(out)])
     assert bad.exit_code == 1 and "FAIL  flags" in bad.output
+
+
+def test_a_feature_class_the_reader_cannot_map_is_kept_raw_and_reported(tmp_path):
+    root = copy_fixture("two_cameras", tmp_path)
+    spec = json.loads((root / "features.json").read_text())
+    obs = spec["featuresDict"]["features"]["steps"]["sequence"]["feature"]["featuresDict"]["features"]["observation"]
+    depth = obs["featuresDict"]["features"]["depth"]
+    obs["featuresDict"]["features"]["depth"] = {"pythonClassName": "my_lab.features.PointCloud", "pointCloud": {}}
+    (root / "features.json").write_text(json.dumps(spec))
+    eps, bad = split_items(read_rlds(root))
+    assert not bad
+    ref, _ = split_items(read_rlds(fixture_dir("two_cameras")))
+    for ep, r in zip(eps, ref):
+        assert ep.metadata["unmapped_keys"] == ["steps/observation/depth"]
+        (raw,) = [f for f in ep.step_features[0] if f["key"] == "observation/depth"]
+        assert raw["kind"] == "raw" and "PointCloud" in raw["spec"]
+        want = np.concatenate([decode_feature(f) for fs in r.step_features for f in fs if f["key"] == "observation/depth"])
+        np.testing.assert_array_equal(np.frombuffer(raw["data"], "<f4").reshape(want.shape), want)
+    assert depth["tensor"]["dtype"] == "float32"
