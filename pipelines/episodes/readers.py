@@ -695,6 +695,9 @@ def _np_dtype(dtype: str) -> np.dtype:
     return np.dtype("bool" if dtype == "bool" else dtype)
 
 
+RLDS_ZLIB_MAX_BYTES = 256 * 1024 ** 2  # one zlib-encoded step value, inflated
+
+
 def _step_values(spec: FeatureSpec, ex: dict, n: int) -> list[np.ndarray | bytes | str]:
     """The ``n`` per-step values of one step feature, as TFDS's serializer laid them out."""
     key = spec.key
@@ -704,7 +707,12 @@ def _step_values(spec: FeatureSpec, ex: dict, n: int) -> list[np.ndarray | bytes
         raw = ex[key][1]
         vals = []
         for b in raw:
-            b = zlib.decompress(bytes(b)) if spec.encoding == "zlib" else bytes(b)
+            if spec.encoding == "zlib":  # bounded: a few compressed bytes must not inflate to gigabytes
+                d = zlib.decompressobj()
+                b = d.decompress(bytes(b), RLDS_ZLIB_MAX_BYTES)
+                if d.unconsumed_tail:
+                    raise ValueError(f"{key}: a zlib value inflates past {RLDS_ZLIB_MAX_BYTES} bytes")
+            b = bytes(b)
             arr = np.frombuffer(b, dtype=_np_dtype(spec.dtype))
             fixed = [d for d in spec.shape if d is not None]
             vals.append(arr.reshape(-1, *spec.shape[1:]) if spec.ragged and len(fixed) == len(spec.shape) - 1

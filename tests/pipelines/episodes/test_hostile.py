@@ -107,3 +107,53 @@ def test_one_bad_rlds_episode_is_one_quarantined_item_naming_file_and_error_clas
     assert len(eps) >= 1
     res = standardize(items)
     assert res.episodes.height == len(eps) and res.quarantine.height == 1
+
+
+def test_mutated_rlds_records_never_escape_and_the_counts_add_up(tmp_path):
+    """Deterministic fuzzing: bytes of valid records flipped, truncated or repeated (checksums
+    recomputed, so the parser sees them); every record ends an episode or a quarantine row."""
+    from pipelines.episodes.readers import read_rlds
+    from pipelines.episodes.tfrecord import iter_records, write_records
+    from tests.pipelines.episodes.test_rlds_tfds import copy_fixture
+
+    root = copy_fixture("openx_variants", tmp_path)
+    shards = sorted(root.glob("*.tfrecord-*"))
+    originals = {s: list(iter_records(s)) for s in shards}
+    rng = np.random.default_rng(15)
+    for _ in range(40):
+        total = 0
+        for shard, records in originals.items():
+            mutated = []
+            for rec in records:
+                b = bytearray(rec)
+                op = rng.integers(3)
+                if op == 0:
+                    for i in rng.integers(0, len(b), size=int(rng.integers(1, 8))):
+                        b[i] = int(rng.integers(256))
+                elif op == 1:
+                    b = b[: int(rng.integers(1, len(b)))]
+                else:
+                    i = int(rng.integers(0, len(b) - 8))
+                    b = b[:i] + b[i:i + 8] * 3 + b[i:]
+                mutated.append(bytes(b))
+            write_records(shard, mutated)
+            total += len(mutated)
+        items = read_rlds(root)
+        eps, bad = split_items(items)
+        assert len(eps) + len(bad) == total
+        assert all(q.reason in reasons.ALL and q.detail for q in bad)
+
+
+def test_zlib_tensor_that_inflates_past_the_cap_is_quarantined(monkeypatch):
+    import zlib
+
+    from pipelines.episodes import readers
+
+    spec = readers.FeatureSpec("steps/observation/x", "Tensor", "float32", (None,), True, "zlib")
+    bomb = zlib.compress(b"\0" * 4096)
+    monkeypatch.setattr(readers, "RLDS_ZLIB_MAX_BYTES", 1024)
+    with pytest.raises(ValueError, match="inflates past"):
+        readers._step_values(spec, {"steps/observation/x": ("bytes", [bomb])}, 1)
+    ok = zlib.compress(np.arange(4, dtype=np.float32).tobytes())
+    (arr,) = readers._step_values(spec, {"steps/observation/x": ("bytes", [ok])}, 1)
+    assert arr.tolist() == [0.0, 1.0, 2.0, 3.0]
