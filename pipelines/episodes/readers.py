@@ -467,6 +467,8 @@ def read_d5rl_pickles(path: str | Path, source: str | None = None, robot: str = 
     for f in files:
         sid = f.name
         try:
+            if f.stat().st_size > PICKLE_BUDGET_BYTES:  # checked before the file is read into memory
+                raise UnsafePickleError(f"{f.stat().st_size} bytes is over the {PICKLE_BUDGET_BYTES}-byte budget")
             obj = safe_load_pickle(f.read_bytes())
         except UnsafePickleError as exc:
             out.append(Quarantined(source, "d5rl-pickle", sid, reasons.UNSAFE_PICKLE, f"{f}: {exc}"))
@@ -997,7 +999,13 @@ READERS: dict[str, Callable[..., list[ReadItem]]] = {
 def read_source(fmt: str, path: str | Path, **options) -> list[ReadItem]:
     if fmt not in READERS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    return READERS[fmt](path, **options)
+    try:
+        return READERS[fmt](path, **options)
+    except RLDSLayoutError:
+        raise  # the user picks the directory: a usage error, not bad data
+    except Exception as exc:  # noqa: BLE001 - a reader's last resort: the source is reported, the run completes
+        return [Quarantined(options.get("source") or Path(path).name, fmt, str(path), reasons.UNREADABLE,
+                            f"{path}: {type(exc).__name__}: {exc}")]
 
 
 def split_items(items: Iterable[ReadItem]) -> tuple[list[Episode], list[Quarantined]]:

@@ -157,3 +157,20 @@ def test_zlib_tensor_that_inflates_past_the_cap_is_quarantined(monkeypatch):
     ok = zlib.compress(np.arange(4, dtype=np.float32).tobytes())
     (arr,) = readers._step_values(spec, {"steps/observation/x": ("bytes", [ok])}, 1)
     assert arr.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_reader_crash_becomes_one_quarantined_source(tmp_path):
+    from pipelines.episodes.readers import read_source
+
+    root = tmp_path / "lr"
+    (root / "meta").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "meta" / "info.json").write_text(json.dumps({"codebase_version": "v3.0", "features": {}}))
+    # two files whose columns cannot be concatenated: polars raises inside the reader
+    import polars as pl
+
+    pl.DataFrame({"episode_index": [0], "frame_index": [0], "action": [[1.0]]}).write_parquet(root / "data" / "a.parquet")
+    pl.DataFrame({"episode_index": ["x"], "frame_index": [0], "action": ["s"]}).write_parquet(root / "data" / "b.parquet")
+    items = read_source("lerobot", root)
+    assert all(isinstance(i, Quarantined) for i in items) and items
+    assert any("lr" in i.detail and "Error" in i.detail for i in items)
