@@ -213,7 +213,8 @@ def test_lerobot_v21_per_episode_files_with_one_corrupt(tmp_path):
     assert len(bad) == 1 and bad[0].reason == reasons.UNREADABLE and "episode_000003" in bad[0].source_id
     assert eps[1].language_instruction == "place the cube" and eps[0].robot == "so100"
     assert eps[0].actions.shape == (4, 2) and eps[0].obs_state.shape == (5, 4)
-    assert eps[0].terminated and eps[0].rewards.sum() == 0.0  # the success reward sits on the invalid last frame
+    assert eps[0].terminated and eps[0].rewards.sum() == 0.0
+    assert eps[0].final_reward == 1.0  # the success reward sits on the last frame: kept there, in the return
     assert eps[0].obs_images[2] == _png(2)
     assert eps[0].metadata["skipped_video"] == ["observation.images.wrist"]
 
