@@ -2,6 +2,8 @@
 
 
 
+from dataclasses import replace
+
 import polars as pl
 from dagster import (
     AssetCheckResult,
@@ -11,6 +13,7 @@ from dagster import (
     AssetOut,
     MetadataValue,
     Output,
+    StaticPartitionsDefinition,
     asset_check,
     multi_asset,
 )
@@ -20,7 +23,9 @@ from assets.metadata import asset_surface, frame_metadata, image_metadata, markd
 from assets.resources import FoundryResource
 from pipelines.bigmath.funnel import filter_rows, read_all, source_breakdown
 from pipelines.bigmath.llm_signals import fill_llm_signals
-from pipelines.bigmath.schema import SCHEMA
+from pipelines.bigmath.recipe import BIGMATH_RECIPE
+from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
+from pipelines.config import SAMPLE_MATH_SOURCES
 from pipelines.core.plots import funnel_plot
 from validators import bigmath as rules
 from validators.common import gx_check, row_conservation, schema_matches, to_check_result, unique_values
@@ -45,36 +50,61 @@ CHECK_GX_REJECTED = "gx_bigmath_rejected_suite"
 PREVIEW = ["problem_id", "source", "problem", "answer"]
 
 
+# One partition per source, of either profile (the sample's files and the full recipe's Hub sets): a
+# source can be re-read alone. A key that is not a source of the active profile gives an empty partition.
+SOURCE_PARTITIONS = StaticPartitionsDefinition(
+    list(dict.fromkeys([s.name for s in SAMPLE_MATH_SOURCES] + [r.spec.name for r in BIGMATH_RECIPE])))
+
+
 @multi_asset(
     outs={
         NORMALIZED.path[-1]: AssetOut(
-            is_required=False, key=NORMALIZED, group_name=GROUP, **asset_surface(FAMILY, "normalized", automate=False),
-            description="Every readable row of every configured math source in one schema: problem, answer, "
+            is_required=False, key=NORMALIZED, group_name=GROUP, metadata={"partition_by": "source"},
+            **asset_surface(FAMILY, "normalized", automate=False),
+            description="Every readable row of one math source (the partition) in one schema: problem, answer, "
                         "solution, options, source, source_id, stable problem_id and provenance. Sources come "
-                        "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets)."),
+                        "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets); "
+                        "a source the active profile does not declare is an empty partition."),
         QUARANTINE.path[-1]: AssetOut(
-            is_required=False, key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine", automate=False),
-            description="Input rows that could not be read or normalized (bad JSON, non-UTF-8, missing or "
-                        "mistyped fields, empty or oversized problems), each with reason `malformed` and a detail "
-                        "naming the source and line. Nothing is dropped silently."),
+            is_required=False, key=QUARANTINE, group_name=GROUP, metadata={"partition_by": "source"},
+            **asset_surface(FAMILY, "quarantine", automate=False),
+            description="Input rows of one source that could not be read or normalized (bad JSON, non-UTF-8, "
+                        "missing or mistyped fields, empty or oversized problems), each with reason `malformed` and "
+                        "a detail naming the source and line. Nothing is dropped silently."),
     },
-    can_subset=True,  # one read of the sources; each table is written only when selected
+    partitions_def=SOURCE_PARTITIONS,
+    can_subset=True,  # one read of the source; each table is written only when selected
 )
 def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
-    """Reads every source of the profile once; writes the selected tables (normalized, quarantine)."""
+    """Reads one source of the profile (the partition); writes the selected tables (normalized, quarantine)."""
     config = foundry.profile().bigmath
-    rows, quarantined, loaded = read_all(config)
+    name = context.partition_key
+    specs = tuple(s for s in config.sources if s.name == name)
+    rows, quarantined, loaded = read_all(replace(config, sources=specs))
     per_source = {s.spec.name: len(s.records) for s in loaded}
-    context.log.info(f"read {sum(per_source.values())} rows from {len(loaded)} sources")
+    context.log.info(f"read {sum(per_source.values())} rows of source {name}" if specs else
+                     f"{name} is not a source of profile {foundry.profile().name}: empty partition")
     if NORMALIZED in context.selected_asset_keys:
         yield Output(rows, output_name=NORMALIZED.path[-1], metadata={
             **frame_metadata(rows, PREVIEW),
-            "rows_per_source": MetadataValue.json(per_source),
-            "source_revisions": MetadataValue.json({s.spec.name: s.revision for s in loaded}),
+            "rows_read": MetadataValue.int(per_source.get(name, 0)),
+            "in_profile": MetadataValue.bool(bool(specs)),
+            "source_revision": MetadataValue.text(str(loaded[0].revision) if loaded else ""),
         })
     if QUARANTINE in context.selected_asset_keys:
         yield Output(quarantined, output_name=QUARANTINE.path[-1],
                      metadata=frame_metadata(quarantined, ["source", "source_id", "detail"]))
+
+
+def in_source_order(frame: pl.DataFrame, names: list[str], schema: dict) -> pl.DataFrame:
+    """Rows of every source partition back in the profile's source order (dedup keeps the first
+    occurrence, so the order decides), each source's rows in read order, columns in schema order."""
+    if frame.width == 0 or frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    order = {n: i for i, n in enumerate(names)}
+    return (frame.with_columns(pl.col("source").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+                               .alias("__order"))
+            .sort("__order", maintain_order=True).select(list(schema)).cast(schema))
 
 
 @multi_asset(
@@ -110,6 +140,9 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource, llm
     """Runs the filtering funnel once over every source; writes the selected tables (kept, rejected, funnel)."""
     profile = foundry.profile()
     config = profile.bigmath
+    names = [spec.name for spec in config.sources]
+    bigmath_normalized = in_source_order(bigmath_normalized, names, SCHEMA)
+    bigmath_quarantine = in_source_order(bigmath_quarantine, names, REJECTED_SCHEMA)
     client = llm.client(foundry.root())
     signal_meta = {"llm": llm.config().why_not_configured() or "configured"}
     if client is not None:

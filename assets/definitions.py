@@ -29,7 +29,7 @@ from assets.resources import foundry_resources
 MAIN_JOB = "foundry_all"
 AUTOMATION_SENSOR = "foundry_automation"
 HUB_REFRESH_SCHEDULE = "hub_sources_refresh"
-HUB_SOURCES_JOB = "bigmath_sources_job"
+HUB_SOURCES_JOB = "bigmath_source_job"  # the job family_jobs makes for bigmath's source partitions
 _INFRA = ("definitions", "families", "resources", "io", "metadata", "llm_resource", "materialize")
 
 
@@ -75,17 +75,17 @@ def build_definitions(profile_name: str | None = None, data_root: str | None = N
               description="Weekly: re-read the Hub sources of the full profile (pinned by sources.lock.json). "
                           "Stopped by default: the sample profile reads files in the repository.")
     def hub_sources_refresh(context: ScheduleEvaluationContext):
-        return RunRequest(run_key=None, tags={"family": "bigmath", "profile": "full"},
-                          run_config={"resources": {"foundry": {"config": {"profile_name": "FULL"}}}})
+        from pipelines.bigmath.recipe import BIGMATH_RECIPE
 
-    sources_job = define_asset_job(HUB_SOURCES_JOB, selection=AssetSelection.assets("bigmath_normalized",
-                                                                                      "bigmath_quarantine"),
-                                   tags={"family": "bigmath"},
-                                   description="Read and normalize the Big-Math sources (the Hub ones on full).")
+        # one run per Hub source of the full profile; downstream assets follow when automation is on
+        return [RunRequest(run_key=f"{context.scheduled_execution_time:%Y%m%d}-{r.spec.name}", partition_key=r.spec.name,
+                           tags={"family": "bigmath", "profile": "full"},
+                           run_config={"resources": {"foundry": {"config": {"profile_name": "FULL"}}}})
+                for r in BIGMATH_RECIPE]
     return Definitions(
         assets=assets,
         asset_checks=load_asset_checks_from_modules(modules),
-        jobs=jobs + [sources_job],
+        jobs=jobs,
         schedules=[hub_sources_refresh],
         sensors=[AutomationConditionSensorDefinition(
             AUTOMATION_SENSOR, target=AssetSelection.all(), default_status=DefaultSensorStatus.STOPPED,

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 
-from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, ExecuteInProcessResult, materialize
 
 
-def _defs():
+def _defs() -> Definitions:
     # imported when called: family discovery imports every module of this package, this one included
     from assets.definitions import defs
 
     return defs
 
 
-def plan(selected: set[AssetKey] | None = None) -> list[tuple[list[AssetKey], str | None]]:
+def plan(assets: Sequence, resources: dict,
+         selected: set[AssetKey] | None = None) -> list[tuple[list[AssetKey], str | None]]:
     """(asset keys, partition key or None) per run, in an order where upstreams come first."""
-    graph = _defs().resolve_asset_graph()
+    graph = Definitions(assets=list(assets), resources=resources).resolve_asset_graph()
     keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
     level: dict[AssetKey, int] = {}
     for k in keys:  # toposorted: parents already have a level
@@ -52,27 +54,45 @@ def plan(selected: set[AssetKey] | None = None) -> list[tuple[list[AssetKey], st
     return runs
 
 
+def materialize_all(assets: Sequence, resources: dict, instance: DagsterInstance,
+                    selected: set[AssetKey] | None = None, raise_on_error: bool = True, stop_on_failure: bool = True,
+                    log=None) -> list[ExecuteInProcessResult]:
+    """Run :func:`plan` with ``materialize``; the results in order (stops at the first failed run
+    unless ``stop_on_failure`` is False)."""
+    runs = plan(assets, resources, selected)
+    results = []
+    for i, (keys, partition) in enumerate(runs, 1):
+        if log:
+            log(f"[{i}/{len(runs)}] {', '.join(k.to_user_string() for k in keys)}"
+                + (f" partition={partition}" if partition else ""))
+        result = materialize(list(assets), selection=AssetSelection.assets(*keys), partition_key=partition,
+                             instance=instance, resources=resources, raise_on_error=raise_on_error,
+                             tags={"launched_by": "assets.materialize"})
+        results.append(result)
+        if not result.success and stop_on_failure:
+            break
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m assets.materialize", description=__doc__.split("\n\n")[0])
     ap.add_argument("--select", help="comma-separated asset keys (default: every asset)")
     ap.add_argument("--dry-run", action="store_true", help="print the runs, launch nothing")
     args = ap.parse_args(argv)
     selected = {AssetKey(s.strip()) for s in args.select.split(",")} if args.select else None
-    runs = plan(selected)
     defs = _defs()
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
+    if args.dry_run:
+        for i, (keys, partition) in enumerate(plan(assets, dict(defs.resources or {}), selected), 1):
+            print(f"[{i}] {', '.join(k.to_user_string() for k in keys)}" + (f" partition={partition}" if partition else ""))
+        return 0
     with DagsterInstance.get() as instance:
-        for i, (keys, partition) in enumerate(runs, 1):
-            names = ", ".join(k.to_user_string() for k in keys)
-            print(f"[{i}/{len(runs)}] {names}" + (f" partition={partition}" if partition else ""), flush=True)
-            if args.dry_run:
-                continue
-            result = materialize(assets, selection=AssetSelection.assets(*keys), partition_key=partition,
-                                 instance=instance, resources=defs.resources, raise_on_error=False,
-                                 tags={"family": "all", "launched_by": "assets.materialize"})
-            if not result.success:
-                print(f"run {result.run_id} failed ({names}); see `make ui` -> Runs", file=sys.stderr)
-                return 1
+        results = materialize_all(assets, dict(defs.resources or {}), instance, selected, raise_on_error=False,
+                                  log=lambda line: print(line, flush=True))
+    failed = [r for r in results if not r.success]
+    if failed:
+        print(f"run {failed[0].run_id} failed; see `make ui` -> Runs", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -71,8 +71,7 @@ def selected_only(context, events):
     from dagster import AssetCheckResult, Output
 
     selected = context.selected_asset_keys
-    by_output = {context.assets_def.get_asset_key_for_output_name(name): name
-                 for name in context.assets_def.keys_by_output_name}
+    by_output = {key: name for name, key in context.assets_def.keys_by_output_name.items()}
     names = {by_output[k] for k in selected if k in by_output}
     for event in events:
         if isinstance(event, Output) and event.output_name not in names:
