@@ -89,3 +89,23 @@ def test_one_asset_of_a_former_multi_asset_materializes_alone(tmp_path, monkeypa
     written = sorted(p.name for p in (tmp_path / "assets").iterdir())
     assert written == ["countdown_funnel.parquet"]
     assert pl.read_parquet(tmp_path / "assets" / "countdown_funnel.parquet").height > 0
+
+
+def test_hub_refresh_schedule_asks_one_full_profile_run_per_hub_source(tmp_path):
+    """The schedule's run requests are valid for its job: a partition key each, the launchpad's enum."""
+    from datetime import datetime, timezone
+
+    from dagster import build_schedule_context, validate_run_config
+
+    from assets.definitions import HUB_REFRESH_SCHEDULE
+    from pipelines.bigmath.recipe import BIGMATH_RECIPE
+
+    defs = build_definitions(data_root=str(tmp_path))
+    schedule = defs.get_schedule_def(HUB_REFRESH_SCHEDULE)
+    ctx = build_schedule_context(scheduled_execution_time=datetime(2026, 1, 5, 3, tzinfo=timezone.utc),
+                                 repository_def=defs.get_repository_def())
+    requests = schedule.evaluate_tick(ctx).run_requests
+    assert sorted(r.partition_key for r in requests) == sorted(r.spec.name for r in BIGMATH_RECIPE)
+    job = defs.resolve_job_def(schedule.job_name)
+    for r in requests:
+        assert validate_run_config(job, r.run_config)["resources"]["foundry"]["config"]["profile_name"] == "full"  # FULL in the launchpad

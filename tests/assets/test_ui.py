@@ -1,5 +1,6 @@
-"""The real thing: `dagster dev` (webserver + daemon) on this repository's dagster.yaml, a run of
-the main job launched through the UI's GraphQL API, and the run's outcome read back from it."""
+"""The real thing: `dagster dev` (webserver + daemon) on this repository's dagster.yaml; what the
+catalog shows (partitions, resources) and "Materialize all" (an asset backfill over every asset and
+every partition) launched through the UI's GraphQL API, its outcome read back from it."""
 
 import json
 import os
@@ -16,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 def free_port() -> int:
@@ -60,28 +61,39 @@ def test_main_job_runs_from_the_ui(tmp_path):
                 time.sleep(1)
         assert location, "the webserver did not load the code location"
 
-        launched = gql(port, """mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
-            __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
-                       {"p": {"selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
-                                           "pipelineName": "foundry_all"}, "runConfigData": {}}})
-        assert launched["launchPipelineExecution"]["__typename"] == "LaunchRunSuccess", launched
-        run_id = launched["launchPipelineExecution"]["run"]["runId"]
+        # what the catalog shows: partitions, the three resources
+        nodes = gql(port, "{ assetNodes { assetKey { path } partitionKeys } }")["assetNodes"]
+        partitions = {tuple(n["assetKey"]["path"]): n["partitionKeys"] for n in nodes}
+        assert "mcts" in partitions[("countdown_search_traces",)] and "gsm8k" in partitions[("bigmath_normalized",)]
+        resources = gql(port, """query($r: RepositorySelector!) { allTopLevelResourceDetailsOrError(repositorySelector: $r)
+            { ... on ResourceDetailsList { results { name } } } }""",
+                        {"r": {"repositoryLocationName": location, "repositoryName": "__repository__"}})
+        names = {r["name"] for r in resources["allTopLevelResourceDetailsOrError"]["results"]}
+        assert {"foundry", "io_manager", "llm"} <= names
+
+        # "Materialize all" in the UI: one asset backfill over every asset and every partition, run by the daemon
+        launched = gql(port, """mutation($p: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $p) {
+            __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }""",
+                       {"p": {"assetSelection": [{"path": list(k)} for k in partitions], "allPartitions": True}})
+        assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
+        backfill_id = launched["launchPartitionBackfill"]["backfillId"]
 
         status = None
-        deadline = time.monotonic() + 400
+        deadline = time.monotonic() + 800
         while time.monotonic() < deadline:
-            status = gql(port, "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }",
-                         {"id": run_id})["runOrError"]["status"]
-            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            status = gql(port, "query($id: String!) { partitionBackfillOrError(backfillId: $id) "
+                               "{ ... on PartitionBackfill { status } } }", {"id": backfill_id}
+                         )["partitionBackfillOrError"]["status"]
+            if status not in ("REQUESTED", "IN_PROGRESS"):
                 break
-            time.sleep(2)
-        if status != "SUCCESS":
-            events = gql(port, """query($id: ID!) { logsForRun(runId: $id, limit: 2000) { ... on EventConnection {
-                events { __typename ... on MessageEvent { message stepKey } } } } }""", {"id": run_id})
-            tail = [f"{e.get('stepKey')}: {(e.get('message') or '')[:200]}" for e in events["logsForRun"]["events"][-25:]]
-            pytest.fail(f"run {run_id} ended {status}; last events:\n" + "\n".join(tail))
-        nodes = gql(port, "{ assetNodes { assetKey { path } } }")["assetNodes"]
-        assert ["bigmath_kept"] in [n["assetKey"]["path"] for n in nodes]
+            time.sleep(3)
+        if status not in ("COMPLETED", "COMPLETED_SUCCESS"):
+            runs = gql(port, """query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId status
+                stepKeysToExecute tags { key value } } } } }""", {"f": {"tags": [{"key": "dagster/backfill",
+                                                                                    "value": backfill_id}]}})
+            failed = [r for r in runs["runsOrError"]["results"] if r["status"] != "SUCCESS"]
+            pytest.fail(f"backfill {backfill_id} ended {status}; runs not successful: {failed[:5]}")
+        assert (tmp_path / "data" / "assets" / "countdown_search_traces" / "strategy=mcts" / "part-0.parquet").exists()
         assert (tmp_path / "data" / "foundry.duckdb").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
