@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 from dagster import AssetSelection, DagsterInstance, Definitions, materialize
 
 from assets.definitions import MAIN_JOB, build_definitions
@@ -109,3 +110,18 @@ def test_hub_refresh_schedule_asks_one_full_profile_run_per_hub_source(tmp_path)
     job = defs.resolve_job_def(schedule.job_name)
     for r in requests:
         assert validate_run_config(job, r.run_config)["resources"]["foundry"]["config"]["profile_name"] == "full"  # FULL in the launchpad
+
+
+def test_a_malformed_lock_breaks_only_the_full_profile(monkeypatch, tmp_path):
+    """The lock is read when the full profile is asked for, not at import: the sample profile and the
+    code location load with a broken lock; the full profile names the file and the fix."""
+    import pipelines.config as config
+    from pipelines.bigmath.lock import read_lock
+
+    bad = tmp_path / "sources.lock.json"
+    bad.write_text("{not json", encoding="utf-8")
+    monkeypatch.setattr(config, "read_lock", lambda: read_lock(bad))
+    assert config.get_profile("sample", tmp_path).name == "sample"
+    assert build_definitions(data_root=str(tmp_path)) is not None
+    with pytest.raises(Exception, match="foundry sources lock"):
+        config.get_profile("full", tmp_path)
