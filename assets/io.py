@@ -96,18 +96,19 @@ class ParquetWarehouseIOManager(ConfigurableIOManager):
                 raise ValueError(f"{context.asset_key.to_user_string()} is partitioned but its definition metadata "
                                  "sets no partition_by column; add metadata={'partition_by': '<column>'}")
             target = self.asset_path(key)
-            atomic_write_parquet(obj.drop(by, strict=False), self.partition_file(key, by, context.asset_partition_key))
+            written = atomic_write_parquet(obj.drop(by, strict=False),
+                                           self.partition_file(key, by, context.asset_partition_key))
         elif by:
-            target = self.asset_path(key)
+            target = written = self.asset_path(key)
             write_partitioned_parquet(obj, target, by)
         else:
-            target = self.asset_path(key[:-1] + [key[-1] + ".parquet"])
+            target = written = self.asset_path(key[:-1] + [key[-1] + ".parquet"])
             atomic_write_parquet(obj, target)
         hive = bool(by)
         if not hive or any(target.glob("*=*/part-*.parquet")):
             register_view(self.duckdb_path, view_name(key), target, hive=hive)
         context.add_output_metadata({
-            "dagster/uri": MetadataValue.path(target.as_uri()),
+            "dagster/uri": MetadataValue.path(Path(written).as_uri()),  # this partition's file, if partitioned
             "dagster/table_name": MetadataValue.text(view_name(key)),
             "dagster/column_schema": column_schema(obj),
         })
