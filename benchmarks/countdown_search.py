@@ -18,8 +18,9 @@ On the same problems (4 numbers, targets 10-100, the ``sample`` profile's train 
 checks that our SoS-compatible strategies (``sos_*``) solve exactly the problems the reference
 semantics solve and write exactly the same text, then prints traces per second (search + text) of
 every strategy, the ratio of each SoS-compatible strategy to the reference's, solve rates, and peak
-traced memory. Rates are medians of ``--repeats`` interleaved passes (ours and the reference's
-alternate, so a busy machine slows both alike). Exit status 1 when parity fails.
+traced memory. Rates are per CPU second of this process (``time.process_time``: on a shared machine
+wall time measures the neighbours too), medians of ``--repeats`` interleaved passes (ours and the
+reference's alternate, so cache and frequency effects hit both alike). Exit status 1 when parity fails.
 
     python benchmarks/countdown_search.py [--quick] [--problems N] [--repeats R] [--seconds S]
 """
@@ -194,13 +195,14 @@ def parity(name: str, rows: list[dict], cfg: CountdownConfig) -> dict:
 
 
 def one_pass(fn, rows, seconds: float) -> float:
-    """Traces per second over whole passes until ``seconds`` have elapsed (at least one pass)."""
-    n, start = 0, time.perf_counter()
+    """Traces per CPU second (this process's CPU time, so other work on a shared machine does not
+    count) over whole passes until ``seconds`` of it have been spent (at least one pass)."""
+    n, start = 0, time.process_time()
     while True:
         for p in rows:
             fn(p)
         n += len(rows)
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         if elapsed >= seconds:
             return n / elapsed
 

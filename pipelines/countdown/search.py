@@ -2,10 +2,14 @@
 
 A state is the tuple of numbers still available; an operation combines two of them as Stream of
 Search does (``a+b``, ``a*b``, the larger minus the smaller, exact division only). Strategies:
-depth-first (children ordered by a heuristic, pruned above a threshold), breadth-first beam search
-(any width), A* (f = depth + heuristic) and Monte-Carlo tree search (UCT with random rollouts).
-The two heuristics are those of Stream of Search: ``sum`` (mean distance of the numbers to the
-target) and ``mult`` (smallest distance of any number to a factor of the target).
+Stream of Search's own DFS and BFS, event for event and with its text (:func:`sos_dfs`,
+:func:`sos_bfs`: global heap, beam applied per expansion); ours: depth-first listing every child
+before descending (:func:`dfs`: children ordered by a heuristic, pruned above a threshold, a node
+budget), a level-wise beam search (:func:`bfs`, any width), A* (f = depth + heuristic) and
+Monte-Carlo tree search (UCT with random rollouts). Heuristics: ``sum`` (mean distance of the
+numbers to the target, as Stream of Search), ``sos_mult`` (Stream of Search's ``mult``: distances to
+the nearest factor 2 ... target, summed) and ``mult`` (ours: the smallest distance of any number to
+a divisor of the target).
 
 Every run returns a :class:`SearchTrace`: the nodes (id, parent, numbers, operation, depth,
 heuristic), the ordered events (expand, generate, prune, dead_end, backtrack, rollout, goal,
@@ -484,8 +488,10 @@ def bfs(numbers, target: int, heuristic: str = "sum", beam: int = 3, budget: int
     return trace
 
 
-# event runs of the Stream-of-Search strategies, appended in one go
+# event runs of the Stream-of-Search strategies, appended in one go. _DEAD_RUNS[k]: k one-number
+# children checked in turn, with a return to their parent between two.
 _GEN_DEAD, _GEN_DEAD_RESUME, _GEN_GOAL = bytes((GENERATE, DEAD_END)), bytes((GENERATE, DEAD_END, RESUME)), bytes((GENERATE, GOAL))
+_DEAD_RUNS = [b""] + [_GEN_DEAD_RESUME * (k - 1) + _GEN_DEAD for k in range(1, 5)]
 
 
 @lru_cache(maxsize=1024)
@@ -537,7 +543,7 @@ def sos_successors(nums: tuple, target: int, heuristic: str, threshold: float | 
 
 def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None):
     """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
-    order): a child is one number, so its heuristic is that number's distance alone."""
+    order): a child is one number, so its heuristic is that number's distance alone (an integer)."""
     if target < 0 or heuristic not in ("sum", "sos_mult"):
         states, codes, hs = sos_successors(nums, target, heuristic, threshold)
         order = sorted(range(len(hs)), key=hs.__getitem__)
@@ -545,12 +551,19 @@ def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None
     table = _distances_below(heuristic, target)
     a, b = nums
     hi, lo = (a, b) if a >= b else (b, a)
-    values = (a + b, a * b, hi - lo, hi // lo) if lo and hi % lo == 0 else (a + b, a * b, hi - lo)
-    # distance * 4 + operator: one integer sorts by distance, then generation order
-    keys = sorted([(v - target if v >= target else table[v]) << 2 | op for op, v in enumerate(values)])
-    if threshold is not None:
-        keys = [k for k in keys if k >> 2 <= threshold]
-    return [(values[k & 3],) for k in keys], [4 | k & 3 for k in keys], [float(k >> 2) for k in keys]  # pair (0, 1)
+    v0, v1, v2 = a + b, a * b, hi - lo
+    # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order; pair (0, 1) = 4
+    keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
+            (v2 - target if v2 >= target else table[v2]) << 3 | 6]
+    values = [v0, v1, v2]
+    if lo and hi % lo == 0:
+        v3 = hi // lo
+        keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
+        values.append(v3)
+    keys.sort()
+    if threshold is not None and keys[-1] >> 3 > threshold:
+        keys = [k for k in keys if k >> 3 <= threshold]
+    return [(values[k & 3],) for k in keys], [k & 7 for k in keys], [float(k >> 3) for k in keys]
 
 
 def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
@@ -621,24 +634,25 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         ranks.extend(range(kept))
         back = f"Moving to Node #{label}\n{state}"
         last_kid = first + kept - 1
-        if pair:
+        if pair:  # every child is one number: check each; between two, back to the node
             pre = _op_prefixes(parent_nums, kid_codes[0])
-            for kid, (v,), code in zip(range(first, first + kept), states, kid_codes):
-                if v == target:
-                    kinds.extend(_GEN_GOAL)
-                    enodes.extend((kid, kid))
-                    trace.solved, trace.goal = True, kid
-                    add(f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} equal: Goal Reached\n")
-                    return True
-                if kid < last_kid:
-                    kinds.extend(_GEN_DEAD_RESUME)
-                    enodes.extend((kid, kid, node))
-                    add(f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n{back}")
-                else:
-                    kinds.extend(_GEN_DEAD)
-                    enodes.extend((kid, kid))
-                    add(f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
-            return False
+            values = [st[0] for st in states]
+            lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+                     for v, code in zip(values, kid_codes)]
+            if target not in values:
+                kinds.extend(_DEAD_RUNS[kept])
+                enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
+                               first + 3, first + 3][:3 * kept - 1])
+                add(back.join(lines))
+                return False
+            g = values.index(target)
+            kinds.extend(_DEAD_RUNS[g + 1][:-2] + _GEN_GOAL if g else _GEN_GOAL)
+            enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node][:3 * g])
+            enodes.extend((first + g, first + g))
+            trace.solved, trace.goal = True, first + g
+            lines[g] = f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n"
+            add(back.join(lines[:g + 1]))
+            return True
         for g, st, code in zip(range(kept), states, kid_codes):
             kid = first + g
             op = op_text(parent_nums, code, st[-1])
@@ -686,8 +700,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
     children all carry the parent's label + ",0".
 
     The text is written while searching (``trace.text``), as :func:`sos_dfs` does."""
-    rng = random.Random(seed)
-    shuffle = rng.shuffle
+    getrandbits = random.Random(seed).getrandbits
     nums0 = tuple(numbers)
     trace = SearchTrace(strategy or f"sos_bfs_{heuristic}_b{beam}", nums0, target, budget=budget or 0,
                         text_mode="sos_bfs")
@@ -709,16 +722,28 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                     f"Operations: [{ops}]\n")
             else:
                 add(f"Current State: {target}:[{', '.join(map(str, parent_nums))}], Operations: [{ops}]\n")
-            states, codes, hs = sos_successors(parent_nums, target, heuristic)
-            if not states:
-                continue
-            kept = sorted(range(len(hs)), key=hs.__getitem__)[:beam]  # stable: ties keep generation order
+            if len(parent_nums) == 2:  # already in heuristic order
+                states, codes, hs = _last_pair(parent_nums, target, heuristic)
+                kept = list(range(min(beam, len(hs))))
+            else:
+                states, codes, hs = sos_successors(parent_nums, target, heuristic)
+                if not states:
+                    continue
+                kept = sorted(range(len(hs)), key=hs.__getitem__)[:beam]  # stable: ties keep generation order
             if budget is not None and len(nums) - 1 + len(kept) > budget:
                 trace.event(BUDGET, node)
                 add("Search budget exhausted: No Solution\n")
                 trace.text = "".join(out)
                 return trace
-            shuffle(kept)
+            # random.shuffle(kept) written out (Fisher-Yates over getrandbits, as the standard library
+            # does it: the same draws, so the same order as the reference's shuffle; the parity tests
+            # compare with random.shuffle itself)
+            for i in range(len(kept) - 1, 0, -1):
+                bits = (i + 1).bit_length()
+                j = getrandbits(bits)
+                while j > i:
+                    j = getrandbits(bits)
+                kept[i], kept[j] = kept[j], kept[i]
             k = len(kept)
             states = [states[i] for i in kept]
             codes = [codes[i] for i in kept]

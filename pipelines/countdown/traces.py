@@ -41,7 +41,7 @@ def problem_seed(problem: dict, cfg: CountdownConfig) -> int:
 
 def run_one(name: str, problem: dict, cfg: CountdownConfig) -> SearchTrace:
     algorithm, heuristic, beam = STRATEGIES[name]
-    seed = problem_seed(problem, cfg)
+    seed = problem_seed(problem, cfg) if algorithm in ("mcts", "sos_bfs") else 0  # the others draw nothing
     return run_strategy(name, problem["numbers"], problem["target"], algorithm=algorithm, heuristic=heuristic,
                         beam=beam, budget=cfg.node_budget, mcts_iterations=cfg.mcts_iterations,
                         mcts_exploration=cfg.mcts_exploration, seed=seed, sos_budget=cfg.sos_node_budget)
