@@ -14,7 +14,8 @@ stands for the reference's:
 - BFS: one global heap on h; each round pops ``beam`` nodes; each keeps its ``beam`` best children,
   shuffles them, writes them, pushes them back in h order; the heap is never cut.
 
-On the same problems (4 numbers, targets 10-100, the ``sample`` profile's train split) the benchmark
+On the same problems (4 numbers, targets 10-100: the first train problems of a generation with the
+sample settings, 4 candidates per problem wanted) the benchmark
 checks that our SoS-compatible strategies (``sos_*``) solve exactly the problems the reference
 semantics solve and write exactly the same text, then prints traces per second (search + text) of
 every strategy, the ratio of each SoS-compatible strategy to the reference's, solve rates, and peak
@@ -174,7 +175,8 @@ def reference_text(name: str, problem: dict, cfg: CountdownConfig) -> str:
 # ------------------------------------------------------------------ measuring
 
 def sample_problems(n: int) -> tuple[list[dict], CountdownConfig]:
-    """The first ``n`` train problems of a sample-profile generation (4 numbers, targets 10-100)."""
+    """The first ``n`` train problems (by id) of a generation of ``4 n`` candidates with the sample
+    settings (4 numbers 1-50, targets 10-100)."""
     cfg = CountdownConfig(n_problems=max(4 * n, 100), traces_per_strategy=n)
     problems, _, _ = build_problems(generate_candidates(cfg), cfg)
     return problems.filter(problems["split"] == "train").sort("problem_id").head(n).to_dicts(), cfg
