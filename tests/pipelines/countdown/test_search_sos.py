@@ -217,3 +217,17 @@ def test_strategy_names_say_what_they_are():
     assert STRATEGIES["sos_bfs_mult_b5"] == ("sos_bfs", "sos_mult", 5)
     assert STRATEGIES["bfs_level_mult_b5"] == ("bfs", "mult", 5)
     assert not any(name.startswith(("bfs_sum", "bfs_mult", "dfs_sum", "dfs_mult")) for name in STRATEGIES)
+
+
+@pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7, 1, 3), 10),
+                                          ((1, 1, 1, 1), 100), ((5,), 5), ((6, 6), 36)])
+@pytest.mark.parametrize("heuristic", ["sum", "sos_mult"])
+def test_edge_problems_match_the_reference_semantics(bench, nums, target, heuristic):
+    """Five numbers, zeros, repeated numbers, an unreachable target, a lone number (the reference
+    does not check a root that is already one number: unsolved, one line)."""
+    ref_h = bench.REF_HEURISTICS[heuristic]
+    dfs_trace = sos_dfs(nums, target, heuristic, threshold=target)
+    assert dfs_trace.text == bench.ref_dfs(target, nums, ref_h, threshold=target)
+    bfs_trace = sos_bfs(nums, target, heuristic, beam=3, seed=4)
+    assert bfs_trace.text == bench.ref_bfs(target, nums, 3, ref_h, random.Random(4))
+    assert render_sos_events(dfs_trace) == dfs_trace.text and render_sos_events(bfs_trace) == bfs_trace.text
