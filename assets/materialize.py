@@ -60,6 +60,7 @@ def materialize_all(assets: Sequence, resources: dict, instance: DagsterInstance
     """Run :func:`plan` with ``materialize``; the results in order (stops at the first failed run
     unless ``stop_on_failure`` is False)."""
     runs = plan(assets, resources, selected)
+    family_of = {k: a.tags_by_key.get(k, {}).get("family", "") for a in assets for k in getattr(a, "keys", ())}
     results = []
     for i, (keys, partition) in enumerate(runs, 1):
         if log:
@@ -67,7 +68,8 @@ def materialize_all(assets: Sequence, resources: dict, instance: DagsterInstance
                 + (f" partition={partition}" if partition else ""))
         result = materialize(list(assets), selection=AssetSelection.assets(*keys), partition_key=partition,
                              instance=instance, resources=resources, raise_on_error=raise_on_error,
-                             tags={"launched_by": "assets.materialize"})
+                             tags={"launched_by": "assets.materialize",
+                                   "family": "+".join(sorted({family_of.get(k) or "none" for k in keys}))})
         results.append(result)
         if not result.success and stop_on_failure:
             break
