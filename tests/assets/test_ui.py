@@ -36,7 +36,7 @@ def gql(port: int, query: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
-def test_main_job_runs_from_the_ui(tmp_path):
+def test_materialize_all_runs_from_the_ui(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
