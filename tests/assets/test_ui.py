@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def free_port() -> int:
@@ -79,7 +79,7 @@ def test_materialize_all_runs_from_the_ui(tmp_path):
         backfill_id = launched["launchPartitionBackfill"]["backfillId"]
 
         status = None
-        deadline = time.monotonic() + 800
+        deadline = time.monotonic() + 1500  # ~50 runs (one per partition), two at a time
         while time.monotonic() < deadline:
             status = gql(port, "query($id: String!) { partitionBackfillOrError(backfillId: $id) "
                                "{ ... on PartitionBackfill { status } } }", {"id": backfill_id}
