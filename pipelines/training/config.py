@@ -51,7 +51,7 @@ class TrainingConfig:
     tokenizer: str = "trained"    # "trained" (BPE on the consumed corpora) or a tokenizer JSON path
     stages: dict[str, StageSpec] = field(default_factory=dict)
     priming_set: str = "empty_thinking"  # short completions: the tiny model can learn the answer format in seconds
-    reward_mode: str = "project"  # "project" (pipelines.countdown.reward) or "tinyzero"
+    reward_mode: str = "project"  # "project" (pipelines.countdown.reward, strict) or "tinyzero"
     pretrain_docs: int = 64       # documents of the corpus used for continued pretraining
     rl_problems: int = 16         # training prompts per GRPO run
     eval_problems: int = 8        # held-out problems evaluated
@@ -69,13 +69,17 @@ class TrainingConfig:
 
 
 def cpu_config(seed: int = 0) -> TrainingConfig:
-    return TrainingConfig(profile="cpu", seed=seed, stages={
-        "pretrain": StageSpec(max_steps=12, batch_size=4, learning_rate=3e-3, max_length=96, save_every=4),
-        "priming": StageSpec(max_steps=40, batch_size=8, learning_rate=5e-3, max_length=192, save_every=20),
+    """Seconds per stage on two cores: enough steps that the loss falls and GRPO sees rewards differ."""
+    # TinyZero's own reward on cpu: its format score (any answer block on the last line) varies between
+    # a tiny model's samples; the project's strict reward gives them all 0, and GRPO learns nothing from ties
+    return TrainingConfig(profile="cpu", seed=seed, reward_mode="tinyzero", pretrain_docs=32, rl_problems=8, eval_problems=4,
+                          eval_max_new_tokens=20, stages={
+        "pretrain": StageSpec(max_steps=8, batch_size=4, learning_rate=3e-3, max_length=96, save_every=4),
+        "priming": StageSpec(max_steps=40, batch_size=8, learning_rate=5e-3, max_length=256, save_every=20),
         "grpo_countdown": StageSpec(max_steps=2, batch_size=8, learning_rate=1e-3, save_every=2,
-                                    num_generations=4, max_completion_length=24),
+                                    num_generations=4, max_completion_length=20),
         "grpo_bigmath": StageSpec(max_steps=1, batch_size=4, learning_rate=1e-3, save_every=1,
-                                  num_generations=2, max_completion_length=16),
+                                  num_generations=2, max_completion_length=12),
     })
 
 

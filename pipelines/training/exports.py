@@ -22,7 +22,6 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.core.hashing import file_sha256
-from pipelines.core.io import atomic_write_parquet
 
 COUNTDOWN_SOURCE = "countdown"
 BIGMATH_SOURCE = "bigmath"
@@ -129,9 +128,46 @@ def pretrain_text(corpus: pl.DataFrame, text_column: str = "text", id_column: st
             .unique("doc_id", keep="first", maintain_order=True).sort("doc_id"))
 
 
+def _plain_arrow_type(t):
+    """large_string -> string, large_list -> list, recursively: the types `datasets.to_parquet` writes
+    (what TinyZero's exports hold and veRL's loaders are tested on)."""
+    import pyarrow as pa
+
+    if pa.types.is_large_string(t):
+        return pa.string()
+    if pa.types.is_large_list(t) or pa.types.is_list(t):
+        return pa.list_(_plain_arrow_type(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _plain_arrow_type(f.type)) for f in t])
+    return t
+
+
+def atomic_write_plain_parquet(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Parquet with plain Arrow types, fixed settings (same frame, same bytes), temp file + rename."""
+    import os
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = frame.to_arrow()
+    table = table.cast(pa.schema([pa.field(f.name, _plain_arrow_type(f.type)) for f in table.schema]))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd", compression_level=3, write_statistics=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def write_export(frame: pl.DataFrame, path: str | Path, name: str, fmt: str, dataset: str,
                  dataset_version: str) -> ExportRecord:
-    path = atomic_write_parquet(frame, path)
+    path = atomic_write_plain_parquet(frame, path)
     return ExportRecord(name, str(path), fmt, frame.height, dataset, dataset_version, file_sha256(path))
 
 

@@ -12,8 +12,10 @@ hanging); TRL hands the reward the completion only, so a text with no ``Assistan
 read whole instead of scoring 0.
 
 The project reward (``pipelines.countdown.reward``) reads the last answer block anywhere in the
-turn and cleans LaTeX, unicode operators and ``= target``; the two disagree on purpose and
-``tests/pipelines/training/test_rewards.py`` pins where.
+assistant's turn, requires its whole content to be one expression of the project's grammar (no
+power, no words, an optional ``= value``) and gives 0.0, not the format score, to anything
+ungrammatical. The two disagree on purpose and ``tests/pipelines/training/test_rewards.py`` pins
+where.
 """
 
 from __future__ import annotations

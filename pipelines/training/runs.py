@@ -222,7 +222,8 @@ def run_stage(stage: str, cfg: TrainingConfig, stage_dir: str | Path, *, base_di
     atomic_write_parquet(metrics, stage_dir / "metrics.parquet")
     final = _save_final(trainer.model, tokenizer, stage_dir)
     change = float((_param_vector(trainer.model) - before).norm())
-    tokens = int(getattr(trainer.state, "num_input_tokens_seen", 0) or 0)
+    # TRL logs the cumulative token count as `num_tokens` (prompt + completion tokens it processed)
+    tokens = int(max([h.get("num_tokens", 0) for h in trainer.state.log_history] or [0]))
     info = {"stage": stage, "resumed_from": resumed_from, "global_step": trainer.state.global_step,
             "weight_change_l2": change, "consumed": consumed or {}, "profile": cfg.profile}
     atomic_write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n", stage_dir / "run.json")
