@@ -47,6 +47,7 @@ def seed_upstream(root):
     return problems
 
 
+@pytest.mark.timeout(900)  # about a minute on 2 quiet cores; a shared CI box can be 5x slower
 def test_training_stage_runs_on_cpu(tmp_path):
     root = tmp_path / "data"
     seed_upstream(root)
