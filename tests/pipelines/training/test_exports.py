@@ -58,7 +58,10 @@ def test_exports_record_version_and_hash_and_are_deterministic(tmp_path, problem
     priming = pl.DataFrame({"set_name": ["s", "s", "t"], "problem_id": ["2", "1", "1"], "query": ["q2", "q1", "q"],
                             "completion": ["c2", "c1", "c"]})
     corpus = pl.DataFrame({"doc_id": ["d2", "d1", "d1", "d3"], "text": ["two", "one", "one again", ""]})
-    kw = dict(problems=problems, priming=priming, priming_set="s", bigmath=bigmath_frame(), corpus=corpus,
+    qa = pl.DataFrame({"doc_id": ["q2", "q1"], "query": ["Solve x+1=2.", "What is 2+2?"],
+                       "completion": ["<think>x=1</think><answer>1</answer>", "<think>4</think><answer>4</answer>"],
+                       "domain": ["algebra", "arithmetic"]})
+    kw = dict(problems=problems, priming=priming, priming_set="s", bigmath=bigmath_frame(), corpus=corpus, qa=qa,
               versions={"countdown_problems": "dagster:abc"})
     a = manifest_frame(write_all(tmp_path / "a", **kw))
     b = manifest_frame(write_all(tmp_path / "b", **kw))
@@ -68,6 +71,8 @@ def test_exports_record_version_and_hash_and_are_deterministic(tmp_path, problem
     assert by["bigmath_verl_train"]["dataset_version"] == f"sha256:{frame_sha256(bigmath_frame())[:16]}"
     assert by["priming_s"]["rows"] == 2 and by["pretrain_corpus"]["rows"] == 2  # duplicate id and empty text dropped
     assert pl.read_parquet(by["priming_s"]["path"])["query"].to_list() == ["q1", "q2"]
+    assert pl.read_parquet(by["owm_qa"]["path"]).columns == ["doc_id", "query", "completion"]
+    assert by["owm_qa"]["format"] == "query_completion" and by["owm_qa"]["rows"] == 2
     with pytest.raises(ValueError, match="no set 'x'"):
         priming_sft(priming, "x")
     with pytest.raises(ValueError, match="missing column"):
