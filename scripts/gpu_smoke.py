@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     import torch
+    import trl  # noqa: F401 - imported before timing so the first stage's seconds are training, not imports
 
     from pipelines.training.config import cpu_config, gpu_config
     from pipelines.training.runs import evaluate_countdown, evaluation_summary, run_stage

@@ -18,7 +18,7 @@ def test_gpu_smoke_runs_every_stage_on_cpu(tmp_path):
                            "--steps", "1", "--out", str(tmp_path / "smoke")],
                           capture_output=True, text=True, timeout=800, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{\"stage\"")]
     assert [r["stage"] for r in rows] == ["pretrain", "priming", "grpo_countdown", "grpo_bigmath", "evaluation"]
     assert all(r["steps"] == 1 for r in rows[:4])
     assert all(r["tokens"] > 0 and r["tokens_per_s"] > 0 for r in rows[:4])
