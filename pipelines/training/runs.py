@@ -51,6 +51,15 @@ class StageResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def require_train_extra() -> None:
+    try:
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"the training stage needs the `train` extra ({exc.name} is missing): "
+                          "pip install -e '.[train]' (torch==2.13.0 is the CPU wheel)") from exc
+
+
 def complete_checkpoints(stage_dir: Path) -> list[tuple[int, Path]]:
     out = []
     for p in Path(stage_dir).glob("checkpoint-*"):
@@ -172,6 +181,7 @@ def run_stage(stage: str, cfg: TrainingConfig, stage_dir: str | Path, *, base_di
     cpu tokenizer is trained on ``tokenizer_texts``, default the stage's own texts)."""
     from datasets import Dataset
 
+    require_train_extra()
     stage_dir = Path(stage_dir)
     if (stage_dir / "run.json").exists():  # a finished run is redone from scratch; only unfinished ones resume
         shutil.rmtree(stage_dir)
