@@ -182,13 +182,17 @@ def gram_hashes(word_hashes: np.ndarray, length: int) -> np.ndarray:
 
 
 class _WordHashes:
-    """hash64 of each distinct word, computed once."""
+    """hash64 of each distinct word, computed once (the cache is emptied past ``max_words``, so a
+    large corpus's vocabulary does not pile up in memory)."""
 
-    def __init__(self):
+    def __init__(self, max_words: int = 1_000_000):
         self._cache: dict[str, int] = {}
+        self.max_words = max_words
 
     def __call__(self, words: list[str]) -> np.ndarray:
         cache = self._cache
+        if len(cache) > self.max_words:
+            cache.clear()
         for w in words:
             if w not in cache:
                 cache[w] = hash64(w)
