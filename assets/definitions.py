@@ -27,6 +27,8 @@ from assets.families import family_modules
 from assets.resources import foundry_resources
 
 MAIN_JOB = "foundry_all"
+TRAINING_JOB = "training_job"  # family_jobs makes it: the training family's assets
+TRAINING_GROUP = "training"  # minutes of torch even on cpu: its own job, never in foundry_all or `make run`
 AUTOMATION_SENSOR = "foundry_automation"
 HUB_REFRESH_SCHEDULE = "hub_sources_refresh"
 HUB_SOURCES_JOB = "bigmath_source_job"  # the job family_jobs makes for bigmath's source partitions
@@ -65,7 +67,8 @@ def family_jobs(assets: list, modules: list) -> list:
 def build_definitions(profile_name: str | None = None, data_root: str | None = None) -> Definitions:
     modules = family_modules(exclude=_INFRA)
     assets = with_source_code_references(load_assets_from_modules(modules))
-    unpartitioned = [k for a in assets if a.partitions_def is None for k in a.keys]
+    unpartitioned = [k for a in assets if a.partitions_def is None and TRAINING_GROUP not in a.group_names_by_key.values()
+                     for k in a.keys]
     jobs = family_jobs(assets, modules) + [define_asset_job(
         MAIN_JOB, selection=AssetSelection.assets(*unpartitioned), tags={"family": "all"},
         description="Every unpartitioned asset of every family, in one run. Partitioned assets run per partition "

@@ -31,6 +31,7 @@ from pipelines.episodes.convert import standardize
 from pipelines.episodes.readers import minari_source_name, read_lerobot, read_minari
 from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
 from pipelines.episodes.writers import write_lerobot_v3, write_minari
+from pipelines.release.registry import REGISTRY
 from validators import episodes as rules
 from validators.common import gx_check, row_conservation, schema_matches, to_check_result
 
@@ -162,11 +163,12 @@ def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResourc
                                                   pl.col("return").mean().round(3).alias("mean_return"))
                   .sort("source"))
     outcomes = rules.outcomes(episodes, steps, result.stats)
+    declared = sorted(s.name for s in REGISTRY["episodes"].sources(foundry.profile()))
     yield from selected_only(context, _standardize_events(episodes, steps, funnel, result, outcomes, per_source,
-                                                          artifacts, png))
+                                                          artifacts, png, declared))
 
 
-def _standardize_events(episodes, steps, funnel, result, outcomes, per_source, artifacts, png):
+def _standardize_events(episodes, steps, funnel, result, outcomes, per_source, artifacts, png, declared_sources):
     yield Output(episodes, output_name=EPISODES.path[-1], metadata={
         **frame_metadata(episodes, PREVIEW),
         "per_source": MetadataValue.md(markdown_table(per_source, rows=100, width=30)),
@@ -197,8 +199,9 @@ def _standardize_events(episodes, steps, funnel, result, outcomes, per_source, a
     yield to_check_result(CHECK_VALUES, rules.group(outcomes, rules.VALUES), asset_key=STEPS)
     yield to_check_result(CHECK_UNIQUE_ID, rules.group(outcomes, rules.IDS), asset_key=EPISODES)
     gx_frame = _as_schema(episodes, EPISODE_SCHEMA).drop("action_low", "action_high")
-    sources = sorted(gx_frame.get_column("source").unique().to_list()) if gx_frame.height else []
-    exps = [e for e in rules.episodes_expectations(sources) if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
+    # the allowed sources come from the profile's declaration, never from the frame being checked
+    exps = [e for e in rules.episodes_expectations(declared_sources)
+            if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
     yield _named(gx_check(gx_frame, rules.EPISODES_SUITE, exps), CHECK_GX_EPISODES, EPISODES)
     yield _named(gx_check(result.quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations()),
                  CHECK_GX_QUARANTINE, QUARANTINE)

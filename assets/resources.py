@@ -49,6 +49,21 @@ class FoundryResource(ConfigurableResource):
         return path
 
 
+class TrainingResource(ConfigurableResource):
+    """The training stage's profile: ``cpu`` (tiny model built in code) or ``gpu`` (``model_path``, a
+    local model directory); ``owm_corpus_dir`` points continued pretraining at a `foundry owm build`
+    output instead of the Countdown search traces."""
+
+    profile: str = "cpu"
+    model_path: str = ""
+    owm_corpus_dir: str = ""
+
+    def config(self, seed: int = 0):
+        from pipelines.training.config import config_for_profile
+
+        return config_for_profile(self.profile, seed=seed, model_path=self.model_path or None)
+
+
 def foundry_resources(profile_name: str | None = None, data_root: str | Path | None = None) -> dict:
     """The resources every asset needs: the profile, the Parquet IO manager with its DuckDB
     warehouse file (both rooted at the profile's data root, resolved at run time) and the LLM."""
@@ -61,4 +76,5 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
         "foundry": foundry,
         "io_manager": ParquetWarehouseIOManager(foundry=foundry),
         "llm": LLMResource(),
+        "training": TrainingResource(),
     }
