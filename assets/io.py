@@ -122,10 +122,14 @@ class ParquetWarehouseIOManager(ConfigurableIOManager):
                 # a partitioned downstream reads its own partition(s); an unpartitioned one gets every
                 # partition Dagster maps to it (all of them)
                 files = [self.partition_file(key, by, k) for k in sorted(context.asset_partition_keys)]
-                missing = [str(f) for f in files if not f.exists()]
-                if missing:
-                    raise FileNotFoundError(f"{context.asset_key.to_user_string()}: partition file(s) {missing} not "
-                                            "written yet; materialize those partitions first")
+                missing = [f.parent.name for f in files if not f.exists()]
+                if missing and context.has_partition_key:  # a partitioned downstream needs its own partition
+                    raise FileNotFoundError(f"{context.asset_key.to_user_string()}: partition(s) {missing} not "
+                                            f"written under {directory}; materialize those partitions first")
+                if missing:  # an unpartitioned downstream reads what exists, and says what it did not find
+                    context.log.warning(f"{context.asset_key.to_user_string()}: {len(missing)} partition(s) not "
+                                        f"materialized, read without them: {', '.join(missing)}")
+                    files = [f for f in files if f.exists()]
             else:
                 files = sorted(directory.glob("*=*/part-*.parquet"))
             if not files:
