@@ -38,6 +38,7 @@ CHECK_CONSERVATION = "row_conservation"
 CHECK_SCHEMA = "schema"
 CHECK_UNIQUE_ID = "unique_problem_id"
 CHECK_RESIDUE = "no_mc_url_proof_left"
+CHECK_VERIFY_TIMEOUTS = "verify_timeouts_within_share"
 CHECK_GX_KEPT = "gx_bigmath_kept_suite"
 CHECK_GX_REJECTED = "gx_bigmath_rejected_suite"
 
@@ -94,6 +95,9 @@ def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
         AssetCheckSpec(CHECK_UNIQUE_ID, asset=KEPT, blocking=True, description="problem_id is unique and never null"),
         AssetCheckSpec(CHECK_RESIDUE, asset=KEPT, blocking=True,
                        description="no multiple-choice options, URLs or proof prompts left in the kept set"),
+        AssetCheckSpec(CHECK_VERIFY_TIMEOUTS, asset=KEPT, blocking=True,
+                       description="at most the configured share (default 0.1%) of verified rows ran out of time "
+                                   "(verify_timeout): above it the machine, not the data, decided the kept set"),
     ],
     compute_kind="polars",
     pool="llm",  # only calls a model when one is configured (FOUNDRY_LLM_*); then the pool limits it
@@ -133,6 +137,10 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
         "dagster/row_count": MetadataValue.int(funnel.height),
         "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
         "eval_sets": MetadataValue.json(result.eval_set_sizes),
+        # machine facts, in metadata only: the funnel table itself stays byte-identical across runs
+        "step_timings": MetadataValue.json(result.funnel.timings_dicts()),
+        "seconds_total": MetadataValue.float(round(sum(t.seconds for t in result.funnel.timings), 3)),
+        "peak_rss_mb": MetadataValue.float(max((t.peak_rss_mb for t in result.funnel.timings), default=0.0)),
         **image_metadata(png, "funnel_plot"),
     })
     yield to_check_result(CHECK_CONSERVATION, row_conservation(funnel, result.rows_in, kept.height, rejected.height),
@@ -140,6 +148,9 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
     yield to_check_result(CHECK_SCHEMA, schema_matches(kept, SCHEMA), asset_key=KEPT)
     yield to_check_result(CHECK_UNIQUE_ID, unique_values(kept, "problem_id"), asset_key=KEPT)
     yield to_check_result(CHECK_RESIDUE, rules.residue(kept), asset_key=KEPT)
+    verified = funnel.filter(pl.col("step") == "verify_answer").get_column("rows_in")
+    yield to_check_result(CHECK_VERIFY_TIMEOUTS, rules.verify_timeouts(
+        rejected, int(verified[0]) if verified.len() else 0, config.verify.max_timeout_share), asset_key=KEPT)
 
 
 @asset_check(asset=KEPT, name=CHECK_GX_KEPT, blocking=True,

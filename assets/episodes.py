@@ -99,9 +99,11 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
         STEPS.path[-1]: AssetOut(
             key=STEPS, group_name=GROUP, metadata={"partition_by": "source"},
             description="The steps table of the standard, RLDS semantics: T + 1 rows per episode; observation_state, "
-                        "observation_image (encoded bytes), action (null on is_last), action_ee7 (standardized "
+                        "observation_image (encoded bytes), action, action_ee7 (standardized "
                         "7-D end-effector delta + gripper where known), reward, discount, is_first, is_last, "
-                        "is_terminal (truncation = is_last without is_terminal). Partitioned by source."),
+                        "is_terminal (truncation = is_last without is_terminal), rlds_invalid (the is_last row: its "
+                        "action/reward/discount are the source's, kept), features (every other source feature by "
+                        "declared type). Partitioned by source."),
         QUARANTINE.path[-1]: AssetOut(
             key=QUARANTINE, group_name=GROUP,
             description="Every source episode (or file) that did not convert, with `reason` (a stable code), the "
@@ -116,7 +118,7 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
                        description="every source episode is kept or quarantined, once"),
         AssetCheckSpec(CHECK_SCHEMA, asset=EPISODES, blocking=True, description="episodes and steps have the standard schema"),
         AssetCheckSpec(CHECK_FLAGS, asset=STEPS, blocking=True,
-                       description="one is_first at the start, one is_last at the end, null action there; "
+                       description="one is_first at the start, one is_last at the end, rlds_invalid there alone; "
                                    "is_terminal agrees with terminated"),
         AssetCheckSpec(CHECK_CONSISTENCY, asset=EPISODES, blocking=True,
                        description="lengths and returns of the episodes table match the steps"),

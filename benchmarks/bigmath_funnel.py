@@ -1,10 +1,21 @@
-"""Big-Math funnel vs a per-row ``datasets.map`` implementation of the same filters.
+"""Big-Math funnel vs math-verify in one process and vs a per-row ``datasets.map``, side by side.
 
-Both run on the same rows: the sample profile's normalized rows resampled to ``--scale`` times
-their number (with a row-number suffix so resampled copies are distinct problems). Each side
-runs in its own process so peak memory (ru_maxrss, plus its worker processes) is its own. The
-script prints the speed ratio and both peaks, and checks both sides reject the same rows for the
-same reasons.
+Four ratios, each side in its own process (so peak memory, ru_maxrss plus its worker
+processes, is its own):
+
+1. verification of numeric answers (the sample answers the fast path decides): items/s of the
+   funnel's verification against math-verify called in one process, item by item (target >= 10x);
+2. verification of LaTeX answers (the rest, each distinct (answer, final answer) once): the
+   funnel's worker pool (``--workers``, worker start-up included) against math-verify in one
+   process (target >= 1.8x on 2 cores);
+3. the cheap signals + dedup steps (decontamination, rule signals, language, exact and near
+   dedup) of the funnel against the same filters as one Python function per row through
+   ``datasets.map`` (target >= 20x), on the sample rows resampled ``--scale`` times (a suffix
+   makes the copies distinct problems);
+4. the whole funnel against the whole per-row ``datasets.map`` (with math-verify per row), on
+   the sample rows as they are.
+
+Both sides of 3 and 4 must reject the same rows for the same reasons (``same_result``).
 
     python benchmarks/bigmath_funnel.py [--scale 3] [--workers 2]
 """
@@ -39,22 +50,44 @@ def scaled_rows(scale: int):
     return pl.concat(parts), quarantined
 
 
-def run_funnel_side(scale: int, workers: int, out):
-    from pipelines.bigmath.funnel import VerifyConfig, filter_rows
+def run_funnel_side(scale: int, workers: int, out, cheap: bool = False):
+    """The funnel; ``cheap``: only its signal + dedup steps (no answer checks)."""
+    from pipelines.bigmath.funnel import VerifyConfig, build_contamination_index, build_steps, filter_rows
     from pipelines.config import get_profile
+    from pipelines.core.steps import run_steps
     from dataclasses import replace
 
     rows, quarantined = scaled_rows(scale)
     cfg = replace(get_profile("sample").bigmath, verify=VerifyConfig(workers=workers))
     start = time.perf_counter()
-    result = filter_rows(rows, quarantined, cfg)
+    if cheap:
+        index = build_contamination_index(cfg)
+        steps = [s for s in build_steps(cfg, index) if s.name not in ("missing_answer", "verify_answer")]
+        kept, rejected, funnel = run_steps(rows, steps)
+    else:
+        result = filter_rows(rows, quarantined, cfg)
+        kept, rejected, funnel = result.kept, result.rejected.filter(pl_col_reason_not_malformed()), result.funnel
     elapsed = time.perf_counter() - start
-    reasons = dict(sorted(result.rejected.group_by("reason").len().iter_rows()))
-    out.put({"seconds": elapsed, "rows": rows.height, "kept": result.kept.height, "reasons": reasons,
-             "peak_mb": _peak_mb()})
+    reasons = dict(sorted(rejected.group_by("reason").len().iter_rows()))
+    out.put({"seconds": elapsed, "rows": rows.height, "kept": kept.height, "reasons": reasons,
+             "peak_mb": _peak_mb(), "timings": funnel.timings_dicts()})
 
 
-def run_map_side(scale: int, workers: int, out):
+def pl_col_reason_not_malformed():
+    import polars as pl
+
+    return pl.col("reason") != "malformed"  # read-time rejects: the map side starts after reading too
+
+
+def run_funnel_cheap(scale: int, workers: int, out):
+    run_funnel_side(scale, workers, out, cheap=True)
+
+
+def run_map_cheap(scale: int, workers: int, out):
+    run_map_side(scale, workers, out, verify=False)
+
+
+def run_map_side(scale: int, workers: int, out, verify: bool = True):
     """The straightforward way: one Python function per row through datasets.map."""
     import datasets
 
@@ -99,11 +132,16 @@ def run_map_side(scale: int, workers: int, out):
             reason = R.FIGURE
         elif lang.is_non_english(p)[0]:
             reason = R.NON_ENGLISH
+        elif not verify:
+            pass
         elif a is None or not a.strip() or a.strip().lower() in ("none", "n/a", "null", "nan", "\\boxed{}"):
             reason = R.MISSING_ANSWER
         else:
-            o = check_item(VerifyItem(a, row["solution"] if row["answer_origin"] == "column" else None), 5)
-            if not o.parsed:
+            # no SIGALRM timeout: its verdict would depend on the load (issue 10), and the sample has no hang
+            o = check_item(VerifyItem(a, row["solution"] if row["answer_origin"] == "column" else None), None)
+            if o.timed_out:
+                reason = R.VERIFY_TIMEOUT
+            elif not o.parsed:
                 reason = R.UNPARSEABLE_ANSWER
             elif o.agrees is False:
                 reason = R.ANSWER_MISMATCH
@@ -135,16 +173,110 @@ def run_map_side(scale: int, workers: int, out):
              "peak_mb": _peak_mb()})
 
 
+def verification_items(kind: str):
+    """The sample's answers as the funnel's verify step sees them: ``numeric`` (the fast path
+    decides them) or ``latex`` (the rest, each distinct (answer, final answer) once)."""
+    from pipelines.bigmath.fastpath import decide
+    from pipelines.bigmath.verify import VerifyItem, final_answer_of
+
+    rows, _ = scaled_rows(1)
+    items = [VerifyItem(a, s if origin == "column" else None)
+             for a, s, origin in rows.select("answer", "solution", "answer_origin").iter_rows() if a and a.strip()]
+    decided = decide(items).decided
+    if kind == "numeric":
+        return [it for it, d in zip(items, decided) if d]
+    seen, out = set(), []
+    for it, d in zip(items, decided):
+        key = (it.answer, final_answer_of(it.solution))
+        if not d and key not in seen:
+            seen.add(key)
+            out.append(it)
+    return out
+
+
+def run_verify_funnel(kind: str, workers: int, out):
+    from pipelines.bigmath.fastpath import verify_with_fast_path
+
+    from pipelines.bigmath import verify as V
+
+    items = verification_items(kind)
+    cpu0, start = _cpu_s(), time.perf_counter()
+    outcomes, fast = verify_with_fast_path(items, workers=workers)  # worker start-up included
+    elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu0
+    # workers come from a fork server (not children of this process): they report their own CPU,
+    # and the fork server's one import of math-verify is measured in a fresh interpreter
+    cpu += V.WORKER_CPU_SECONDS + (_import_cpu_s() if fast < len(items) else 0.0)
+    out.put({"seconds": elapsed, "cpu_seconds": cpu, "items": len(items), "fast_path": fast, "peak_mb": _peak_mb(),
+             "verdicts": [(o.parsed, o.agrees) for o in outcomes]})
+
+
+def plain_math_verify(item, timeout_s=None):
+    """The baseline: what one writes with math-verify alone (same answer cleaning as the funnel):
+    parse the answer, parse the solution's final answer, compare."""
+    from math_verify import parse, verify
+
+    from pipelines.bigmath.verify import VerifyOutcome, _as_latex, _is_words, final_answer_of
+
+    if not item.answer:
+        return VerifyOutcome(False, None, "no answer")
+    if _is_words(item.answer):
+        return VerifyOutcome(False, None, "answer is words, not a mathematical value")
+    try:
+        gold = parse(_as_latex(item.answer), parsing_timeout=timeout_s)
+    except Exception as exc:
+        return VerifyOutcome(False, None, f"parse error: {type(exc).__name__}")
+    if not gold:
+        return VerifyOutcome(False, None, "math-verify found no expression")
+    stated = final_answer_of(item.solution)
+    if stated is None:
+        return VerifyOutcome(True, None)
+    try:
+        pred = parse(_as_latex(stated), parsing_timeout=timeout_s)
+        if not pred:
+            return VerifyOutcome(True, None, "solution's final answer not parseable")
+        same = verify(gold, pred, timeout_seconds=timeout_s)
+    except Exception as exc:
+        return VerifyOutcome(True, None, f"compare error: {type(exc).__name__}")
+    return VerifyOutcome(True, bool(same), None if same else f"solution says {stated[:200]!r}")
+
+
+def _import_cpu_s() -> float:
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-c", "import math_verify, pipelines.bigmath.verify"], check=True,
+                   cwd=str(Path(__file__).resolve().parents[1]))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def _cpu_s() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_verify_single(kind: str, workers: int, out):
+    """math-verify in one process, item by item (imported before the clock starts)."""
+    import math_verify  # noqa: F401
+
+    items = verification_items(kind)
+    cpu0, start = _cpu_s(), time.perf_counter()
+    outcomes = [plain_math_verify(it) for it in items]
+    elapsed, cpu = time.perf_counter() - start, _cpu_s() - cpu0
+    out.put({"seconds": elapsed, "cpu_seconds": cpu, "items": len(items), "peak_mb": _peak_mb(),
+             "verdicts": [(o.parsed, o.agrees) for o in outcomes]})
+
+
 def _peak_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round((own + children) / 1024, 1)
 
 
-def measure(target, scale: int, workers: int) -> dict:
+def measure(target, arg, workers: int) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=target, args=(scale, workers, q))
+    p = ctx.Process(target=target, args=(arg, workers, q))
     p.start()
     while True:
         try:
@@ -157,27 +289,56 @@ def measure(target, scale: int, workers: int) -> dict:
     return result
 
 
+def _ratio(slow: float, fast: float) -> float:
+    return round(slow / fast, 2) if fast > 0 else float("inf")
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=int, default=3, help="resample the sample rows this many times")
+    ap.add_argument("--scale", type=int, default=3, help="resample the sample rows this many times (signals + dedup)")
     ap.add_argument("--workers", type=int, default=2, help="verification processes of the funnel")
     args = ap.parse_args(argv)
-    funnel = measure(run_funnel_side, args.scale, args.workers)
-    baseline = measure(run_map_side, args.scale, args.workers)
-    same = funnel["reasons"] == baseline["reasons"] and funnel["kept"] == baseline["kept"]
-    report = {
-        "rows": funnel["rows"],
-        "funnel_seconds": round(funnel["seconds"], 2),
+    report: dict = {"cpu_count": mp.cpu_count(), "workers": args.workers}
+    for kind, target in (("numeric", 10.0), ("latex", 1.8)):
+        ours = measure(run_verify_funnel, kind, args.workers)
+        single = measure(run_verify_single, kind, args.workers)
+        report[f"verify_{kind}"] = {
+            "items": ours["items"], "fast_path_items": ours["fast_path"],
+            "funnel_items_per_s": round(ours["items"] / ours["seconds"], 1),
+            "math_verify_single_items_per_s": round(single["items"] / single["seconds"], 1),
+            "ratio": _ratio(single["seconds"], ours["seconds"]), "target": target,
+            # CPU seconds (worker processes included) do not depend on what else the machine runs;
+            # cpu_bound_ratio is the ratio an otherwise idle machine with `workers` cores would show
+            "funnel_cpu_seconds": round(ours["cpu_seconds"], 2),
+            "math_verify_single_cpu_seconds": round(single["cpu_seconds"], 2),
+            # (an estimate: the pool's CPU, parent included, split evenly over the workers)
+            "cpu_bound_ratio": _ratio(single["cpu_seconds"],
+                                      ours["cpu_seconds"] / (args.workers if ours["fast_path"] < ours["items"] else 1)),
+            "same_verdicts": ours["verdicts"] == single["verdicts"],
+        }
+    cheap = measure(run_funnel_cheap, args.scale, args.workers)
+    cheap_map = measure(run_map_cheap, args.scale, args.workers)
+    report["signals_dedup"] = {
+        "rows": cheap["rows"], "funnel_seconds": round(cheap["seconds"], 2),
+        "datasets_map_seconds": round(cheap_map["seconds"], 2),
+        "ratio": _ratio(cheap_map["seconds"], cheap["seconds"]), "target": 20.0,
+        "same_result": cheap["reasons"] == cheap_map["reasons"] and cheap["kept"] == cheap_map["kept"],
+        "funnel_step_seconds": {t["step"]: t["seconds"] for t in cheap["timings"]},
+    }
+    funnel = measure(run_funnel_side, 1, args.workers)
+    baseline = measure(run_map_side, 1, args.workers)
+    report["whole_funnel"] = {
+        "rows": funnel["rows"], "funnel_seconds": round(funnel["seconds"], 2),
         "datasets_map_seconds": round(baseline["seconds"], 2),
-        "speedup_ratio": round(baseline["seconds"] / funnel["seconds"], 2),
-        "funnel_peak_mb": funnel["peak_mb"],
-        "datasets_map_peak_mb": baseline["peak_mb"],
-        "memory_ratio": round(baseline["peak_mb"] / funnel["peak_mb"], 2),
-        "same_result": same,
+        "ratio": _ratio(baseline["seconds"], funnel["seconds"]),
+        "funnel_peak_mb": funnel["peak_mb"], "datasets_map_peak_mb": baseline["peak_mb"],
+        "same_result": funnel["reasons"] == baseline["reasons"] and funnel["kept"] == baseline["kept"],
+        "funnel_step_seconds": {t["step"]: t["seconds"] for t in funnel["timings"]},
     }
     print(json.dumps(report, indent=2))
-    if not same:
-        print("results differ:", json.dumps({"funnel": funnel["reasons"], "map": baseline["reasons"]}), file=sys.stderr)
+    for part in ("signals_dedup", "whole_funnel"):
+        if not report[part]["same_result"]:
+            print(f"{part}: results differ", file=sys.stderr)
     return report
 
 

@@ -54,3 +54,13 @@ def rejected_expectations() -> list:
         E.ExpectColumnValuesToNotBeNull(column="step"),
         E.ExpectColumnValuesToNotBeNull(column="source"),
     ]
+
+
+def verify_timeouts(rejected: pl.DataFrame, rows_verified: int, max_share: float) -> tuple[bool, dict]:
+    """At most ``max_share`` of the rows that reached answer verification may have run out of time
+    (reason ``verify_timeout``): above it the machine, not the data, decided what was kept.
+    Fix: give verification more CPU (VerifyConfig.item_timeout_s / workers) or a quieter machine."""
+    timed_out = int((rejected.get_column("reason") == reasons.VERIFY_TIMEOUT).sum()) if rejected.height else 0
+    share = timed_out / rows_verified if rows_verified else 0.0
+    return share <= max_share, {"verify_timeout_rows": timed_out, "rows_verified": rows_verified,
+                                "timeout_share": round(share, 6), "max_timeout_share": max_share}

@@ -9,7 +9,9 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 # "\boxed 5", "$\boxed -3$": a box without braces holds one token
 _BARE_BOX = re.compile(r"\\boxed\s+(-?[^\s${}\\]+)")
 # MetaMathQA / MathInstruct style closing line: "The answer is: 18", "The answer is $\frac{1}{2}$."
-_ANSWER_IS = re.compile(r"(?i)(?:^|\n|[.!]\s+)the\s+(?:final\s+)?answer\s+is\s*:?\s*(.+?)\s*$")
+# the value is the rest of the last line; "(.+?)\s*$" rescanned to the end of the line from every
+# phrase ("the answer is x" repeated, then another line: quadratic), so the phrase is found alone
+_ANSWER_IS = re.compile(r"(?i)(?:^|\n|[.!]\s+)the\s+(?:final\s+)?answer\s+is\s*:?\s*")
 _HASH = re.compile(r"####\s*(.+?)\s*$", re.S)
 _CALC = re.compile(r"<<[^<>]*>>")  # GSM8K calculator annotations
 # "A) 12 B) 16", "a ) 12 , b ) 16", "(A) 12 (B) 16", "A. 12 B. 16"
@@ -24,30 +26,45 @@ def last_boxed(text: str | None) -> str | None:
     found, found_at = None, -1
     for m in _BARE_BOX.finditer(text):
         found, found_at = m.group(1).rstrip(".,;"), m.start()
+    closing = None
     for m in _BOX.finditer(text):
         if m.start() < found_at:
             continue
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            c = text[i]
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-            i += 1
-        if depth == 0:
-            found = text[m.end() : i - 1].strip()
+        if closing is None:
+            closing = _closing_braces(text)
+        end = closing.get(m.end() - 1)
+        if end is not None:
+            found = text[m.end() : end].strip()
     return found
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """Position of each ``{`` -> position of its matching ``}`` (unclosed ones absent), in one pass.
+
+    Scanning forward from every ``\\boxed{`` separately was quadratic on ``\\boxed{`` repeated.
+    """
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    for i, c in enumerate(text):
+        if c == "{":
+            stack.append(i)
+        elif c == "}" and stack:
+            pairs[stack.pop()] = i
+    return pairs
 
 
 def stated_answer(text: str | None) -> str | None:
     """The value of a closing "The answer is: X" line (MetaMathQA, MathInstruct), or None."""
     if not text:
         return None
-    m = _ANSWER_IS.search(text.strip())
-    if not m:
+    text = text.strip()
+    last_line = text.rfind("\n") + 1
+    for m in _ANSWER_IS.finditer(text):  # the earliest phrase that ends on the last line, before its end
+        if last_line <= m.end() < len(text):
+            value = text[m.end() :].strip().rstrip(".").strip()
+            break
+    else:
         return None
-    value = m.group(1).strip().rstrip(".").strip()
     if value.startswith("$") and value.endswith("$") and value.count("$") == 2:
         value = value.strip("$").strip()
     return value or None
@@ -116,6 +133,11 @@ def parse_options(options) -> list[str]:
         letter = next(g for g in m.groups() if g)
         out.append(f"{letter.upper()}) {text[m.end():end].strip().rstrip(',;').strip()}")
     return out
+
+
+def option_marks(text: str) -> list[tuple[int, str]]:
+    """(position, upper-case letter) of every option marker ("A)", "(B)", "c )", "D.") in ``text``, in order."""
+    return [(m.start(), next(g for g in m.groups() if g).upper()) for m in _OPTION_SPLIT.finditer(text)]
 
 
 def option_value(options: list[str], letter: str | None) -> str | None:

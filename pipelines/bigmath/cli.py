@@ -38,7 +38,8 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
     Every input row ends in kept.parquet or in rejected.parquet with a `reason` code:
     multiple_choice, yes_no, true_false, multi_part, proof, hyperlink, figure, non_english,
     duplicate, near_duplicate, contaminated, missing_answer, unparseable_answer, answer_mismatch,
-    malformed.
+    malformed, verify_timeout. funnel.json also holds per-step `timings` (seconds, peak memory):
+    the only part of the output that differs between two runs on the same input.
     """
     mapping = parse_field_mapping(fields, SCHEMA_FIELDS, required=("problem",))
     eval_col = parse_field_mapping((eval_field,), ("problem",), required=("problem",))["problem"]
@@ -61,6 +62,7 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
             "steps": result.funnel.to_frame().to_dicts(),
             "source_revisions": result.source_revisions,
             "eval_sets": result.eval_set_sizes,
+            "timings": result.funnel.timings_dicts(),  # machine facts: the rest of the output is byte-identical
         }
         atomic_write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", stage / "funnel.json")
     click.echo(f"{result.rows_in} rows in: {result.kept.height} kept, {result.rejected.height} rejected")

@@ -19,7 +19,10 @@ _PUNCT = re.compile(r"[^\w\s]+", re.U)
 
 
 def dedup_key(text: str) -> int:
-    return hash64(normalize_text(text))
+    try:
+        return hash64(normalize_text(text))
+    except UnicodeEncodeError:  # a lone surrogate: hash its escaped form instead of failing the run
+        return hash64(normalize_text(text.encode("utf-8", "backslashreplace").decode("utf-8")))
 
 
 def exact_duplicates(texts: Iterable[str], seen: set[int] | None = None) -> tuple[list[bool], list[int]]:
@@ -38,8 +41,8 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
     t = normalize_text(_PUNCT.sub(" ", text))
     t = re.sub(r"\s+", " ", t)
     if len(t) <= k:
-        return {t.encode("utf-8")}
-    return {t[i : i + k].encode("utf-8") for i in range(len(t) - k + 1)}
+        return {t.encode("utf-8", "surrogatepass")}  # a lone surrogate (possible in a str) is not an error
+    return {t[i : i + k].encode("utf-8", "surrogatepass") for i in range(len(t) - k + 1)}
 
 
 @dataclass(frozen=True)

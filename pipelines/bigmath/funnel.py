@@ -24,9 +24,10 @@ from pipelines.bigmath.dedup import (
 from pipelines.bigmath.normalize import NormalizeConfig, normalize_source
 from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
 from pipelines.bigmath.sources import SourceRows, SourceSpec, load_source
+from pipelines.bigmath.fastpath import verify_with_fast_path
 from pipelines.bigmath.verify import VerifyItem, verify_answers
 from pipelines.core.io import read_records
-from pipelines.core.steps import Funnel, Step, StepResult, concat_rejected, reject_where, run_steps
+from pipelines.core.steps import Funnel, Step, StepResult, concat_rejected, measure_step, reject_where, run_steps
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,10 @@ class EvalSetSpec:
 @dataclass(frozen=True)
 class VerifyConfig:
     workers: int = 2
-    item_timeout_s: int = 5
+    item_timeout_s: float = 5     # CPU seconds per item, counted from when a worker starts it
+    retry_factor: float = 4       # a timed-out item is retried alone with this many times the budget
+    fast_path: bool = True        # plain numbers are decided without math-verify (pipelines/bigmath/fastpath.py)
+    max_timeout_share: float = 0.001  # the blocking check fails the run above this share of verify_timeout rows
 
 
 @dataclass(frozen=True)
@@ -169,14 +173,25 @@ def verify_step(config: VerifyConfig) -> Step:
             VerifyItem(a, s if origin == "column" else None)  # an answer taken from the solution agrees with it by construction
             for a, s, origin in frame.select("answer", "solution", "answer_origin").iter_rows()
         ]
-        outcomes = verify_answers(items, workers=config.workers, item_timeout_s=config.item_timeout_s)
-        reason = [None if o.parsed and o.agrees is not False else (R.UNPARSEABLE_ANSWER if not o.parsed else R.ANSWER_MISMATCH)
-                  for o in outcomes]
+        pool = dict(workers=config.workers, item_timeout_s=config.item_timeout_s, retry_factor=config.retry_factor)
+        if config.fast_path:
+            outcomes, _ = verify_with_fast_path(items, **pool)
+        else:
+            outcomes = verify_answers(items, **pool)
+        reason = [_verify_reason(o) for o in outcomes]
         mask = pl.Series([r is not None for r in reason], dtype=pl.Boolean)
         return reject_where(frame, mask, reason=pl.Series(reason, dtype=pl.Utf8), step="verify_answer",
                             detail=pl.Series([o.detail for o in outcomes], dtype=pl.Utf8))
 
     return Step("verify_answer", fn)
+
+
+def _verify_reason(o) -> str | None:
+    if o.timed_out:  # the machine ran out of time, not the row out of sense: never unparseable_answer
+        return R.VERIFY_TIMEOUT
+    if not o.parsed:
+        return R.UNPARSEABLE_ANSWER
+    return R.ANSWER_MISMATCH if o.agrees is False else None
 
 
 def exact_dedup_step() -> Step:
@@ -225,8 +240,12 @@ def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -
 
 
 def run_funnel(config: FunnelConfig) -> FunnelResult:
-    rows, quarantined, loaded = read_all(config)
-    return filter_rows(rows, quarantined, config, loaded)
+    probe = Funnel()
+    with measure_step(probe, "normalize"):
+        rows, quarantined, loaded = read_all(config)
+    result = filter_rows(rows, quarantined, config, loaded)
+    result.funnel.timings[:0] = probe.timings  # reading + normalizing is the funnel's first step
+    return result
 
 
 def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig,
@@ -238,7 +257,8 @@ def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelCon
     funnel = Funnel()
     rows_in = rows.height + quarantined.height
     funnel.record("normalize", rows_in, StepResult(rows, quarantined))
-    index = build_contamination_index(config)
+    with measure_step(funnel, "build_contamination_index"):
+        index = build_contamination_index(config)
     kept, rejected, funnel = run_steps(rows, build_steps(config, index), funnel)
     all_rejected = concat_rejected([quarantined, rejected], SCHEMA).select(list(REJECTED_SCHEMA))
     both = pl.concat([rows.select("source", "source_revision"), quarantined.select("source", "source_revision")])

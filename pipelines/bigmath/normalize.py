@@ -19,6 +19,7 @@ from pipelines.bigmath.answers import (
     split_gsm8k,
     stated_answer,
 )
+from pipelines.bigmath.limits import MAX_ANSWER_CHARS, MAX_LATEX_DEPTH, MAX_PROBLEM_CHARS, MAX_SOLUTION_CHARS
 from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
 from pipelines.bigmath.sources import SourceRows
 from pipelines.core.hashing import content_id
@@ -28,8 +29,11 @@ STEP = "normalize"
 
 @dataclass(frozen=True)
 class NormalizeConfig:
-    max_problem_chars: int = 20_000   # longer "problems" are scraped pages, not problems
-    max_latex_depth: int = 48         # deeper brace nesting breaks parsers and is never a real problem
+    # caps checked before any parser sees the row (defaults and reasons: pipelines/bigmath/limits.py)
+    max_problem_chars: int = MAX_PROBLEM_CHARS
+    max_latex_depth: int = MAX_LATEX_DEPTH
+    max_answer_chars: int = MAX_ANSWER_CHARS
+    max_solution_chars: int = MAX_SOLUTION_CHARS
 
 
 class Malformed(ValueError):
@@ -54,7 +58,21 @@ def _text_field(record: dict, column: str | None, name: str, *, required: bool) 
         return format_number(value)
     if not isinstance(value, str):
         raise Malformed(f"field {column!r} ({name}) is {type(value).__name__}, expected text")
+    try:  # a lone surrogate is possible in a Python str (JSON "\ud800") but not in UTF-8 output
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Malformed(f"field {column!r} ({name}) holds a lone surrogate at position {exc.start}") from None
     return value
+
+
+def _json(value, **kw) -> str:
+    """JSON text of ``value``; escaped to ASCII only when it holds a lone surrogate (not writable as UTF-8)."""
+    text = json.dumps(value, ensure_ascii=False, default=str, **kw)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, default=str, **kw)
 
 
 def _depth(text: str) -> int:
@@ -83,6 +101,13 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
 
     answer_raw = _text_field(record, f.get("answer"), "answer", required=False)
     solution = _text_field(record, f.get("solution"), "solution", required=False)
+    # before answer extraction: the extractors are linear, but a megabyte "answer" is never one
+    if answer_raw is not None and "####" not in answer_raw and len(answer_raw) > config.max_answer_chars:
+        raise Malformed(f"answer is {len(answer_raw)} characters (limit {config.max_answer_chars})")
+    if answer_raw is not None and len(answer_raw) > config.max_solution_chars:
+        raise Malformed(f"answer field is {len(answer_raw)} characters (limit {config.max_solution_chars})")
+    if solution is not None and len(solution) > config.max_solution_chars:
+        raise Malformed(f"solution is {len(solution)} characters (limit {config.max_solution_chars})")
     options = parse_options(record.get(f["options"])) if "options" in f else []
     letter = None
     origin = "column"
@@ -112,6 +137,8 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
         raise ValueError(f"unknown answer_from {mode!r}")
     if answer is not None:
         answer = answer.strip() or None
+    if answer is not None and len(answer) > config.max_answer_chars:  # e.g. a huge \boxed{} in the solution
+        raise Malformed(f"answer is {len(answer)} characters (limit {config.max_answer_chars})")
     if answer is not None and _depth(answer) > config.max_latex_depth:
         raise Malformed(f"answer LaTeX braces nested deeper than {config.max_latex_depth}")
 
@@ -126,7 +153,7 @@ def normalize_record(record: dict, source: SourceRows, config: NormalizeConfig) 
         "options": options,
         "answer_letter": letter,
         "answer_origin": origin,
-        "extra": json.dumps(extra, sort_keys=True, ensure_ascii=False, default=str) if extra else None,
+        "extra": _json(extra, sort_keys=True) if extra else None,
         "_sid": None if sid is None else str(sid),
     }
 
@@ -149,8 +176,10 @@ def normalize_source(source: SourceRows, config: NormalizeConfig | None = None) 
             continue
         try:
             row = normalize_record(rec.record, source, config)
-        except Malformed as exc:
-            raw = json.dumps(rec.record, ensure_ascii=False, default=str)
+        except Exception as exc:  # noqa: BLE001 - one bad row is quarantined, never the end of the run
+            if not isinstance(exc, Malformed):
+                exc = Malformed(f"{type(exc).__name__} while normalizing: {str(exc)[:200]}")
+            raw = _json(rec.record)
             bad.append({**base, "source_id": rec.source_id, "problem_id": content_id(raw, prefix="q"),
                         "options": [], "extra": json.dumps({"raw": raw[:2000]}, ensure_ascii=False),
                         "reason": reasons.MALFORMED, "step": STEP,

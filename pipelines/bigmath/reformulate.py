@@ -26,7 +26,8 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 from pipelines.bigmath import signals
-from pipelines.bigmath.answers import _OPTION_PREFIX, option_value, parse_options
+from pipelines.bigmath.answers import _OPTION_PREFIX, option_marks, option_value, parse_options
+from pipelines.bigmath.limits import MAX_OPTION_CHARS, MAX_OPTION_LIST_TRIES
 from pipelines.bigmath.verify import VerifyOutcome, _as_latex, verify_answers
 from pipelines.core.hashing import content_id
 
@@ -86,6 +87,8 @@ def option_math_value(text: str | None, stem: str = "") -> OptionValue:
     these", several values or ambiguous notation (``2 1/2``, ``n2`` for n²) are not values."""
     if text is None or not text.strip():
         return OptionValue(None, problem="the correct option is empty")
+    if len(text) > MAX_OPTION_CHARS:  # before the patterns below (_UNIT_TAIL backtracks on long text)
+        return OptionValue(None, problem=f"the correct option is {len(text)} characters (limit {MAX_OPTION_CHARS})")
     t = text.strip()
     if t.startswith("$") and t.endswith("$") and len(t) > 1:
         t = t.strip("$").strip()
@@ -166,7 +169,8 @@ _APPROX = re.compile(r"(?i)\bclosest\b|\bapprox(?:imately|imate|\.)?|\bnearly\b|
 _QUESTION_START = re.compile(
     r"(?i)(?:^|,\s*)(?:find|calculate|compute|determine|evaluate|simplify|solve|what|how|in\s+how|give|express"
     r"|work\s+out)\b")
-_TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*\.?\s*$")
+# no leading \s* (rescanned a whitespace run from each of its positions) and no \s*\.?\s* (nested)
+_TRAILING_NOTE = re.compile(r"\([^()]*\)\s*(?:\.\s*)?$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z$\\(])")
 
 
@@ -179,9 +183,16 @@ def split_inline_options(problem: str) -> tuple[str, list[str]]:
         cut = m.start()
         tail = text[m.end():]
     else:
-        # the earliest run of A/B markers ("A) 12 B) 16", "(A) 12 (B) 16", "a ) 12 , b ) 16")
-        for pat in (r"\(\s*A\s*\)", r"(?:^|(?<=[\s,;:]))A\s?\)", r"(?:^|(?<=[\s,;:]))a\s?\)", r"(?m)^\s*A[.:]\s"):
+        # the earliest run of A/B markers ("A) 12 B) 16", "(A) 12 (B) 16", "a ) 12 , b ) 16"); a marker
+        # with no "B" marker after it cannot start a list, so only those are confirmed by a full parse
+        # (at most MAX_OPTION_LIST_TRIES per kind: parsing the rest after every "(A)" was quadratic)
+        last_b = _last_b_marker(text)
+        for pat in (r"\(\s*A\s*\)", r"(?:^|(?<=[\s,;:]))A\s?\)", r"(?:^|(?<=[\s,;:]))a\s?\)", r"(?m)^[^\S\n]*A[.:]\s"):
+            tries = 0
             for mm in re.finditer(pat, text):
+                if mm.start() >= last_b or tries >= MAX_OPTION_LIST_TRIES:
+                    break
+                tries += 1
                 rest = text[mm.start():]
                 if len(parse_options(rest)) >= 2:
                     cut = mm.start()
@@ -195,6 +206,11 @@ def split_inline_options(problem: str) -> tuple[str, list[str]]:
     if len(options) < 2:
         return text, []
     return text[:cut].strip(), options
+
+
+def _last_b_marker(text: str) -> int:
+    """Start of the last "B" option marker in ``text`` (-1 when none): an option list needs one after its "A"."""
+    return max((pos for pos, letter in option_marks(text) if letter == "B"), default=-1)
 
 
 def stem_problem(stem: str) -> tuple[str, str] | None:
@@ -227,7 +243,7 @@ _RESIDUE = re.compile(
     r"(?i)\bwhich\s+(?:one\s+)?of\b|\bthe\s+following\b|\bnone\s+of\s+(?:these|the\s+above)\b|\ball\s+of\s+the\s+above\b"
     r"|\banswer\s+(?:choices?|options?)\b|\b(?:options?|choices?)\s*:|\bcorrect\s+option\b"
 )
-_LETTER_MARK = re.compile(r"(?m)(?<![A-Za-z])\(\s*[A-E]\s*\)|(?:^|[\s,;:])[A-E]\s?\)\s*\S|^\s*[A-E][.:]\s")
+_LETTER_MARK = re.compile(r"(?m)(?<![A-Za-z])\(\s*[A-E]\s*\)|(?:^|[\s,;:])[A-E]\s?\)\s*\S|^[^\S\n]*[A-E][.:]\s")
 _HINT = re.compile(r"(?i)\bhint\b|\bthe\s+answer\s+is\b|\banswer\s*:|\bnote\s+that\s+the\s+answer\b")
 _NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?")
 

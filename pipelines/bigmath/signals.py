@@ -10,34 +10,97 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
+
+from pipelines.bigmath.limits import LINK_TARGET_CHARS
+
+# Linear time by design (issue 15): no pattern here runs ``A[\s\S]*B`` or nested lazy windows over
+# user text. "A somewhere before B" is two searches (:func:`_then`); "A, then B within w, then C
+# within w" is a scan over marker positions (:func:`_chain`); a whitespace run is never scanned from
+# each of its positions (``^\s*`` with MULTILINE is ``^[^\S\n]*``: the match from the last line start
+# of a blank run exists exactly when one from an earlier line start does).
+
+
+def _then(first: re.Pattern, second: re.Pattern, text: str) -> bool:
+    """True when ``second`` matches somewhere after the end of the earliest ``first`` match."""
+    m = first.search(text)
+    return bool(m and second.search(text, m.end()))
+
+
+def _starts(pattern: str) -> re.Pattern:
+    """Every (overlapping) match of ``pattern``: a lookahead at each position, one bounded attempt each."""
+    return re.compile(r"(?=(" + pattern + r"))")
+
+
+def _chain(text: str, a: re.Pattern, b: re.Pattern, c: re.Pattern, lo: int, hi: int, needs: str = "ABC") -> bool:
+    r"""Markers a, b, c in order, each gap (end of one marker to start of the next) within [lo, hi].
+
+    The same answer as ``a[\s\S]{lo,hi}?b[\s\S]{lo,hi}?c`` without its O(n * hi^2) backtracking:
+    one pass per marker kind plus a binary search per b marker. ``needs``: characters every match
+    must contain (the marker letters), checked first.
+    """
+    if any(ch not in text for ch in needs):  # each marker holds its letter: most text skips the scans
+        return False
+    a_ends = sorted(m.start() + len(m.group(1)) for m in a.finditer(text))
+    if not a_ends:
+        return False
+    c_starts = sorted(m.start() for m in c.finditer(text))
+    if not c_starts:
+        return False
+    for m in b.finditer(text):
+        bs, be = m.start(), m.start() + len(m.group(1))
+        i = bisect_left(a_ends, bs - hi)
+        if i == len(a_ends) or a_ends[i] > bs - lo:
+            continue
+        j = bisect_left(c_starts, be + lo)
+        if j < len(c_starts) and c_starts[j] <= be + hi:
+            return True
+    return False
 
 # ---------------------------------------------------------------- hyperlinks
 _URL = re.compile(
-    r"(?i)\b(?:https?|ftp)://\S+|\bwww\.[a-z0-9-]+\.[a-z]{2,}|\[[^\]\n]{1,200}\]\((?:https?://|/)[^)\s]+\)"
-    r"|<a\s+[^>]*href=|\b[a-z0-9-]+\.(?:com|org|net|edu|io|gov)/\S*"
-)
+    r"(?i)\b(?:https?|ftp)://\S+|\bwww\.[a-z0-9-]+\.[a-z]{2,}|\[[^\]\n]{1,200}\]\((?:https?://|/)[^)\s]{1,%d}\)"
+    r"|(?<![a-z0-9-])[a-z0-9-]+\.(?:com|org|net|edu|io|gov)/\S*" % LINK_TARGET_CHARS
+)  # the link target is bounded and a host name starts only where its run starts: one attempt per run
+# an HTML link "<a ... href=" (found by _html_link: one scan per tag, not "<a\s+[^>]*href=")
+_A_TAG = re.compile(r"(?i)<a\s")
+_HREF = re.compile(r"(?i)href=")
 
 
 def has_hyperlink(text: str) -> bool:
-    return bool(_URL.search(text))
+    return bool(_URL.search(text)) or _html_link(text)
+
+
+def _html_link(text: str) -> bool:
+    """``<a\\s+[^>]*href=`` in linear time: tags up to the same ``>`` share one failed search."""
+    skip_until = -1
+    for m in _A_TAG.finditer(text):
+        if m.start() < skip_until:
+            continue
+        gt = text.find(">", m.end())
+        end = gt if gt >= 0 else len(text)
+        if _HREF.search(text, m.end(), end):
+            return True
+        skip_until = end
+    return False
 
 
 # ---------------------------------------------------------------- multiple choice
 _MC_PHRASES = re.compile(
     r"(?i)\bwhich\s+(?:one\s+)?of\s+the\s+following\b|\banswer\s+choices?\b|\b(?:select|choose|pick)\s+(?:the\s+)?"
-    r"(?:correct|best|right)\s+(?:answer|option|choice)|^\s*options?\s*:|\bchoices?\s*:"
+    r"(?:correct|best|right)\s+(?:answer|option|choice)|^[^\S\n]*options?\s*:|\bchoices?\s*:"
     , re.M)
 # (A) ... (B) ... (C): parenthesised capitals in order, allowing \textbf{(A)}, $\mathrm{(B)}$
 # (full-width brackets too: cn_k12-style "（A）")
 # not an argument: P(A), P(B), P(C) of probability problems and f(A) are not options
 _NOT_ARG = r"(?<![A-Za-z_\\])"
-_MC_PAREN = re.compile(_NOT_ARG + r"[(（]\s*A\s*[)）][\s\S]{1,800}?" + _NOT_ARG + r"[(（]\s*B\s*[)）][\s\S]{1,800}?"
-                       + _NOT_ARG + r"[(（]\s*C\s*[)）]")
-# A) 12 B) 16 C) ... or A. 12 \n B. 16 (line starts)
-_MC_INLINE = re.compile(r"(?:^|[\s$,;:])A\s?\)\s*\S[\s\S]{0,400}?[\s$,;]B\s?\)\s*\S[\s\S]{0,400}?[\s$,;]C\s?\)")
-_MC_LINES = re.compile(r"(?m)^\s*\(?A[\.\):：．]\s*\S.*\n(?:.*\n){0,3}?\s*\(?B[\.\):：．]\s*\S")
+# (markers 1-800 characters apart, checked by _chain)
+_MC_PAREN = tuple(_starts(_NOT_ARG + r"[(（]\s*" + k + r"\s*[)）]") for k in "ABC")
+# A) 12 B) 16 C) ... or A. 12 \n B. 16 (line starts); inline markers 0-400 characters apart
+_MC_INLINE = (_starts(r"(?:^|(?<=[\s$,;:]))A\s?\)\s*\S"), _starts(r"[\s$,;]B\s?\)\s*\S"), _starts(r"[\s$,;]C\s?\)"))
+_MC_LINES = re.compile(r"(?m)^[^\S\n]*\(?A[\.\):：．]\s*\S.*\n(?:.*\n){0,3}?\s*\(?B[\.\):：．]\s*\S")
 # "A: $1$  B: $2$  C: $3$" on one line (NuminaMath / cn_k12); "ratio A:B:C" has no space before B
-_MC_COLON = re.compile(r"(?:^|\s)A[:：．]\s*\S[\s\S]{0,400}?\sB[:：．]\s*\S[\s\S]{0,400}?\sC[:：．]\s*\S")
+_MC_COLON = (_starts(r"(?:^|(?<=\s))A[:：．]\s*\S"), _starts(r"\sB[:：．]\s*\S"), _starts(r"\sC[:：．]\s*\S"))
 # "Team A: 3 wins. Team B: 5 wins. Team C: ..." names things A, B, C; it does not offer options
 _NAMED_LABEL = re.compile(r"(?i)\b([a-z]{2,})\s+([ABC])[:：．]")
 _OPTION_WORDS = {"option", "choice", "answer", "and", "or", "is", "be", "are", "the"}
@@ -61,14 +124,13 @@ def is_multiple_choice(text: str, options: list[str] | None = None, answer: str 
             return True
     text = _ASY.sub(" ", text)  # Asymptote code is full of "A)" and "label(...)"
     return bool(
-        _MC_PHRASES.search(text) or _MC_PAREN.search(text) or _MC_INLINE.search(text)
+        _MC_PHRASES.search(text) or _chain(text, *_MC_PAREN, 1, 800) or _chain(text, *_MC_INLINE, 0, 400)
         or _MC_LINES.search(text) or _MC_LOWER.search(text) or _colon_options(text)
     )
 
 
 def _colon_options(text: str) -> bool:
-    m = _MC_COLON.search(text)
-    if not m:
+    if not _chain(text, *_MC_COLON, 0, 400):
         return False
     # the same word before every letter ("Box A: ... Box B: ... Box C:") names things, unless the
     # word is "Option"/"Choice"
@@ -83,9 +145,9 @@ def _colon_options(text: str) -> bool:
 _PROOF = re.compile(
     r"(?i)\b(?:prove|proving|disprove|give\s+a\s+proof|with\s+proof|justify\s+(?:your|the)\s+answer)\b|证明|求证|试证|"
     # "show that" only as an instruction (sentence start), not "needs to show that he received 80"
-    r"(?:^|[.!?;:]\s+|\n\s*|\$\s+)(?:show|demonstrate|verify|establish)\s+(?:that|how|why)\b"
+    r"(?:^|[.!?;:]\s+|\n[^\S\n]*|\$\s+)(?:show|demonstrate|verify|establish)\s+(?:that|how|why)\b"
     # "If $x>0$, show $x+1/x\ge 2$.": show + a formula, as an instruction
-    r"|(?:^|[.!?;:,]\s+|\n\s*)(?i:show)\s+(?:\$|\\\()"
+    r"|(?:^|[.!?;:,]\s+|\n[^\S\n]*)(?i:show)\s+(?:\$|\\\()"
     # French, German, Russian, Spanish (these rows usually leave at the language step too)
     r"|(?i:\bd[ée]montr(?:er|ez)\b|\bmontr(?:er|ez)\s+que\b|\bbeweisen\b|\bbeweise\b|\bzeigen\s+sie\b"
     r"|\bdemostrar\b|\bdemuestre\b)|(?i:доказать|докажите|докажем)"
@@ -147,26 +209,30 @@ _PART_B = re.compile(r"(?:^|[\s.;:?!，。；：*])[(（]\s*(?:b|ii|2|II|Ⅱ)\s*
 # (a numbered list of facts or equations is not several questions)
 _ASK = (r"(?:find|calculate|compute|determine|solve|prove|show|what|how|which|write|evaluate|simplify|express|"
         r"explain|sketch|求|证明|判断|计算|解)\b")
-def _items(first: str, second: str) -> re.Pattern:
+def _item(label: str) -> re.Pattern:
     lead = r"(?:^|(?<=[\s.;:?!，。；：]))"
-    return re.compile(r"(?i)" + lead + first + r"\s*[.)．、]\s+(?:\$[^$]*\$\s*,?\s*)?" + _ASK + r"[\s\S]*?"
-                      + lead + second + r"\s*[.)．、]\s+(?:\$[^$]*\$\s*,?\s*)?" + _ASK, re.M)
+    return re.compile(r"(?i)" + lead + label + r"\s*[.)．、]\s+(?:\$[^$]*\$\s*,?\s*)?" + _ASK, re.M)
+
+
+def _items(first: str, second: str) -> tuple[re.Pattern, re.Pattern]:
+    """An item ``first`` and, later, an item ``second`` (checked with :func:`_then`)."""
+    return _item(first), _item(second)
 
 
 _NUM_ITEMS = _items("1", "2")
 _LETTER_ITEMS = _items("a", "b")  # "a) Find its speed. b) How far ..."
-_PART_LINES = re.compile(r"(?m)^\s*(?:\(?a\)|a\.)\s+\S[\s\S]*^\s*(?:\(?b\)|b\.)\s+\S")
-_PART_WORDS = re.compile(r"(?i)\bpart\s*\(?(?:a|i|1)\)?\s*[:.)][\s\S]*\bpart\s*\(?(?:b|ii|2)\)?\s*[:.)]")
-_ANSWER_PARTS = re.compile(r"\(\s*(?:a|i)\s*\)[\s\S]*\(\s*(?:b|ii)\s*\)")
+_PART_LINES = (re.compile(r"(?m)^[^\S\n]*(?:\(?a\)|a\.)\s+\S"), re.compile(r"(?m)^[^\S\n]*(?:\(?b\)|b\.)\s+\S"))
+_PART_WORDS = (re.compile(r"(?i)\bpart\s*\(?(?:a|i|1)\)?\s*[:.)]"), re.compile(r"(?i)\bpart\s*\(?(?:b|ii|2)\)?\s*[:.)]"))
+_ANSWER_PARTS = (re.compile(r"\(\s*(?:a|i)\s*\)"), re.compile(r"\(\s*(?:b|ii)\s*\)"))
 
 
 def is_multi_part(text: str, answer: str | None = None) -> bool:
     if _PART_A.search(text) and _PART_B.search(text):
         return True
-    if (_PART_LINES.search(text) or _PART_WORDS.search(text) or _NUM_ITEMS.search(text)
-            or _LETTER_ITEMS.search(text)):
+    if (_then(*_PART_LINES, text) or _then(*_PART_WORDS, text) or _then(*_NUM_ITEMS, text)
+            or _then(*_LETTER_ITEMS, text)):
         return True
-    return bool(answer and _ANSWER_PARTS.search(answer))
+    return bool(answer and _then(*_ANSWER_PARTS, answer))
 
 
 # ---------------------------------------------------------------- figures
@@ -191,15 +257,58 @@ def needs_figure(text: str) -> bool:
 
 
 # ---------------------------------------------------------------- language
-_MATH_SPANS = re.compile(
-    r"\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\[[\s\S]*?\\\]|\\\([\s\S]*?\\\)|\[asy\][\s\S]*?\[/asy\]|\\[a-zA-Z]+|[{}^_]"
-)
 _NON_LETTERS = re.compile(r"[\W\d_]+", re.U)
+# math spans: (opener, closer); "$$" before "$"; an opener with no closer is plain text
+_SPANS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"), ("[asy]", "[/asy]"))
+
+
+def _without_math(text: str) -> str:
+    r"""Math spans, LaTeX commands and ``{}^_`` replaced by spaces, in one pass.
+
+    The same result as ``re.sub(r"\$\$[\s\S]*?\$\$|\$[^$]*\$|\\\[[\s\S]*?\\\]|…", " ")`` without its
+    quadratic case (an unclosed opener repeated: the lazy scan reran to the end for each): the next
+    closer of each kind is found once and reused until the scan passes it.
+    """
+    out: list[str] = []
+    nxt: dict[str, int] = {}
+    i, n, plain = 0, len(text), 0
+
+    def closer_at(closer: str, start: int) -> int:
+        c = nxt.get(closer)
+        if c is None or (c != -1 and c < start):
+            c = text.find(closer, start)
+            nxt[closer] = c
+        return c
+
+    while i < n:
+        ch = text[i]
+        if ch in "$\\[{}^_":
+            end = -1
+            for opener, closer in _SPANS:
+                if text.startswith(opener, i):
+                    c = closer_at(closer, i + len(opener))
+                    if c >= 0:
+                        end = c + len(closer)
+                        break
+            if end < 0 and ch == "\\" and i + 1 < n and text[i + 1].isascii() and text[i + 1].isalpha():
+                end = i + 2
+                while end < n and text[end].isascii() and text[end].isalpha():
+                    end += 1
+            if end < 0 and ch in "{}^_":
+                end = i + 1
+            if end >= 0:
+                out.append(text[plain:i])
+                out.append(" ")
+                i = plain = end
+                continue
+        i += 1
+    out.append(text[plain:])
+    return "".join(out)
 
 
 def prose_of(text: str) -> str:
     """The text with math, LaTeX commands and digits removed: what a language model should see."""
-    return _NON_LETTERS.sub(" ", _MATH_SPANS.sub(" ", text)).strip()
+    return _NON_LETTERS.sub(" ", _without_math(text)).strip()
 
 
 def non_latin_share(prose: str) -> float:

@@ -1,10 +1,21 @@
-"""Answer checks with math-verify, in worker processes with a per-item deadline.
+"""Answer checks with math-verify, in worker processes, with deadlines that do not depend on load.
 
-math-verify's own timeouts use SIGALRM, which only works in a process's main thread: each
-worker runs items in its main thread (so the library's timeout works), and the parent enforces
-its own wall-clock deadline on top. A worker that overruns is killed and replaced; its item is
-reported as timed out, every other item still gets its answer. One pathological item costs one
-deadline, never the run.
+A timeout is a fact about the machine, not about the row, so no verdict may depend on how busy
+the machine is:
+
+- math-verify's own timeouts (SIGALRM, wall clock) are switched off: on a busy machine they
+  fire on ordinary answers and math-verify then silently answers "no expression", which the
+  funnel used to report as ``unparseable_answer``.
+- Instead each worker gives each item a CPU-time budget (``setitimer(ITIMER_PROF)``, armed in
+  the worker's main thread when it STARTS the item; CPU time does not grow when other processes
+  compete for the cores, wall time does). Spawning a worker and importing math-verify never
+  counts against an item.
+- The parent keeps a generous wall-clock backstop per item, counted from the moment the worker
+  reported starting that item (for code stuck where no signal is delivered); such a worker is
+  killed and replaced, the rest of its chunk goes to other workers.
+- An item that ran out of time is retried alone, in a fresh worker, with ``retry_factor`` times
+  the budget. One that still runs out is reported with ``timed_out=True`` (reason
+  ``verify_timeout`` in the funnel, never ``unparseable_answer``).
 """
 
 from __future__ import annotations
@@ -12,6 +23,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import re
+import resource
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -32,6 +45,16 @@ class VerifyOutcome:
     parsed: bool          # math-verify parsed the answer
     agrees: bool | None   # the solution's final answer equals the answer (None: nothing to compare)
     detail: str | None = None
+    timed_out: bool = False  # ran out of time even on the retry: a fact about the machine, not the row
+
+
+WORKER_CPU_SECONDS = 0.0  # CPU seconds of the workers closed so far in this process (benchmarks)
+
+
+class ItemTimeout(BaseException):
+    """Raised in a worker when an item used up its CPU budget. A BaseException on purpose:
+    math-verify catches ``Exception`` (and its own TimeoutException) and would turn it into
+    "no expression"."""
 
 
 # "\\text{Evelyn}", "ellipse", "blue and red": math-verify reads words as products of symbols
@@ -87,16 +110,21 @@ def final_answer_of(solution: str | None) -> str | None:
     return stated_answer(solution)
 
 
-def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
-    """Run in a worker's main thread: parse the answer, compare with the solution's final answer."""
+def check_item(item: VerifyItem, timeout_s: int | None = 5) -> VerifyOutcome:
+    """Parse the answer, compare with the solution's final answer.
+
+    ``timeout_s`` is math-verify's own (SIGALRM, main thread only) timeout; the worker pool
+    passes None and enforces a CPU budget itself (see the module docstring).
+    """
     from math_verify import parse, verify
 
     if not item.answer:
         return VerifyOutcome(False, None, "no answer")
     if _is_words(item.answer):
         return VerifyOutcome(False, None, "answer is words, not a mathematical value")
+    gold_latex = _as_latex(item.answer)
     try:
-        gold = parse(_as_latex(item.answer), parsing_timeout=timeout_s)
+        gold = parse(gold_latex, parsing_timeout=timeout_s)
     except Exception as exc:  # math-verify raises on some malformed LaTeX even with raise_on_error=False
         return VerifyOutcome(False, None, f"parse error: {type(exc).__name__}")
     if not gold:
@@ -105,7 +133,10 @@ def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
     if stated is None:
         return VerifyOutcome(True, None)
     try:
-        pred = parse(_as_latex(stated), parsing_timeout=timeout_s)
+        # most solutions box the very string the answer column holds: parse is a pure function of
+        # its text, so the same text is parsed once (about a third of the work of such an item)
+        pred_latex = _as_latex(stated)
+        pred = gold if pred_latex == gold_latex else parse(pred_latex, parsing_timeout=timeout_s)
         if not pred:
             return VerifyOutcome(True, None, "solution's final answer not parseable")
         same = verify(gold, pred, timeout_seconds=timeout_s)
@@ -114,84 +145,113 @@ def check_item(item: VerifyItem, timeout_s: int = 5) -> VerifyOutcome:
     return VerifyOutcome(True, bool(same), None if same else f"solution says {stated[:200]!r}")
 
 
-def _worker(conn: Connection, timeout_s: int, check=check_item) -> None:
-    """Take chunks of (index, item); answer each item as soon as it is checked."""
+def _quiet_math_verify() -> None:
+    """Import math-verify once per worker and silence its "timeout is disabled" warning:
+    the worker enforces the budget itself."""
+    import math_verify.grader
+    import math_verify.parser
+
+    math_verify.parser.TIMEOUT_WARNING_SHOWN = True
+    math_verify.grader.TIMEOUT_WARNING_SHOWN = True
+
+
+def _on_budget(signum, frame):  # SIGPROF handler in the worker
+    raise ItemTimeout()
+
+
+def _worker(conn: Connection, cpu_budget_s: float, check=check_item) -> None:
+    """Take chunks of (index, item); say when each item starts, answer it as soon as it is checked."""
+    _quiet_math_verify()
+    signal.signal(signal.SIGPROF, _on_budget)
     while True:
         try:
             msg = conn.recv()
         except EOFError:
             return
-        if msg is None:
+        if msg is None:  # shutting down: report the CPU this worker used (it is no child of the parent)
+            use = resource.getrusage(resource.RUSAGE_SELF)
+            conn.send(("cpu", use.ru_utime + use.ru_stime))
             return
         for index, item in msg:
+            conn.send(("start", index))
             try:
-                outcome = check(item, timeout_s)
+                signal.setitimer(signal.ITIMER_PROF, cpu_budget_s)
+                try:
+                    outcome = check(item, None)
+                finally:
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+            except ItemTimeout:
+                outcome = VerifyOutcome(False, None, f"timeout: over {cpu_budget_s:g}s CPU", timed_out=True)
             except BaseException as exc:  # a worker must answer every item it takes
                 outcome = VerifyOutcome(False, None, f"error: {type(exc).__name__}: {str(exc)[:200]}")
-            conn.send((index, outcome))
+            conn.send(("done", index, outcome))
 
 
 class _Slot:
     """One worker process and the items it holds, in the order it will answer them."""
 
-    def __init__(self, ctx, timeout_s: int, check):
+    def __init__(self, ctx, cpu_budget_s: float, check):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker, args=(child, timeout_s, check), daemon=True)
+        self.proc = ctx.Process(target=_worker, args=(child, cpu_budget_s, check), daemon=True)
         self.proc.start()
         child.close()
         self.pending: deque[int] = deque()
-        self.progress = 0.0  # when it last answered (or got work)
+        self.started: float | None = None  # when the worker said it started pending[0]
 
     def kill(self) -> None:
         self.proc.kill()
         self.proc.join(5)
         self.conn.close()
 
+    def close(self) -> None:
+        global WORKER_CPU_SECONDS
+        try:
+            self.conn.send(None)
+            if self.conn.poll(5):
+                msg = self.conn.recv()
+                if msg[0] == "cpu":
+                    WORKER_CPU_SECONDS += msg[1]
+        except (OSError, EOFError):
+            pass
+        self.proc.join(2)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(2)
 
-def verify_answers(
-    items: Sequence[VerifyItem],
-    *,
-    workers: int | None = None,
-    item_timeout_s: int = 5,
-    deadline_s: float | None = None,
-    check=check_item,
-    chunk_size: int | None = None,
-) -> list[VerifyOutcome]:
-    """Check every item; results are in input order.
 
-    ``deadline_s`` is the hard per-item wall clock (default: 3 x the library timeout + 2 s, since
-    an item runs up to two parses and a verify). Items travel to workers in chunks (fewer
-    round trips); a worker that misses the deadline is killed, the item it was on is reported as
-    timed out, and the rest of its chunk goes back to the queue. ``check`` is the per-item
-    function run in the workers (importable at module level).
-    """
-    n = len(items)
+def _run_pool(items: Sequence[VerifyItem], todo: deque[int], results: list, *, ctx, workers: int,
+              cpu_budget_s: float, wall_s: float, check, chunk_size: int, fresh_per_item: bool) -> None:
+    """Check the items whose indices are in ``todo``; fill ``results``. ``fresh_per_item``: a new
+    worker for every item (the retry round)."""
+    n = len(todo)
     if n == 0:
-        return []
-    deadline_s = deadline_s if deadline_s is not None else 3 * item_timeout_s + 2
-    workers = max(1, min(workers or os.cpu_count() or 1, n))
-    chunk_size = chunk_size or max(1, min(64, n // (workers * 4)))
-    ctx = mp.get_context("spawn")  # no fork: parents here may run threads (Dagster, servers)
-    slots = [_Slot(ctx, item_timeout_s, check) for _ in range(workers)]
-    results: list[VerifyOutcome | None] = [None] * n
-    todo: deque[int] = deque(range(n))
+        return
+    workers = max(1, min(workers, n))
+    slots = [_Slot(ctx, cpu_budget_s, check) for _ in range(workers)]
     done = 0
 
     def feed(slot: _Slot) -> None:
-        chunk = [todo.popleft() for _ in range(min(chunk_size, len(todo)))]
+        # guided chunks: large while much is left (few round trips), down to single items at the
+        # end, so a run of slow items (one source's LaTeX) does not leave the other workers idle
+        size = max(1, min(chunk_size, len(todo) // (2 * workers)))
+        chunk = [todo.popleft() for _ in range(min(size, len(todo)))]
         if chunk:
             slot.pending.extend(chunk)
-            slot.progress = time.monotonic()
+            slot.started = None
             slot.conn.send([(i, items[i]) for i in chunk])
 
-    def fail_and_replace(slot: _Slot, why: str) -> _Slot:
+    def finish(slot: _Slot, outcome: VerifyOutcome) -> None:
         nonlocal done
-        stuck = slot.pending.popleft()
-        results[stuck] = VerifyOutcome(False, None, why)
+        results[slot.pending.popleft()] = outcome
+        slot.started = None
         done += 1
-        todo.extendleft(reversed(slot.pending))  # the rest of its chunk is retried elsewhere
+
+    def replace(slot: _Slot, outcome: VerifyOutcome) -> _Slot:
+        finish(slot, outcome)
+        todo.extendleft(reversed(slot.pending))  # the rest of its chunk is checked elsewhere
+        slot.pending.clear()
         slot.kill()
-        fresh = _Slot(ctx, item_timeout_s, check)
+        fresh = _Slot(ctx, cpu_budget_s, check)
         slots[slots.index(slot)] = fresh
         return fresh
 
@@ -205,26 +265,72 @@ def verify_answers(
                 if s.conn in ready:
                     try:
                         while s.pending and s.conn.poll():
-                            index, outcome = s.conn.recv()
-                            s.pending.remove(index)
-                            results[index] = outcome
-                            done += 1
-                            s.progress = time.monotonic()
+                            msg = s.conn.recv()
+                            if msg[0] == "start":
+                                s.started = time.monotonic()
+                            else:
+                                assert msg[1] == s.pending[0], "a worker answers its items in order"
+                                finish(s, msg[2])
                     except (EOFError, OSError):  # the worker died (segfault, OOM kill)
-                        s = fail_and_replace(s, "worker crashed")
-                elif time.monotonic() - s.progress > deadline_s:
-                    s = fail_and_replace(s, f"timeout after {deadline_s:.0f}s")
-            for s in slots:
-                if not s.pending:
+                        s = replace(s, VerifyOutcome(False, None, "worker crashed"))
+                        continue
+                # the clock of an item starts when its worker starts it, never when it was queued
+                if s.pending and s.started is not None and time.monotonic() - s.started > wall_s:
+                    s = replace(s, VerifyOutcome(False, None, f"timeout: over {wall_s:g}s wall clock", timed_out=True))
+            for i, s in enumerate(slots):
+                if not s.pending and todo:
+                    if fresh_per_item:
+                        s.close()
+                        s = slots[i] = _Slot(ctx, cpu_budget_s, check)
                     feed(s)
     finally:
         for s in slots:
-            try:
-                s.conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
-        for s in slots:
-            s.proc.join(2)
-            if s.proc.is_alive():
-                s.proc.kill()
+            s.close()
+
+
+def _context():
+    """Workers come from a fork server that imported math-verify once: each worker then starts in
+    milliseconds with sympy already loaded (a spawned worker spends ~1 CPU second importing it).
+    Never plain fork: parents here may run threads (Dagster, servers); the fork server is a
+    fresh single-threaded process."""
+    if "forkserver" not in mp.get_all_start_methods():  # pragma: no cover - not POSIX
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["pipelines.bigmath.verify", "math_verify", "math_verify.grader", "math_verify.parser"])
+    return ctx
+
+
+def verify_answers(
+    items: Sequence[VerifyItem],
+    *,
+    workers: int | None = None,
+    item_timeout_s: float = 5,
+    deadline_s: float | None = None,
+    retry_factor: float = 4,
+    check=check_item,
+    chunk_size: int | None = None,
+) -> list[VerifyOutcome]:
+    """Check every item; results are in input order.
+
+    ``item_timeout_s`` is the CPU budget of one item (parse, parse, compare); ``deadline_s`` the
+    wall-clock backstop per item from the moment a worker starts it (default: 12 x the budget,
+    so that a machine 12 times oversubscribed still gives every item its full CPU budget).
+    Items that run out are retried alone in fresh workers with ``retry_factor`` x both limits;
+    those that run out again come back with ``timed_out=True``. ``check`` is the per-item
+    function run in the workers (importable at module level).
+    """
+    n = len(items)
+    if n == 0:
+        return []
+    deadline_s = deadline_s if deadline_s is not None else 12 * item_timeout_s
+    workers = max(1, min(workers or os.cpu_count() or 1, n))
+    chunk_size = chunk_size or max(1, min(64, n // (workers * 4)))
+    ctx = _context()
+    results: list[VerifyOutcome | None] = [None] * n
+    _run_pool(items, deque(range(n)), results, ctx=ctx, workers=workers, cpu_budget_s=item_timeout_s,
+              wall_s=deadline_s, check=check, chunk_size=chunk_size, fresh_per_item=False)
+    again = deque(i for i, o in enumerate(results) if o is not None and o.timed_out)
+    if again:
+        _run_pool(items, again, results, ctx=ctx, workers=workers, cpu_budget_s=item_timeout_s * retry_factor,
+                  wall_s=deadline_s * retry_factor, check=check, chunk_size=1, fresh_per_item=True)
     return results  # type: ignore[return-value]

@@ -5,11 +5,18 @@ name) and ``detail`` (free text for humans, may be null). ``run_steps`` chains s
 kept rows of one into the next, and records a funnel: for every step the rows in, kept, rejected,
 and the rejected count per reason. Kept + rejected = in is checked after every step; a step that
 loses or invents rows raises :class:`RowAccountingError` at once instead of corrupting counts.
+
+The funnel also records, per step, its wall seconds and the peak resident memory of the process
+while it ran (``Funnel.timings``). They describe the machine, not the data: they never enter the
+funnel table (``to_frame``), which must be byte-identical for the same inputs.
 """
 
 from __future__ import annotations
 
+import resource
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import polars as pl
@@ -103,11 +110,61 @@ class FunnelRow:
     count: int
 
 
+@dataclass(frozen=True)
+class StepTiming:
+    step: str
+    seconds: float
+    peak_rss_mb: float  # peak resident memory of this process during the step (worker processes not included)
+
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0: write 5 to clear_refs); False where not possible."""
+    try:
+        _CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb(reset_ok: bool) -> float:
+    """Peak RSS since the last reset (VmHWM), or the process's lifetime peak where it cannot be reset."""
+    if reset_ok:
+        try:
+            for line in _STATUS.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        except OSError:
+            pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+class measure_step:
+    """``with measure_step(funnel, "name"):`` records the block's seconds and peak memory."""
+
+    def __init__(self, funnel: "Funnel", step: str):
+        self.funnel, self.step = funnel, step
+
+    def __enter__(self):
+        self.reset_ok = _reset_peak_rss()
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.funnel.timings.append(StepTiming(self.step, round(time.perf_counter() - self.start, 3),
+                                              _peak_rss_mb(self.reset_ok)))
+        return False
+
+
 @dataclass
 class Funnel:
     """The funnel table of a chain of steps: ``step, rows_in, rows_kept, rows_rejected, reason, count``."""
 
     rows: list[FunnelRow] = field(default_factory=list)
+    timings: list[StepTiming] = field(default_factory=list)  # machine facts, kept out of to_frame()
 
     def record(self, step: str, rows_in: int, result: StepResult) -> None:
         kept, rejected = result.kept.height, result.rejected.height
@@ -125,6 +182,11 @@ class Funnel:
 
     def extend(self, other: "Funnel") -> None:
         self.rows.extend(other.rows)
+        self.timings.extend(other.timings)
+
+    def timings_dicts(self) -> list[dict]:
+        """Per step: seconds and peak RSS (MB), for funnel.json's ``timings`` and asset metadata."""
+        return [t.__dict__.copy() for t in self.timings]
 
     def to_frame(self) -> pl.DataFrame:
         return pl.DataFrame([r.__dict__ for r in self.rows], schema=FUNNEL_SCHEMA, orient="row")
@@ -152,7 +214,8 @@ def run_steps(
     kept = frame
     for step in steps:
         rows_in = kept.height
-        result = step(kept)
+        with measure_step(funnel, step.name):
+            result = step(kept)
         funnel.record(step.name, rows_in, result)
         if result.rejected.height:
             rejected_parts.append(result.rejected)

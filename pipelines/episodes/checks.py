@@ -53,10 +53,11 @@ def episode_diagnostics(episodes: pl.DataFrame, steps: pl.DataFrame) -> pl.DataF
         pl.col("is_first").sort_by("step_index").first().alias("first_at_start"),
         pl.col("is_last").sort_by("step_index").last().alias("last_at_end"),
         pl.col("is_terminal").sort_by("step_index").last().alias("terminal_at_end"),
-        pl.col("action").sort_by("step_index").last().is_null().alias("last_action_null"),
+        # the is_last row, and only it, is flagged RLDS-invalid (its values are the source's, kept)
+        (pl.col("rlds_invalid") == pl.col("is_last")).all().alias("invalid_on_last_only"),
         pl.col("action").sort_by("step_index").head(pl.len() - 1).null_count().alias("null_actions"),
         (pl.col("__nf_obs").sum() + pl.col("__nf_act").sum() + pl.col("__nf_rew").sum()).alias("non_finite"),
-        pl.col("reward").filter(~pl.col("is_last")).sum().alias("step_return"),
+        pl.col("reward").sum().alias("step_return"),  # every source reward, the is_last row's included
         pl.col("__obs_dim").min().alias("obs_dim_min"),
         pl.col("__obs_dim").max().alias("obs_dim_max"),
         (pl.col("step_index").max() - pl.col("step_index").min() + 1 - pl.len()).alias("index_gaps"),
@@ -99,14 +100,14 @@ def with_diagnostics(episodes: pl.DataFrame, steps: pl.DataFrame) -> pl.DataFram
 
 
 DIAGNOSTIC_COLUMNS = ("n_steps", "n_first", "n_last", "n_terminal", "first_at_start", "last_at_end",
-                      "terminal_at_end", "last_action_null", "null_actions", "non_finite", "step_return",
+                      "terminal_at_end", "invalid_on_last_only", "null_actions", "non_finite", "step_return",
                       "obs_dim_min", "obs_dim_max", "index_gaps", "out_of_space", "source_obs_dim")
 
 
 def _flags_bad() -> pl.Expr:
     return ~((pl.col("n_first") == 1) & (pl.col("n_last") == 1) & pl.col("first_at_start") & pl.col("last_at_end")
              & (pl.col("n_terminal") <= 1) & ((pl.col("n_terminal") == 0) | pl.col("terminal_at_end"))
-             & pl.col("last_action_null") & (pl.col("null_actions") == 0) & (pl.col("index_gaps") == 0)
+             & pl.col("invalid_on_last_only") & (pl.col("null_actions") == 0) & (pl.col("index_gaps") == 0)
              & (pl.col("n_steps") == pl.col("length") + 1)).fill_null(True)
 
 
@@ -160,7 +161,7 @@ def dataset_checks(episodes: pl.DataFrame, steps: pl.DataFrame, stats: dict | No
     n = d.height
     out = [
         _count_fail("flags", d.filter(_flags_bad()).height, "episodes without exactly one is_first at the start, "
-                    "one is_last at the end and a null action there", n),
+                    "one is_last at the end and rlds_invalid set on it alone", n),
         _count_fail("lengths_match", d.filter(pl.col("n_steps") != pl.col("length") + 1).height,
                     "episodes whose steps != length + 1", n),
         _count_fail("returns_match", d.filter(((pl.col("step_return").fill_null(0.0) - pl.col("return")).abs() >

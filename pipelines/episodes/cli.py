@@ -26,16 +26,17 @@ def group() -> None:
 @click.option("--data-source", default=None, help="How the data was produced: scripted, expert, play, ...")
 @click.option("--ee-action", type=click.Choice(["delta7"]), default=None,
               help="rlds: the flat 7-D action is [dxyz, drpy, gripper]; fills action_ee7.")
+@click.option("--split", default=None, help="rlds: read only this split (default: every split, told apart in metadata).")
 def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: str | None, data_source: str | None,
-            ee_action: str | None) -> None:
+            ee_action: str | None, split: str | None) -> None:
     """Read SRC, check every episode, and write the ones that pass to OUT.
 
     Malformed episodes are quarantined with a reason (written to OUT/quarantine.parquet for the
     standard output, and printed); the rest convert.
     """
     from pipelines.episodes.convert import standardize
-    from pipelines.episodes.readers import read_source
     from pipelines.core.outputs import staged_output
+    from pipelines.episodes.readers import RLDSLayoutError, read_source
     from pipelines.episodes.writers import write_lerobot_v3, write_minari, write_standard
 
     options: dict = {"source": source}
@@ -47,8 +48,16 @@ def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: 
         if fmt != "rlds":
             raise click.UsageError("--ee-action applies to --from rlds only")
         options["ee_action"] = ee_action
+    if split:
+        if fmt != "rlds":
+            raise click.UsageError("--split applies to --from rlds only")
+        options["split"] = split
     with staged_output(out, inputs=[src]) as stage:  # --out checked before reading; the set swapped in whole
-        result = standardize(read_source(fmt, src, **options))
+        try:
+            items = read_source(fmt, src, **options)
+        except RLDSLayoutError as exc:  # several datasets/versions under SRC, or no TFDS spec: the user picks
+            raise click.UsageError(str(exc)) from None
+        result = standardize(items)
         if to == "standard":
             write_standard(stage, result.episodes, result.steps, result.quarantine, result.stats)
             written = [stage]

@@ -10,6 +10,7 @@ NON_FINITE = "non_finite"            # NaN or inf in observations, actions or re
 ACTION_OUT_OF_SPACE = "action_out_of_space"
 OBS_SHAPE_INCONSISTENT = "obs_shape_inconsistent"  # observation width differs from its source's
 DUPLICATE_EPISODE = "duplicate_episode"
+OVERSIZED = "oversized"              # a file declares more bytes than the size budget (checked before reading)
 
 ALL = (UNREADABLE, UNSAFE_PICKLE, MISSING_FIELD, SHAPE_MISMATCH, EMPTY_EPISODE, BAD_FLAGS, NON_FINITE,
-       ACTION_OUT_OF_SPACE, OBS_SHAPE_INCONSISTENT, DUPLICATE_EPISODE)
+       ACTION_OUT_OF_SPACE, OBS_SHAPE_INCONSISTENT, DUPLICATE_EPISODE, OVERSIZED)

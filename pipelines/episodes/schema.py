@@ -2,14 +2,18 @@
 
 An episode of ``T`` transitions has ``T + 1`` step rows. Step ``t`` holds the observation seen at
 ``t``, the action taken there and the reward that action earned. The last row (``is_last``) holds
-only the final observation: its ``action``/``action_ee7`` are null and its ``reward`` is 0 — RLDS
-calls them invalid. ``is_terminal`` is set on the last row when the episode ended in a terminal
-state; truncation is ``is_last`` without ``is_terminal``. ``discount`` is 0 on a terminal last row
-and 1 elsewhere.
+the final observation; RLDS calls its action, reward and discount invalid, so ``rlds_invalid`` is
+set there -- and the values are the source's, kept as stored (a source that has none gives a null
+action and reward 0). ``is_terminal`` is set on the last row when the episode ended in a terminal
+state; truncation is ``is_last`` without ``is_terminal``. ``discount`` is the source's where it has
+one, else 0 on a terminal last row and 1 elsewhere. An episode's ``return`` is the sum of every
+source reward, the last row's included.
 
 Observations: ``observation_state`` is every numeric observation field flattened and concatenated
 (the layout, key by key, is in the episode's ``obs_layout``); ``observation_image`` is one encoded
-image (PNG/JPEG bytes) or null.
+image (PNG/JPEG bytes) or null. ``features`` keeps, per step, every other source feature by its
+declared type (each camera, depth maps, ragged lists, text, and unknown keys as raw bytes with the
+declared spec); see :data:`FEATURE_STRUCT`.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ EPISODE_SCHEMA: dict[str, pl.DataType] = {
     "data_source": pl.Utf8,     # scripted | noisy | play | ... (how the data was produced)
     "language_instruction": pl.Utf8,
     "length": pl.Int64,         # transitions T (valid actions); the steps table has T + 1 rows
-    "return": pl.Float64,       # sum of the valid rewards
+    "return": pl.Float64,       # sum of every source reward (the is_last row's included)
     "terminated": pl.Boolean,
     "truncated": pl.Boolean,
     "obs_dim": pl.Int64,
@@ -44,6 +48,14 @@ EPISODE_SCHEMA: dict[str, pl.DataType] = {
     "obs_layout": pl.Utf8,      # JSON: [[key, width], ...] in observation_state order
     "metadata": pl.Utf8,        # JSON: anything else the source said about the episode
 }
+
+# One source feature of one step, by its declared kind: image | depth | tensor | ragged | text | raw.
+# Floats go to ``floats`` (float64 holds every float32 exactly), integers and bools to ``ints``,
+# encoded images and raw bytes to ``data``, text to ``text``; ``shape`` is the value's own shape
+# (a ragged feature's row length), ``spec`` the declared spec as JSON for ``raw`` keys.
+FEATURE_STRUCT = pl.Struct({"key": pl.Utf8, "kind": pl.Utf8, "dtype": pl.Utf8, "shape": pl.List(pl.Int64),
+                            "floats": pl.List(pl.Float64), "ints": pl.List(pl.Int64), "data": pl.Binary,
+                            "text": pl.Utf8, "spec": pl.Utf8})
 
 STEP_SCHEMA: dict[str, pl.DataType] = {
     "episode_id": pl.Utf8,
@@ -58,6 +70,8 @@ STEP_SCHEMA: dict[str, pl.DataType] = {
     "is_first": pl.Boolean,
     "is_last": pl.Boolean,
     "is_terminal": pl.Boolean,
+    "rlds_invalid": pl.Boolean,   # RLDS calls action/reward/discount of this row invalid (the is_last row); values kept
+    "features": pl.List(FEATURE_STRUCT),
 }
 
 QUARANTINE_SCHEMA: dict[str, pl.DataType] = {
@@ -77,6 +91,9 @@ class Episode:
 
     ``obs_state`` has ``T + 1`` rows (the last is the final observation), ``actions`` ``T`` rows,
     ``rewards`` ``T`` values. ``obs_images``, when given, has ``T + 1`` encoded images.
+    ``final_action``/``final_reward`` are the source's values on the last step (RLDS-invalid, kept);
+    ``discounts`` the source's ``T + 1`` discounts; ``step_features`` ``T + 1`` lists of feature
+    dicts (:data:`FEATURE_STRUCT`).
     """
 
     source: str
@@ -97,6 +114,10 @@ class Episode:
     action_low: np.ndarray | None = None
     action_high: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    final_action: np.ndarray | None = None
+    final_reward: float | None = None
+    discounts: np.ndarray | None = None
+    step_features: list[list[dict]] | None = None
 
     @property
     def episode_id(self) -> str:
@@ -185,6 +206,12 @@ def structural_problem(ep: Episode) -> tuple[str, str] | None:
         return reasons.SHAPE_MISMATCH, f"{rew.size} rewards for {act.shape[0]} actions"
     if ep.obs_images is not None and len(ep.obs_images) != obs.shape[0]:
         return reasons.SHAPE_MISMATCH, f"{len(ep.obs_images)} images for {obs.shape[0]} observations"
+    if ep.final_action is not None and np.asarray(ep.final_action).reshape(-1).shape[0] != act.shape[1]:
+        return reasons.SHAPE_MISMATCH, f"final action has {np.asarray(ep.final_action).size} values; actions {act.shape[1]}"
+    if ep.discounts is not None and np.asarray(ep.discounts).reshape(-1).shape[0] != obs.shape[0]:
+        return reasons.SHAPE_MISMATCH, f"{np.asarray(ep.discounts).size} discounts for {obs.shape[0]} steps"
+    if ep.step_features is not None and len(ep.step_features) != obs.shape[0]:
+        return reasons.SHAPE_MISMATCH, f"features for {len(ep.step_features)} steps; expected {obs.shape[0]}"
     if ep.action_ee7 is not None and ep.action_ee7.shape != (act.shape[0], 7):
         return reasons.SHAPE_MISMATCH, f"action_ee7 has shape {ep.action_ee7.shape}; expected ({act.shape[0]}, 7)"
     return None
@@ -202,7 +229,7 @@ def episode_row(ep: Episode) -> dict:
         "data_source": ep.data_source,
         "language_instruction": ep.language_instruction,
         "length": int(ep.actions.shape[0]),
-        "return": float(rewards.sum()),
+        "return": float(rewards.sum() + (ep.final_reward or 0.0)),
         "terminated": bool(ep.terminated),
         "truncated": bool(ep.truncated and not ep.terminated),
         "obs_dim": int(ep.obs_state.shape[1]),
@@ -220,10 +247,13 @@ def step_columns(ep: Episode) -> dict:
     n = ep.obs_state.shape[0]
     t = n - 1
     eid = ep.episode_id
-    actions = [list(map(float, a)) for a in np.asarray(ep.actions, dtype=np.float32)] + [None]
+    final = None if ep.final_action is None else list(map(float, np.asarray(ep.final_action, dtype=np.float32).reshape(-1)))
+    actions = [list(map(float, a)) for a in np.asarray(ep.actions, dtype=np.float32)] + [final]
     ee7 = ([list(map(float, a)) for a in np.asarray(ep.action_ee7, dtype=np.float32)] + [None]
            if ep.action_ee7 is not None else [None] * n)
-    rewards = [float(r) for r in np.asarray(ep.rewards, dtype=np.float64).reshape(-1)] + [0.0]
+    rewards = [float(r) for r in np.asarray(ep.rewards, dtype=np.float64).reshape(-1)] + [float(ep.final_reward or 0.0)]
+    discounts = ([float(d) for d in np.asarray(ep.discounts, dtype=np.float32).reshape(-1)] if ep.discounts is not None
+                 else [1.0] * t + [0.0 if ep.terminated else 1.0])
     is_last = [False] * t + [True]
     is_terminal = [False] * t + [bool(ep.terminated)]
     return {
@@ -235,10 +265,12 @@ def step_columns(ep: Episode) -> dict:
         "action": actions,
         "action_ee7": ee7,
         "reward": rewards,
-        "discount": [1.0] * t + [0.0 if ep.terminated else 1.0],
+        "discount": discounts,
         "is_first": [True] + [False] * t,
         "is_last": is_last,
         "is_terminal": is_terminal,
+        "rlds_invalid": is_last,
+        "features": list(ep.step_features) if ep.step_features is not None else [[] for _ in range(n)],
     }
 
 

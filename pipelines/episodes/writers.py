@@ -11,7 +11,8 @@ Standard layout (``DIR``)::
 LeRobot v3 (one dataset per source, since LeRobot datasets have one shape and one robot):
 ``meta/info.json``, ``meta/stats.json`` (with q01..q99), ``meta/tasks.parquet``,
 ``meta/episodes/chunk-000/file-000.parquet``, ``data/chunk-000/file-000.parquet``. The final step
-(RLDS ``is_last``) becomes the last frame with a zero action; ``next.done`` is ``is_terminal``.
+(RLDS ``is_last``) becomes the last frame with the standard's action there, or a zero action with
+``action_is_pad`` set when the standard has none; ``next.done`` is ``is_terminal``.
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ def _lerobot_frames(episodes: pl.DataFrame, steps: pl.DataFrame, tasks: dict[str
         (pl.col("step_index").cast(pl.Float32) / LEROBOT_FPS).alias("timestamp"),
         pl.col("episode_id").replace_strict(task_of, return_dtype=pl.Int64).alias("task_index"),
         pl.col("action").fill_null(pl.lit(zero, dtype=pl.List(pl.Float32))).alias("action"),
+        pl.col("action").is_null().alias("action_is_pad"),  # a zero written where the standard has no action
         pl.col("reward").cast(pl.Float32).alias("next.reward"),
         pl.col("is_terminal").alias("next.done"),
     ).sort(["episode_index", "frame_index"]).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
-    cols = ["observation_state", "action", "timestamp", "frame_index", "episode_index", "index", "task_index",
+    cols = ["observation_state", "action", "action_is_pad", "timestamp", "frame_index", "episode_index", "index", "task_index",
             "next.reward", "next.done"]
     out = frame.select(cols).rename({"observation_state": "observation.state"})
     if episodes.get_column("has_image").any():
@@ -138,6 +140,7 @@ def write_lerobot_v3(directory: str | Path, episodes: pl.DataFrame, steps: pl.Da
         features = {
             "observation.state": {"dtype": "float32", "shape": [obs_dim], "names": None},
             "action": {"dtype": "float32", "shape": [act_dim], "names": None},
+            "action_is_pad": {"dtype": "bool", "shape": [1], "names": None},
             "timestamp": {"dtype": "float32", "shape": [1], "names": None},
             "frame_index": {"dtype": "int64", "shape": [1], "names": None},
             "episode_index": {"dtype": "int64", "shape": [1], "names": None},
@@ -233,3 +236,50 @@ def write_minari(directory: str | Path, episodes: pl.DataFrame, steps: pl.DataFr
                     description=f"{source}: standardized episodes exported by the foundry", data_format=data_format)
         roots.append(directory / dataset_id)
     return roots
+
+
+# --- D4RL HDF5 ----------------------------------------------------------------------------------
+
+def d4rl_arrays(episodes: pl.DataFrame, steps: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The standard back as D4RL arrays, episodes in the order given.
+
+    An episode whose last step has an action (the source's last transition, kept) gives ``T + 1``
+    transitions without ``next_observations``; one without gives ``T`` transitions with
+    ``next_observations``. Mixing the two in one file is refused, as D4RL has one layout per file.
+    """
+    grouped = {k[0]: g.sort("step_index") for k, g in steps.group_by(["episode_id"], maintain_order=True)}
+    cols: dict[str, list] = {"observations": [], "actions": [], "rewards": [], "terminals": [], "timeouts": [],
+                             "next_observations": []}
+    layouts = set()
+    for row in episodes.iter_rows(named=True):
+        g = grouped[row["episode_id"]]
+        obs = np.asarray(g.get_column("observation_state").to_list(), dtype=np.float32)
+        actions = g.get_column("action").to_list()
+        rewards = np.asarray(g.get_column("reward").to_list(), dtype=np.float64)
+        with_final = actions[-1] is not None
+        layouts.add(with_final)
+        t = obs.shape[0] if with_final else obs.shape[0] - 1
+        cols["observations"].append(obs[:t])
+        cols["actions"].append(np.asarray(actions[:t], dtype=np.float32))
+        cols["rewards"].append(rewards[:t])
+        end = np.zeros(t, dtype=bool)
+        end[-1] = True
+        cols["terminals"].append(end & bool(row["terminated"]))
+        cols["timeouts"].append(end & (not bool(row["terminated"])))
+        if not with_final:
+            cols["next_observations"].append(obs[1:])
+    if len(layouts) > 1:
+        raise ValueError("episodes mix kept last actions and next observations; write them to separate files")
+    out = {k: np.concatenate(v) for k, v in cols.items() if v}
+    return out
+
+
+def write_d4rl_hdf5(path: str | Path, episodes: pl.DataFrame, steps: pl.DataFrame) -> Path:
+    import h5py
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as fh:
+        for key, arr in d4rl_arrays(episodes, steps).items():
+            fh.create_dataset(key, data=arr)
+    return path

@@ -16,13 +16,19 @@ def test_materialize_bigmath_family(tmp_path):
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {bm.CHECK_CONSERVATION: True, bm.CHECK_SCHEMA: True, bm.CHECK_UNIQUE_ID: True,
-                      bm.CHECK_RESIDUE: True, bm.CHECK_GX_KEPT: True, bm.CHECK_GX_REJECTED: True}
+                      bm.CHECK_RESIDUE: True, bm.CHECK_VERIFY_TIMEOUTS: True, bm.CHECK_GX_KEPT: True,
+                      bm.CHECK_GX_REJECTED: True}
 
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
     kept_meta = mats["bigmath_kept"].materialization.metadata
     assert kept_meta["dagster/row_count"].value > 2000
     assert "problem_id" in kept_meta["preview"].value
     assert kept_meta["funnel_plot"].value.startswith("![funnel_plot](data:image/png;base64,")
+    funnel_meta = mats["bigmath_funnel"].materialization.metadata
+    timings = funnel_meta["step_timings"].value
+    assert [t["step"] for t in timings][:2] == ["build_contamination_index", "decontaminate"]
+    assert "verify_answer" in {t["step"] for t in timings}
+    assert all(t["seconds"] >= 0 and t["peak_rss_mb"] > 0 for t in timings) and funnel_meta["peak_rss_mb"].value > 0
     assert (root / "assets" / "bigmath_kept" / "source=gsm8k" / "part-0.parquet").exists()
     assert (root / "artifacts" / "gx_docs" / "bigmath_kept_suite.html").exists()
 
@@ -40,15 +46,22 @@ def test_materialize_bigmath_family(tmp_path):
     assert n_kept + n_rej == total_in == 3195
 
 
-def test_blocking_check_stops_bad_data(tmp_path, monkeypatch):
-    """If the funnel ever loses a row, the blocking conservation check fails the materialization's check."""
+def test_blocking_checks_stop_bad_data(tmp_path, monkeypatch):
+    """If the funnel ever loses a row, the blocking conservation check fails; if more than 0.1% of
+    the verified rows ran out of time, the timeout check fails."""
+    import polars as pl
+
     import pipelines.bigmath.funnel as funnel
+    from pipelines.bigmath import reasons as R
 
     real = funnel.filter_rows
 
     def lossy(*args, **kwargs):
         r = real(*args, **kwargs)
         r.kept = r.kept.head(r.kept.height - 1)
+        # as if 5 rows had run out of verification time (5 of ~2,500 verified rows > 0.1%)
+        r.rejected = r.rejected.with_columns(
+            pl.when(pl.int_range(pl.len()) < 5).then(pl.lit(R.VERIFY_TIMEOUT)).otherwise(pl.col("reason")).alias("reason"))
         return r
 
     monkeypatch.setattr(bm, "filter_rows", lossy)
@@ -57,3 +70,16 @@ def test_blocking_check_stops_bad_data(tmp_path, monkeypatch):
     result = materialize([bm.bigmath_sources, bm.bigmath_funnel], resources=resources, raise_on_error=False)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[bm.CHECK_CONSERVATION] is False
+    assert checks[bm.CHECK_VERIFY_TIMEOUTS] is False
+
+
+def test_timeout_share_rule():
+    import polars as pl
+
+    from validators.bigmath import verify_timeouts
+
+    rejected = pl.DataFrame({"reason": ["verify_timeout", "unparseable_answer"]})
+    assert verify_timeouts(rejected, 1000, 0.001)[0] is True      # 1 in 1,000: at the limit
+    ok, meta = verify_timeouts(rejected, 999, 0.001)
+    assert ok is False and meta["verify_timeout_rows"] == 1
+    assert verify_timeouts(pl.DataFrame({"reason": []}, schema={"reason": pl.Utf8}), 0, 0.001)[0] is True

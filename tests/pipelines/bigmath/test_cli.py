@@ -47,6 +47,10 @@ def test_same_input_gives_byte_identical_outputs(tmp_path, sample_math):
                                         "--field", "problem=input", "--field", "answer=target", "--source", "mawps",
                                         "--workers", "2", "--out", str(out)])
         assert res.exit_code == 0, res.output
-        runs.append({f: (out / f).read_bytes() for f in ("kept.parquet", "rejected.parquet", "funnel.json")})
+        report = json.loads((out / "funnel.json").read_text())
+        timings = report.pop("timings")  # seconds and memory describe the machine, not the data
+        assert [t["step"] for t in timings][:2] == ["normalize", "build_contamination_index"]
+        assert all(t["seconds"] >= 0 and t["peak_rss_mb"] > 0 for t in timings)
+        runs.append({**{f: (out / f).read_bytes() for f in ("kept.parquet", "rejected.parquet")}, "report": report})
     assert runs[0] == runs[1]
-    assert json.loads(runs[0]["funnel.json"])["kept"] > 480
+    assert runs[0]["report"]["kept"] > 480

@@ -64,3 +64,29 @@ def test_planted_near_copies_in_another_source_are_contaminated(tmp_path, sample
                        eval_sets=cfg.eval_sets, base_dir=cfg.base_dir, verify=VerifyConfig(workers=1))
     r = run_funnel(cfg)
     assert r.rejected.filter(pl.col("reason") == R.CONTAMINATED).height == 20 and r.kept.height == 0
+
+
+def test_a_saturated_machine_keeps_the_same_rows(sample_result, tmp_path):
+    """Issue 10: under CPU load the funnel once rejected plain GSM8K integers as unparseable
+    ("timeout after 17s"). Here busy loops saturate every core while the funnel runs, with the fast
+    path off so that every answer goes through math-verify's worker pool; kept and rejected rows
+    must be byte-identical to the quiet run (which used the fast path). No assertion on time."""
+    import os
+    import subprocess
+    import sys
+    from dataclasses import replace
+
+    cfg = get_profile("sample").bigmath
+    loaded = replace(cfg, verify=replace(cfg.verify, fast_path=False))
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(4, (os.cpu_count() or 2) + 2))]
+    try:
+        busy = run_funnel(loaded)
+    finally:
+        for p in hogs:
+            p.kill()
+            p.wait()
+    assert R.VERIFY_TIMEOUT not in set(busy.rejected["reason"])
+    for name, quiet, loud in (("kept", sample_result.kept, busy.kept), ("rejected", sample_result.rejected, busy.rejected)):
+        quiet.write_parquet(tmp_path / f"{name}_quiet.parquet")
+        loud.write_parquet(tmp_path / f"{name}_busy.parquet")
+        assert (tmp_path / f"{name}_quiet.parquet").read_bytes() == (tmp_path / f"{name}_busy.parquet").read_bytes(), name

@@ -4,11 +4,15 @@ import time
 from pipelines.bigmath.verify import VerifyItem, VerifyOutcome, check_item, verify_answers
 
 
-def hang_or_crash(item: VerifyItem, timeout_s: int) -> VerifyOutcome:
-    """Worker function for the tests: 'HANG' never returns, 'CRASH' kills its process."""
+def hang_or_crash(item: VerifyItem, timeout_s) -> VerifyOutcome:
+    """Worker function for the tests: 'HANG' never returns (sleeps: no CPU), 'SPIN' burns CPU
+    forever, 'CRASH' kills its process."""
     if item.answer == "HANG":
         while True:
             time.sleep(1)
+    if item.answer == "SPIN":
+        while True:
+            pass
     if item.answer == "CRASH":
         os._exit(3)
     return check_item(item, timeout_s)
@@ -25,17 +29,33 @@ def test_verification_outcomes():
     ], workers=2)
     assert [(o.parsed, o.agrees) for o in out] == [
         (True, True), (True, True), (True, False), (False, None), (True, None), (False, None)]
+    assert not any(o.timed_out for o in out)
 
 
-def test_a_pathological_item_costs_one_deadline_not_the_run():
-    items = [VerifyItem("1", None), VerifyItem("HANG", None), VerifyItem("CRASH", None)] + \
+def test_a_pathological_item_costs_its_deadline_not_the_run():
+    items = [VerifyItem("1", None), VerifyItem("HANG", None), VerifyItem("CRASH", None), VerifyItem("SPIN", None)] + \
             [VerifyItem(str(i), f"\\boxed{{{i}}}") for i in range(8)]
-    start = time.monotonic()
-    out = verify_answers(items, workers=2, deadline_s=3, check=hang_or_crash)
-    assert time.monotonic() - start < 30
-    assert "timeout" in out[1].detail and not out[1].parsed
-    assert out[2].detail == "worker crashed"
-    assert out[0].parsed and all(o.parsed and o.agrees for o in out[3:])
+    out = verify_answers(items, workers=2, item_timeout_s=0.5, deadline_s=3, retry_factor=2, check=hang_or_crash)
+    # HANG uses no CPU: the wall-clock backstop stops it, on the first try and on the retry alone
+    assert out[1].timed_out and not out[1].parsed and "wall clock" in out[1].detail
+    assert out[2].detail == "worker crashed" and not out[2].timed_out
+    # SPIN burns CPU: its CPU budget stops it, also on the retry with twice the budget
+    assert out[3].timed_out and out[3].detail == "timeout: over 1s CPU"
+    assert out[0].parsed and all(o.parsed and o.agrees and not o.timed_out for o in out[4:])
+
+
+def test_the_deadline_starts_when_a_worker_starts_the_item_not_when_it_was_queued():
+    # spawning a worker and importing math-verify takes longer than this wall deadline, even on a
+    # quiet machine; with the deadline counted from the moment the chunk was sent every item of
+    # the first chunks would have timed out
+    items = [VerifyItem(str(i), None) for i in range(40)]
+    out = verify_answers(items, workers=2, item_timeout_s=5, deadline_s=0.5, chunk_size=20,
+                         check=_instant)
+    assert all(o.parsed and not o.timed_out for o in out), [o for o in out if not o.parsed]
+
+
+def _instant(item: VerifyItem, timeout_s) -> VerifyOutcome:
+    return VerifyOutcome(True, None)
 
 
 def test_real_world_answer_formats_through_the_worker_pool():

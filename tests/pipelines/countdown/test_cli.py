@@ -25,8 +25,8 @@ def test_generate_writes_every_strategy_and_set(tmp_path):
 def test_score_messy_file(tmp_path):
     src = tmp_path / "completions.jsonl"
     rows = [
-        {"text": "<think>…</think><answer>\\boxed{(4 − 1) × 3}</answer><|im_end|>", "nums": [4, 1, 3], "goal": 9},
-        {"text": "<answer>4 * 3 - 1 = 9</answer>", "nums": "[4, 1, 3]", "goal": "9"},
+        {"text": "<think>…</think><answer>(4 - 1) * 3</answer><|im_end|>", "nums": [4, 1, 3], "goal": 9},
+        {"text": "<answer>4 * 3 - 1</answer>", "nums": "[4, 1, 3]", "goal": "9"},
         {"text": "I think it is 9", "nums": [4, 1, 3], "goal": 9},
         {"text": "<answer>4 + 3</answer>", "nums": [4, 1, 3], "goal": 7},
         {"text": 5, "nums": None, "goal": 9},

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import pickle
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -15,7 +16,6 @@ from pipelines.episodes import reasons
 from pipelines.episodes.convert import standardize
 from pipelines.episodes.readers import (Quarantined, read_d4rl_hdf5, read_d5rl_pickles, read_lerobot,
                                         read_minari, read_rlds, safe_load_pickle, split_items)
-from pipelines.episodes.tfrecord import encode_example, write_records
 
 
 def _png(value: int) -> bytes:
@@ -108,7 +108,9 @@ def test_d4rl_trajectory_ends_and_no_next_obs_drop_the_final_transition(tmp_path
     _write_h5(tmp_path / "a1.hdf5", arrays)
     eps, bad = split_items(read_d4rl_hdf5(tmp_path / "a1.hdf5"))
     assert not bad and [e.actions.shape[0] for e in eps] == [3, 3, 3]
-    assert eps[0].metadata["dropped_final_transition"] is True
+    assert eps[0].metadata["final_transition_on_last_step"] is True
+    np.testing.assert_array_equal(eps[0].final_action, arrays["actions"][3])  # kept, not dropped
+    assert eps[0].final_reward == arrays["rewards"][3]
     assert eps[0].obs_images is not None and eps[0].obs_images[0].startswith(b"\x89PNG")
     assert eps[0].obs_layout == [("state", 3)]
 
@@ -211,7 +213,8 @@ def test_lerobot_v21_per_episode_files_with_one_corrupt(tmp_path):
     assert len(bad) == 1 and bad[0].reason == reasons.UNREADABLE and "episode_000003" in bad[0].source_id
     assert eps[1].language_instruction == "place the cube" and eps[0].robot == "so100"
     assert eps[0].actions.shape == (4, 2) and eps[0].obs_state.shape == (5, 4)
-    assert eps[0].terminated and eps[0].rewards.sum() == 0.0  # the success reward sits on the invalid last frame
+    assert eps[0].terminated and eps[0].rewards.sum() == 0.0
+    assert eps[0].final_reward == 1.0  # the success reward sits on the last frame: kept there, in the return
     assert eps[0].obs_images[2] == _png(2)
     assert eps[0].metadata["skipped_video"] == ["observation.images.wrist"]
 
@@ -238,49 +241,29 @@ def test_lerobot_v3_files_and_tasks_parquet(tmp_path):
 
 
 # --- RLDS TFRecord -------------------------------------------------------------------------------
-
-def _rlds_episode(n, seed, rt1=False, drop_action=False):
-    rng = np.random.default_rng(seed)
-    ex = {"steps/observation/state": rng.normal(size=(n, 3)).astype(np.float32),
-          "steps/observation/image": [_png(i) for i in range(n)],
-          "steps/reward": np.eye(1, n, n - 1).reshape(-1).astype(np.float32),
-          "steps/is_first": np.eye(1, n, 0, dtype=np.int64).reshape(-1),
-          "steps/is_last": np.eye(1, n, n - 1, dtype=np.int64).reshape(-1),
-          "steps/is_terminal": np.eye(1, n, n - 1, dtype=np.int64).reshape(-1),
-          "steps/discount": np.ones(n, np.float32),
-          "steps/language_instruction": [b"put the spoon in the pot"] * n,
-          "episode_metadata/file_path": [f"/data/ep{seed}.npy".encode()]}
-    if rt1:
-        ex["steps/action/world_vector"] = rng.uniform(-0.05, 0.05, (n, 3)).astype(np.float32)
-        ex["steps/action/rotation_delta"] = rng.uniform(-0.1, 0.1, (n, 3)).astype(np.float32)
-        ex["steps/action/gripper_closedness_action"] = np.ones((n, 1), np.float32)
-    elif not drop_action:
-        ex["steps/action"] = rng.uniform(-1, 1, (n, 7)).astype(np.float32)
-    return encode_example(ex)
-
+# (the values against what tfds reads back are in test_rlds_tfds.py)
 
 def test_rlds_tfrecord_without_tensorflow(tmp_path):
-    write_records(tmp_path / "bridge-train.tfrecord-00000-of-00002", [_rlds_episode(5, 0), _rlds_episode(4, 1)])
-    write_records(tmp_path / "bridge-train.tfrecord-00001-of-00002", [_rlds_episode(6, 2, rt1=True),
-                                                                      _rlds_episode(3, 3, drop_action=True)])
-    corrupt = tmp_path / "bridge-train.tfrecord-00002-of-00002"
-    write_records(corrupt, [_rlds_episode(5, 4)])
+    from tests.pipelines.episodes.test_rlds_tfds import copy_fixture
+
+    root = copy_fixture("two_cameras", tmp_path)
+    corrupt = sorted(root.glob("*-train.tfrecord-00003-of-*"))[0]
     data = bytearray(corrupt.read_bytes())
     data[-10] ^= 0x55
     corrupt.write_bytes(bytes(data))
-    items = read_rlds(tmp_path, source="bridge", robot="widowx", ee_action="delta7")
+    items = read_rlds(root, source="bridge", robot="widowx", ee_action="delta7")
     eps, bad = split_items(items)
-    assert [e.source_id for e in eps] == ["bridge-train.tfrecord-00000-of-00002#0",
-                                          "bridge-train.tfrecord-00000-of-00002#1",
-                                          "bridge-train.tfrecord-00001-of-00002#0"]
-    assert {b.reason for b in bad} == {reasons.MISSING_FIELD, reasons.UNREADABLE}
+    assert len(eps) == 10 - 1 and {b.reason for b in bad} == {reasons.UNREADABLE}
+    assert "checksum" in bad[0].detail and corrupt.name in bad[0].detail
     first = eps[0]
-    assert first.actions.shape == (4, 7) and first.obs_state.shape == (5, 3) and len(first.obs_images) == 5
-    assert first.language_instruction == "put the spoon in the pot" and first.terminated
-    assert first.metadata["file_path"] == ["/data/ep0.npy"]
+    assert first.actions.shape[1] == 7 and len(first.obs_images) == first.obs_state.shape[0]
+    assert first.language_instruction == "put the red block in the bowl" and first.terminated
     np.testing.assert_allclose(first.action_ee7[:, :6], first.actions[:, :6])
-    rt1 = eps[2]
-    assert rt1.action_ee7.shape == (5, 7) and np.all(rt1.action_ee7[:, 6] == 0.0)  # closed gripper -> 0 (1 = open)
+    openx = Path(__file__).resolve().parents[2] / "fixtures/episodes/rlds/foundry_openx_variants/1.0.0"
+    (rt1, *_), _ = split_items(read_rlds(openx))
+    assert rt1.action_ee7.shape == (rt1.actions.shape[0], 7)
+    assert rt1.language_instruction == "pick coke can" and [k for k, _ in rt1.obs_layout] == [
+        "natural_language_embedding", "proprio"]
     res = standardize(items)
-    assert res.episodes.height == 3 and res.quarantine.height == 2
-    assert res.steps.filter(pl.col("is_last")).get_column("action").null_count() == 3
+    assert res.episodes.height == 9 and res.quarantine.height == 1
+    assert res.steps.filter(pl.col("is_last")).get_column("action").null_count() == 0
