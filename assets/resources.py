@@ -33,6 +33,7 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
     """The resources every asset needs, rooted at the profile's data root: the profile and the
     Parquet IO manager with its DuckDB warehouse file."""
     from assets.io import ParquetWarehouseIOManager
+    from assets.llm_resource import LLMResource
 
     foundry = FoundryResource(profile_name=profile_name or FoundryResource().profile_name,
                               data_root=str(data_root or ""))
@@ -40,4 +41,5 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
     return {
         "foundry": foundry,
         "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
+        "llm": LLMResource(),  # fields empty: the FOUNDRY_LLM_* environment decides, at run time
     }

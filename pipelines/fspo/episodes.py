@@ -25,7 +25,8 @@ teacher-forced form). Headers keep the anchor's trailing space (``## Question \\
 
 Departures from the anchor (see README): a window is exactly N+1 rows and uses all of them (the
 anchor takes N+2 and uses N+1); N comes from config per domain and is never overridden by a
-second value; an episode identical to one from an earlier reshuffled pass is dropped as a duplicate.
+second value; an episode identical to one from an earlier reshuffled pass is dropped as a
+duplicate; held-out-question episodes take their shots from the user's train pairs.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import polars as pl
 
 from pipelines.core.steps import Funnel, Step, StepResult, reject_where, run_steps
 from pipelines.fspo import reasons
-from pipelines.fspo.config import FspoConfig
+from pipelines.fspo.config import TEST, TEST_PERSONAS, TEST_QUESTIONS, TRAIN, FspoConfig
 
 TASK = "Given the examples above, generate a preferred response to the following question."
 TASK_WITH_DESCRIPTION = ("Generate a user description based on the examples above. Then, generate a preferred "
@@ -91,30 +92,49 @@ def windows(n_rows: int, n_shots: int) -> list[range]:
 
 
 def assemble(shots: pl.DataFrame, cfg: FspoConfig, descriptions: dict[str, str]) -> tuple[pl.DataFrame, dict]:
-    """Every episode of every (domain, split, user) group over ``cfg.passes`` reshuffled passes,
-    before the length and duplicate filters. Returns (episodes, report)."""
+    """Every episode of every user over ``cfg.passes`` reshuffled passes, before the length and
+    duplicate filters. ``train`` and ``test_personas`` episodes are windows of N+1 pairs of that
+    split; a ``test`` or ``test_questions`` episode asks one held-out pair as the query after N shots
+    drawn from the same user's ``train`` pairs (the user is known, the question is not).
+    Returns (episodes, report)."""
     rows, short_groups = [], []
-    for (domain, split, user_id), group in shots.sort("domain", "split", "user_id", "pair_id").group_by(
-            "domain", "split", "user_id", maintain_order=True):
+
+    def emit(domain, split, user_id, p, shot_rows, query, desc):
+        prompt, chosen, rejected = render_episode([Shot(*r[1:4]) for r in shot_rows], Shot(*query[1:4]), desc)
+        ids = [r[0] for r in shot_rows]
+        eid = hashlib.sha256("\x1f".join([domain, split, user_id, *ids, query[0], str(desc)]).encode()).hexdigest()[:16]
+        rows.append({"episode_id": eid, "domain": domain, "split": split, "user_id": user_id, "user": query[4],
+                     "n_shots": len(shot_rows), "pass_index": p, "shot_pair_ids": ids, "query_pair_id": query[0],
+                     "prompt": prompt, "chosen": chosen, "rejected": rejected, "n_tokens": 0})
+
+    cols = ("pair_id", "question", "preferred", "dispreferred", "user")
+    for (domain, user_id), group in shots.sort("domain", "user_id", "split", "pair_id").group_by(
+            "domain", "user_id", maintain_order=True):
         n = cfg.shots[domain]
-        records = group.select("pair_id", "question", "preferred", "dispreferred", "user").rows()
-        if len(records) < n + 1:
-            short_groups.append(f"{domain}/{split}/{user_id}: {len(records)} pairs < {n + 1}")
-            continue
         desc = descriptions.get(user_id) if cfg.user_description else None
-        for p in range(cfg.passes):
-            order = list(records)
-            random.Random(f"{cfg.seed}:{domain}:{split}:{user_id}:{p}").shuffle(order)
-            for w in windows(len(order), n):
-                chunk = [order[i] for i in w]
-                shot_rows, query = chunk[:n], chunk[n]
-                prompt, chosen, rejected = render_episode([Shot(*r[1:4]) for r in shot_rows], Shot(*query[1:4]), desc)
-                ids = [r[0] for r in shot_rows]
-                eid = hashlib.sha256("\x1f".join([domain, split, user_id, *ids, query[0], str(desc)]).encode()).hexdigest()[:16]
-                rows.append({"episode_id": eid, "domain": domain, "split": split, "user_id": user_id,
-                             "user": query[4], "n_shots": n, "pass_index": p, "shot_pair_ids": ids,
-                             "query_pair_id": query[0], "prompt": prompt, "chosen": chosen, "rejected": rejected,
-                             "n_tokens": 0})
+        by_split = {sp: g.select(cols).rows() for (sp,), g in group.group_by("split", maintain_order=True)}
+        for split in (TRAIN, TEST_PERSONAS):
+            records = by_split.get(split, [])
+            if records and len(records) < n + 1:
+                short_groups.append(f"{domain}/{split}/{user_id}: {len(records)} pairs < {n + 1}")
+                continue
+            for p in range(cfg.passes):
+                order = list(records)
+                random.Random(f"{cfg.seed}:{domain}:{split}:{user_id}:{p}").shuffle(order)
+                for w in windows(len(order), n):
+                    chunk = [order[i] for i in w]
+                    emit(domain, split, user_id, p, chunk[:n], chunk[n], desc)
+        train = by_split.get(TRAIN, [])
+        for split in (TEST, TEST_QUESTIONS):
+            queries = by_split.get(split, [])
+            if queries and len(train) < n:
+                short_groups.append(f"{domain}/{split}/{user_id}: {len(train)} train shots < {n}")
+                continue
+            for p in range(cfg.passes):
+                for query in queries:
+                    pool = list(train)
+                    random.Random(f"{cfg.seed}:{domain}:{split}:{user_id}:{query[0]}:{p}").shuffle(pool)
+                    emit(domain, split, user_id, p, pool[:n], query, desc)
     frame = pl.DataFrame(rows, schema=EPISODE_SCHEMA)
     return frame, {"groups_too_small": short_groups}
 

@@ -88,6 +88,7 @@ def generate_responses(profiles: pl.DataFrame, questions: pl.DataFrame, client: 
     return kept, split.rejected
 
 
+RESPONSE_PROVENANCE = ("response_model", "response_prompt_name", "response_prompt_version", "response_prompt_hash")
 PAIR_COLUMNS = ["pair_id", "domain", "split", "user_id", "scorer_level", "user_description", "question_id",
                 "prompt", "level_x", "level_y", "response_x", "response_y"]
 
@@ -106,11 +107,13 @@ def plan_pairs(profiles: pl.DataFrame, questions: pl.DataFrame, responses: pl.Da
     ``unmatched_pairs_per_user`` pairs of two other views (the scorer_match filter drops those).
     Which response is x is a seeded coin, so x is preferred about half the time."""
     text = {(d, q, v): r for d, q, v, r in responses.select("domain", "question_id", "view", "response").iter_rows()}
+    prov_cols = [c for c in RESPONSE_PROVENANCE if c in responses.columns]
+    prov = {(d, q, v): rest for d, q, v, *rest in responses.select("domain", "question_id", "view", *prov_cols).iter_rows()}
     rows = []
     for domain, user_df in profiles.sort("domain", "user_id").group_by("domain", maintain_order=True):
         domain = domain[0]
         levels = sorted(user_df.get_column("level").to_list())
-        qs = questions.filter(pl.col("domain") == domain).sort("question_id")
+        qs = questions.filter(pl.col("domain") == domain).sort("question_id").select("question_id", "question", "unseen")
         for uid, level, desc, u_unseen in user_df.select("user_id", "level", "description", "unseen").iter_rows():
             others = [lv for lv in levels if lv != level]
             if not others:
@@ -131,8 +134,10 @@ def plan_pairs(profiles: pl.DataFrame, questions: pl.DataFrame, responses: pl.Da
                              "split": pair_split(u_unseen, q_unseen, pid, cfg), "user_id": uid,
                              "scorer_level": level, "user_description": desc, "question_id": qid,
                              "prompt": question, "level_x": x, "level_y": y,
-                             "response_x": text.get((domain, qid, x)), "response_y": text.get((domain, qid, y))})
-    schema = {c: pl.Utf8 for c in PAIR_COLUMNS}
+                             "response_x": text.get((domain, qid, x)), "response_y": text.get((domain, qid, y)),
+                             # both responses come from the same stage run; x's row carries its provenance
+                             **dict(zip(prov_cols, prov.get((domain, qid, x), [None] * len(prov_cols))))})
+    schema = {c: pl.Utf8 for c in PAIR_COLUMNS + list(RESPONSE_PROVENANCE)}
     return pl.DataFrame(rows, schema=schema).sort("domain", "user_id", "pair_id")
 
 
