@@ -21,11 +21,11 @@ SPLITS = (TRAIN, TEST, TEST_QUESTIONS, TEST_PERSONAS)
 class FspoConfig:
     seed: int = 0
     personas: int = 8                      # role-play users sampled from structured attributes
-    questions: dict = field(default_factory=lambda: {REVIEW: 14, ELIX: 10, ROLEPLAY: 14})
+    questions: dict = field(default_factory=lambda: {REVIEW: 16, ELIX: 12, ROLEPLAY: 20})
     shots: dict = field(default_factory=lambda: {REVIEW: 8, ELIX: 4, ROLEPLAY: 8})  # the anchor's N per domain
     unseen_users: dict = field(default_factory=lambda: {REVIEW: 0, ELIX: 0, ROLEPLAY: 2})
     unseen_questions: dict = field(default_factory=lambda: {REVIEW: 2, ELIX: 1, ROLEPLAY: 2})
-    test_share: float = 0.0                # share of seen-user, seen-question pairs held out as `test`
+    test_share: float = 0.1                # share of seen-user, seen-question pairs held out as `test`
     unmatched_pairs_per_user: int = 1      # pairs of two other levels: the scorer_match filter drops them
     passes: int = 2                        # reshuffled passes over each user's pairs when building episodes
     max_episode_tokens: int = 8192

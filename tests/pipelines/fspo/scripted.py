@@ -16,7 +16,7 @@ _FIELD = re.compile(r"^(The user|Question|Reader): (.*)$", re.M)
 
 def planted(user_description: str, question: str) -> bool:
     """The (user, question) cases where the scripted scorer has a position bias."""
-    return int(hashlib.sha256(f"{user_description}|{question}".encode()).hexdigest(), 16) % 23 == 0
+    return int(hashlib.sha256(f"{user_description}|{question}".encode()).hexdigest(), 16) % 37 == 0
 
 
 def _words(view: str) -> int:
