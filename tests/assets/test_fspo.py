@@ -126,6 +126,10 @@ def test_release_builds_and_episodes_load_with_datasets(materialized, tmp_path):
     profile = get_profile("sample", tmp_path)
     result = build_release(spec, frames, "1.0.0", tmp_path / "out", ledger_dir=tmp_path / "ledger", profile=profile)
     assert verify_release(result.directory).ok
+    from validators.release import validate_release
+
+    ok, meta = validate_release(spec, profile, result.directory)
+    assert ok, meta["failed"]
     episodes = datasets.load_dataset(str(result.directory), "episodes")
     assert {s: episodes[s].num_rows for s in episodes} == {
         s: frames["fspo_episodes"].filter(pl.col("split") == s).height for s in ("train", "test", "test_questions",
