@@ -146,3 +146,14 @@ def test_release_builds_and_episodes_load_with_datasets(materialized, tmp_path):
     assert (row["prompt"], row["chosen"], row["rejected"]) == render_episode(
         [shot(p) for p in row["shot_pair_ids"]], shot(row["query_pair_id"]))
     assert row["prompt"].startswith("# Example 1\n## Question \nExplain how to solve this problem: ")
+
+
+def test_foundry_all_leaves_out_the_llm_assets_but_keeps_users_and_questions():
+    from assets.definitions import MAIN_JOB, build_definitions
+
+    job = build_definitions("sample").resolve_job_def(MAIN_JOB)
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {"fspo_users", "fspo_questions"} <= keys
+    assert not keys & {"fspo_user_profiles", "fspo_responses", "fspo_labels", "fspo_pairs_scored", "fspo_episodes",
+                       "release_fspo"}
+    assert "bigmath_kept" in keys  # other families untouched
