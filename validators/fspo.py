@@ -119,7 +119,8 @@ def episode_expectations(limit: int):
     import great_expectations as gx
 
     e = gx.expectations
-    return [*[e.ExpectColumnValuesToNotBeNull(column=c) for c in ("episode_id", "prompt", "chosen", "rejected")],
+    return [*[e.ExpectColumnValuesToNotBeNull(column=c) for c in ("episode_id", "prompt", "chosen", "rejected",
+                                                                   "response_prompt_hash", "scorer_prompt_hash")],
             e.ExpectColumnValuesToBeUnique(column="episode_id"),
             e.ExpectColumnValuesToBeBetween(column="n_tokens", min_value=1, max_value=limit),
             e.ExpectColumnValuesToMatchRegex(column="prompt", regex=r"^# Example 1\n## Question \n"),

@@ -48,7 +48,8 @@ TASK_WITH_DESCRIPTION = ("Generate a user description based on the examples abov
 EPISODE_SCHEMA = {"episode_id": pl.Utf8, "domain": pl.Utf8, "split": pl.Utf8, "user_id": pl.Utf8,
                   "user": pl.Utf8, "n_shots": pl.Int64, "pass_index": pl.Int64,
                   "shot_pair_ids": pl.List(pl.Utf8), "query_pair_id": pl.Utf8, "prompt": pl.Utf8,
-                  "chosen": pl.Utf8, "rejected": pl.Utf8, "n_tokens": pl.Int64}
+                  "chosen": pl.Utf8, "rejected": pl.Utf8, "n_tokens": pl.Int64,
+                  "response_prompt_hash": pl.Utf8, "scorer_prompt_hash": pl.Utf8}
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,13 @@ def assemble(shots: pl.DataFrame, cfg: FspoConfig, descriptions: dict[str, str])
         eid = hashlib.sha256("\x1f".join([domain, split, user_id, *ids, query[0], str(desc)]).encode()).hexdigest()[:16]
         rows.append({"episode_id": eid, "domain": domain, "split": split, "user_id": user_id, "user": query[4],
                      "n_shots": len(shot_rows), "pass_index": p, "shot_pair_ids": ids, "query_pair_id": query[0],
-                     "prompt": prompt, "chosen": chosen, "rejected": rejected, "n_tokens": 0})
+                     "prompt": prompt, "chosen": chosen, "rejected": rejected, "n_tokens": 0,
+                     # the prompts that made the query pair (every pair of a run shares them)
+                     "response_prompt_hash": query[5] if len(query) > 5 else None,
+                     "scorer_prompt_hash": query[6] if len(query) > 6 else None})
 
-    cols = ("pair_id", "question", "preferred", "dispreferred", "user")
+    cols = ["pair_id", "question", "preferred", "dispreferred", "user"] + [
+        c for c in ("response_prompt_hash", "scorer_prompt_hash") if c in shots.columns]
     for (domain, user_id), group in shots.sort("domain", "user_id", "split", "pair_id").group_by(
             "domain", "user_id", maintain_order=True):
         n = cfg.shots[domain]

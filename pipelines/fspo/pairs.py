@@ -43,14 +43,17 @@ def roleplay_pairs(labels: pl.DataFrame) -> pl.DataFrame:
     ).sort("domain", "user_id", "pair_id")
 
 
+EPISODE_PROVENANCE = ("response_prompt_hash", "scorer_prompt_hash")  # carried from the query pair onto its episode
+
+
 def shots_view(scored: pl.DataFrame, roleplay: pl.DataFrame) -> pl.DataFrame:
-    """Both schemas as ``domain, split, user_id, pair_id, question, preferred, dispreferred, user``:
-    what the episode builder reads (``user`` is the level the anchor groups by)."""
+    """Both schemas as ``domain, split, user_id, pair_id, question, preferred, dispreferred, user``
+    plus the prompt hashes: what the episode builder reads (``user`` is the level the anchor groups by)."""
     x_wins = pl.col("label") == 0
     a = scored.select(*KEY_COLUMNS, pl.col("prompt").alias("question"),
                       pl.when(x_wins).then(pl.col("response_x")).otherwise(pl.col("response_y")).alias("preferred"),
                       pl.when(x_wins).then(pl.col("response_y")).otherwise(pl.col("response_x")).alias("dispreferred"),
-                      pl.col("scorer_level").alias("user"))
+                      pl.col("scorer_level").alias("user"), *EPISODE_PROVENANCE)
     b = roleplay.select(*KEY_COLUMNS, pl.col("x").alias("question"), pl.col("yw").alias("preferred"),
-                        pl.col("yl").alias("dispreferred"), pl.col("level").alias("user"))
+                        pl.col("yl").alias("dispreferred"), pl.col("level").alias("user"), *EPISODE_PROVENANCE)
     return pl.concat([a, b], how="vertical_relaxed").sort("domain", "split", "user_id", "pair_id")
