@@ -12,6 +12,8 @@ from assets.families import family_modules
 from assets.resources import foundry_resources
 
 MAIN_JOB = "foundry_all"
+TRAINING_JOB = "training_job"
+TRAINING_GROUP = "training"  # minutes of torch even on cpu: its own job, never in `make run`
 _INFRA = ("definitions", "families", "resources", "io", "metadata", "llm_resource")
 
 
@@ -21,9 +23,12 @@ def build_definitions(profile_name: str | None = None, data_root: str | None = N
         assets=load_assets_from_modules(modules),
         asset_checks=load_asset_checks_from_modules(modules),
         # assets tagged requires=llm (and what reads them) need an endpoint: kept out of the default job
-        jobs=[define_asset_job(MAIN_JOB, selection=AssetSelection.all() - AssetSelection.tag("requires", "llm").downstream(),
-                               description="Materialize every asset of every family on the active profile "
-                                           "(except those that need an LLM endpoint).")],
+        jobs=[define_asset_job(MAIN_JOB, selection=AssetSelection.all() - AssetSelection.groups(TRAINING_GROUP)
+                               - AssetSelection.tag("requires", "llm").downstream(),
+                               description="Materialize every data asset of every family on the active profile "
+                                           "(except those that need an LLM endpoint)."),
+              define_asset_job(TRAINING_JOB, selection=AssetSelection.groups(TRAINING_GROUP),
+                               description="The training stage (exports, pretraining, priming, GRPO, evaluation).")],
         resources=foundry_resources(profile_name, data_root),
     )
 
