@@ -64,15 +64,22 @@ def family_jobs(assets: list, modules: list) -> list:
     return jobs
 
 
+def default_exclusions() -> AssetSelection:
+    """What `foundry_all` and `make run` leave out: the training stage and what needs an LLM endpoint."""
+    return AssetSelection.groups(TRAINING_GROUP) | AssetSelection.tag("requires", "llm").downstream()
+
+
 def build_definitions(profile_name: str | None = None, data_root: str | None = None) -> Definitions:
     modules = family_modules(exclude=_INFRA)
     assets = with_source_code_references(load_assets_from_modules(modules))
-    unpartitioned = [k for a in assets if a.partitions_def is None and TRAINING_GROUP not in a.group_names_by_key.values()
-                     for k in a.keys]
+    unpartitioned = [k for a in assets if a.partitions_def is None for k in a.keys]
+    # assets tagged requires=llm (and what reads them) need an endpoint, the training group minutes of
+    # torch: both kept out of the default job and of `make run`
     jobs = family_jobs(assets, modules) + [define_asset_job(
-        MAIN_JOB, selection=AssetSelection.assets(*unpartitioned), tags={"family": "all"},
-        description="Every unpartitioned asset of every family, in one run. Partitioned assets run per partition "
-                    "(Materialize all in the UI launches their backfills; `make run` does everything).")]
+        MAIN_JOB, selection=AssetSelection.assets(*unpartitioned) - default_exclusions(), tags={"family": "all"},
+        description="Every unpartitioned asset of every family, in one run, except the training stage and what "
+                    "needs an LLM endpoint. Partitioned assets run per partition (Materialize all in the UI "
+                    "launches their backfills; `make run` does everything).")]
 
     @schedule(job_name=HUB_SOURCES_JOB, cron_schedule="0 3 * * 1", default_status=DefaultScheduleStatus.STOPPED,
               description="Weekly: re-read the Hub sources of the full profile (pinned by sources.lock.json). "

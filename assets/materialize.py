@@ -4,8 +4,8 @@ in dependency order, in the Dagster instance (``$DAGSTER_HOME``), with no daemon
 A Dagster job runs one partitions definition, so ``foundry_all`` cannot hold the partitioned
 assets; this walks the asset graph level by level instead: one run for a level's unpartitioned
 assets, one run per partition key for its partitioned ones. Every run is recorded in the instance,
-so the UI shows them as if launched there. The training group is left out (its own
-``training_job``). ``--select a,b`` limits it to some assets (their upstreams must exist);
+so the UI shows them as if launched there. The training group (its own ``training_job``)
+and assets tagged ``requires=llm`` with their downstream are left out, as in ``foundry_all``. ``--select a,b`` limits it to some assets (their upstreams must exist);
 ``--dry-run`` prints the plan.
 
     python -m assets.materialize [--select KEY,...] [--dry-run]
@@ -85,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     defs = _defs()
     if args.select:
         selected = {AssetKey(s.strip()) for s in args.select.split(",")}
-    else:  # everything but the training stage (minutes of torch: `training_job`, launched on purpose)
-        from assets.definitions import TRAINING_GROUP
+    else:  # everything but the training stage and what needs an LLM endpoint (as foundry_all)
+        from assets.definitions import default_exclusions
 
         graph = defs.resolve_asset_graph()
-        selected = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name != TRAINING_GROUP}
+        selected = set(graph.get_all_asset_keys()) - set(default_exclusions().resolve(graph))
     assets = list(defs.assets or []) + list(defs.asset_checks or [])
     if args.dry_run:
         for i, (keys, partition) in enumerate(plan(assets, dict(defs.resources or {}), selected), 1):
