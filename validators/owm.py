@@ -54,9 +54,11 @@ def check_max_tokens(frame: pl.DataFrame, max_tokens: int, name: str) -> list[st
     return [f"{name}: {over.height} documents over {max_tokens} tokens, e.g. {over.get_column('doc_id').head(3).to_list()}"] if over.height else []
 
 
-def check_scored(frame: pl.DataFrame, name: str) -> list[str]:
-    """Every kept document carries all four scores, counts and a scorer version."""
-    missing_cols = [c for c in (*SCORE_COLUMNS, *COUNT_COLUMNS, "scorer_version", "tokenizer") if c not in frame.columns]
+def check_scored(frame: pl.DataFrame, name: str, selected: bool = True) -> list[str]:
+    """Every kept document carries all four scores, counts and a scorer version (and, once
+    ``selected``, the tokenizer that counted it)."""
+    need = (*SCORE_COLUMNS, *COUNT_COLUMNS, "scorer_version", *(("tokenizer",) if selected else ()))
+    missing_cols = [c for c in need if c not in frame.columns]
     if missing_cols:
         return [f"{name}: columns missing: {', '.join(missing_cols)}"]
     nulls = frame.filter(pl.any_horizontal([pl.col(c).is_null() for c in (*SCORE_COLUMNS, *COUNT_COLUMNS)])
@@ -95,3 +97,35 @@ def check_corpora(build, cfg) -> dict[str, list[str]]:
         "scored": check_scored(e, "enriched") + check_scored(c, "control"),
         "accounting": check_accounting(build.rows_read, e, c, build.rejected),
     }
+
+
+# ------------------------------------------------------------------ Great Expectations suites
+
+SETS = ("enriched", "control")
+SPLITS = ("train", "test")
+
+
+def corpus_expectations(cfg, set_name: str | None = None) -> list:
+    """GX suite of one corpus (the ``owm_corpora`` rows of one set, or a released config). Every allowed
+    value comes from the configuration or the family's constants: the set names, the splits, the
+    tokenizer that counted, the token cap; the selection rule bounds the control set's scores."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    out = [
+        E.ExpectColumnValuesToNotBeNull(column="doc_id"),
+        E.ExpectColumnValuesToMatchRegex(column="doc_id", regex=r"^owm-[0-9a-f]{16}$"),
+        E.ExpectColumnValuesToBeUnique(column="doc_id"),
+        E.ExpectColumnValuesToNotBeNull(column="text"),
+        E.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS)),
+        E.ExpectColumnValuesToBeBetween(column="n_tokens", min_value=1, max_value=cfg.max_tokens),
+        E.ExpectColumnValuesToBeInSet(column="tokenizer", value_set=[cfg.tokenizer_name]),
+        E.ExpectColumnValuesToNotBeNull(column="scorer_version"),
+        *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in COUNT_COLUMNS],
+        *[E.ExpectColumnValuesToNotBeNull(column=c) for c in SCORE_COLUMNS],
+    ]
+    if set_name is not None:
+        out.append(E.ExpectColumnValuesToBeInSet(column="set", value_set=[set_name]))
+    if set_name == "control":  # every behavior at or under the control ceiling of the rule
+        out += [E.ExpectColumnValuesToBeBetween(column=c, max_value=cfg.rule.control_max) for c in SCORE_COLUMNS]
+    return out

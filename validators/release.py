@@ -115,6 +115,16 @@ def _fspo(which: str) -> Callable[[object], list]:
     return expectations
 
 
+def _owm(set_name: str) -> Callable[[object], list]:
+    def expectations(profile) -> list:
+        from pipelines.owm.config import config_for_profile
+        from validators import owm as rules
+
+        return rules.corpus_expectations(config_for_profile(profile.name), set_name)
+
+    return expectations
+
+
 # "<dataset>/<config>" -> (profile -> the family's own expectations on that config's released rows)
 FAMILY_SUITES: dict[str, Callable[[object], list]] = {
     "bigmath/default": _bigmath,
@@ -125,6 +135,7 @@ FAMILY_SUITES: dict[str, Callable[[object], list]] = {
     "episodes/episodes": _episodes,
     "episodes/steps": _episode_steps,
     **{f"fspo/{c}": _fspo(c) for c in ("review", "elix", "roleplay", "episodes")},
+    **{f"owm/{c}": _owm(c) for c in ("enriched", "control")},
 }
 
 

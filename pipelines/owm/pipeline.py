@@ -90,6 +90,37 @@ def build_corpora(cfg: OwmConfig, scorer=None) -> CorporaBuild:
     return CorporaBuild(selection, rejected, rows_read, scorer.version, scorer.kind, stats)
 
 
+def corpora_funnel(rows: pl.DataFrame, cfg: OwmConfig):
+    """Every row read (scored documents, and quarantined rows with ``reason`` set) through the shared
+    step runner: ``read`` (quarantined rows leave) then ``select`` (duplicates, middle band, over
+    budget leave). Returns ``(corpora with a set column, rejected, funnel, selection stats)``."""
+    from pipelines.core.steps import Step, StepResult, run_steps
+
+    holder: dict = {}
+
+    def read(frame: pl.DataFrame) -> StepResult:
+        bad = frame.get_column("reason").is_not_null() if "reason" in frame.columns else pl.repeat(False, frame.height, eager=True)
+        return StepResult(kept=frame.filter(~bad).drop("reason", "detail", "raw", strict=False),
+                          rejected=frame.filter(bad).with_columns(pl.lit("read").alias("step")))
+
+    def select(frame: pl.DataFrame) -> StepResult:
+        selection = select_corpora(frame, cfg)
+        holder["stats"] = selection.stats
+        kept = pl.concat([selection.enriched.with_columns(pl.lit("enriched").alias("set")),
+                          selection.control.with_columns(pl.lit("control").alias("set"))], how="vertical")
+        return StepResult(kept=kept, rejected=selection.rejected)
+
+    kept, rejected, funnel = run_steps(rows, [Step("read", read, "rows the reader could not use"),
+                                              Step("select", select, "the selection rule and the token budget")])
+    return kept.sort("set", "doc_id"), rejected, funnel, holder.get("stats", {})
+
+
+def rows_read(cfg: OwmConfig, scorer=None) -> pl.DataFrame:
+    """Every row of ``cfg.shards``, scored or quarantined, in shard/row order (the funnel's input)."""
+    scored, bad = read_scored(cfg, scorer or BaselineScorer())
+    return pl.concat([scored, bad], how="diagonal_relaxed").sort("shard", "row")
+
+
 @dataclass
 class TrainResult:
     scorer: ClassifierScorer

@@ -411,3 +411,67 @@ CITATIONS.update({
 })
 
 _register_fspo()
+
+
+# ------------------------------------------------------------------ OpenWebMath reasoning behaviors (issue 12)
+
+def _owm_sources(profile) -> list[SourceInfo]:
+    return [
+        SourceInfo("stackexchange", "CC-BY-SA-4.0", "Stack Exchange Q&A (MathOverflow, Cross Validated, Physics) via "
+                   "StackMathQA (CC BY 4.0 repository; posts CC BY-SA, attributed by each row's url)"),
+        SourceInfo("wikitext", "CC-BY-SA-3.0", "WikiText-2 paragraphs (Wikipedia), the sample's non-math negatives"),
+    ]
+
+
+def _owm_produce(profile) -> dict:
+    from pipelines.owm.config import config_for_profile
+    from pipelines.owm.pipeline import corpora_funnel, rows_read
+
+    cfg = config_for_profile(profile.name)
+    corpora, _, funnel, _ = corpora_funnel(rows_read(cfg), cfg)
+    return {"owm_corpora": corpora, "owm_funnel": funnel.to_frame()}
+
+
+def _register_owm() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pipelines.owm") is None:
+        return
+    import polars as pl
+
+    from pipelines.behaviors.detector import BEHAVIORS
+
+    def where(set_name: str, split: str):
+        return lambda: (pl.col("set") == set_name) & (pl.col("split") == split)
+
+    # `set` stays a column (one value per config): the split filter reads it after the columns are chosen
+    columns = ("doc_id", "set", "split", "text", "url", "date", "metadata", "shard", "row",
+               *(f"score_{b}" for b in BEHAVIORS), *(f"count_{b}" for b in BEHAVIORS),
+               "n_tokens", "n_tokens_original", "truncated", "tokenizer", "scorer_version", "scorer_kind",
+               "labelling_model")
+    register(DatasetSpec(
+        name="owm",
+        pretty_name="OpenWebMath documents filtered for reasoning behaviors (foundry)",
+        description="Behavior-enriched and control corpora of OpenWebMath-shaped documents (cognitive-behaviors "
+                    "paper): every document scored for verification, backtracking, subgoal setting and backward "
+                    "chaining; `enriched` holds documents where a behavior clears the selection rule, `control` "
+                    "documents where none does, both filled to the same token budget (counted with the tokenizer "
+                    "in `tokenizer`, at most 4,096 tokens a document) after a seeded shuffle, 5% test split. "
+                    "Per-document scores, cue counts, scorer version and labelling model are columns. The "
+                    "anchor's exact selection rule is not published; this one is declared in the card.",
+        configs=tuple(ConfigSpec(s, "owm_corpora", tuple(SplitSpec(sp, where(s, sp)) for sp in ("train", "test")),
+                                 columns, default=(s == "enriched")) for s in ("enriched", "control")),
+        id_column="doc_id",
+        version="1.0.0",
+        source_column=None,
+        sources=_owm_sources,
+        citations=CITATIONS,
+        cite_as=("cognitive_behaviors",),
+        task_categories=("text-generation",),
+        tags=("math", "reasoning", "pretraining", "openwebmath", "cognitive-behaviors"),
+        stats={"funnel": "owm_funnel"},
+        produce=_owm_produce,
+    ))
+
+
+_register_owm()

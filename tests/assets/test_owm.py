@@ -1,0 +1,153 @@
+"""OWM assets: one shard partition alone, then the corpora over every shard, the blocking checks, a
+conservation break seen by the blocking check, the LLM assets failing fast, and the release."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from dagster import DagsterInstance, materialize
+
+import assets.owm as owm
+from assets.resources import foundry_resources
+
+SHARDS = owm.SHARD_PARTITIONS.get_partition_keys()
+CORPORA_CHECKS = (owm.CHECK_BUDGETS, owm.CHECK_SUPPLY, owm.CHECK_DISJOINT, owm.CHECK_MAX_TOKENS, owm.CHECK_SCORED,
+                  owm.CHECK_GX_ENRICHED, owm.CHECK_GX_CONTROL)
+
+
+CORPORA_KEYS = [owm.CORPORA, owm.REJECTED, owm.FUNNEL]
+
+
+def _read(root, key: str) -> pl.DataFrame:
+    path = root / "assets" / key
+    if path.is_dir():
+        return pl.read_parquet(str(path / "**" / "*.parquet"), hive_partitioning=True)
+    return pl.read_parquet(root / "assets" / f"{key}.parquet")
+
+
+def _materialize_shards(root, instance, shards=SHARDS):
+    for shard in shards:
+        result = materialize([owm.owm_documents, owm.owm_scores], partition_key=shard,
+                             resources=foundry_resources("sample", root), instance=instance)
+        assert result.success
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory):
+    root = tmp_path_factory.mktemp("owm")
+    with DagsterInstance.ephemeral() as instance:
+        _materialize_shards(root, instance)
+        result = materialize(owm.ALL_ASSETS, selection=CORPORA_KEYS, resources=foundry_resources("sample", root),
+                             instance=instance)
+    return root, result
+
+
+def test_one_shard_partition_materializes_alone(tmp_path):
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([owm.owm_documents, owm.owm_scores], partition_key="wikitext-00000",
+                             resources=foundry_resources("sample", tmp_path), instance=instance)
+    assert result.success
+    assert {e.check_name: e.passed for e in result.get_asset_check_evaluations()} == {owm.CHECK_SCORES_VERSION: True}
+    assert [p.name for p in (tmp_path / "assets" / "owm_scores").iterdir()] == ["shard_key=wikitext-00000"]
+    scores = _read(tmp_path, "owm_scores")
+    assert scores.height == 1000 and set(scores.get_column("shard")) == {"wikitext-00000.parquet"}
+    assert scores.get_column("scorer_version").str.starts_with("lexical-detector@").all()
+    meta = result.asset_materializations_for_node("owm_scores")[0].metadata
+    assert meta["scorer"].value == "baseline"
+
+
+def test_corpora_over_every_shard_pass_their_blocking_checks(materialized):
+    root, result = materialized
+    assert result.success
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {**{c: True for c in CORPORA_CHECKS}, owm.CHECK_CONSERVATION: True}
+    corpora, rejected = _read(root, "owm_corpora"), _read(root, "owm_rejected")
+    documents, quarantine = _read(root, "owm_documents"), _read(root, "owm_quarantine")
+    assert corpora.height + rejected.height == documents.height + quarantine.height == 1987
+    assert set(corpora.get_column("set")) == {"enriched", "control"}
+    assert set(corpora.get_column("split")) == {"train", "test"}
+    # the same rows as the CLI's pure build (`foundry owm build`): one selection, two entry points
+    from pipelines.owm.config import config_for_profile
+    from pipelines.owm.pipeline import build_corpora
+
+    build = build_corpora(config_for_profile("sample"))
+    assert sorted(corpora.filter(pl.col("set") == "enriched").get_column("doc_id")) == \
+        sorted(build.enriched.get_column("doc_id"))
+    meta = result.asset_materializations_for_node("owm_corpora")[0].metadata
+    assert 0 < meta["enriched_share"].value < 1 and meta["tokens_enriched"].value > 0
+
+
+def test_breaking_conservation_fails_the_blocking_check(tmp_path, monkeypatch):
+    """owm_rejected written one row short: the check over the written files fails and blocks."""
+    real = owm.rejected_table
+    monkeypatch.setattr(owm, "rejected_table", lambda frame: real(frame).slice(1))
+    with DagsterInstance.ephemeral() as instance:
+        _materialize_shards(tmp_path, instance)
+        result = materialize(owm.ALL_ASSETS, selection=CORPORA_KEYS, resources=foundry_resources("sample", tmp_path),
+                             instance=instance, raise_on_error=False)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    check = evaluations[owm.CHECK_CONSERVATION]
+    assert not check.passed
+    assert "!= 1987 read" in check.metadata["problems"].value
+
+
+def test_validators_fail_on_a_document_in_both_sets_and_a_wrong_tokenizer():
+    import validators.owm as rules
+    from pipelines.owm.config import config_for_profile
+    from validators.gx import validate_frame
+
+    row = {"doc_id": "owm-0123456789abcdef", "n_tokens": 5}
+    assert rules.check_disjoint(pl.DataFrame([row]), pl.DataFrame([row]))
+    cfg = config_for_profile("sample")
+    frame = pl.DataFrame({"doc_id": ["owm-0123456789abcdef"], "text": ["x"], "split": ["train"], "n_tokens": [5],
+                          "tokenizer": ["llama-3.1"], "scorer_version": ["v"], "set": ["control"],
+                          **{c: [0] for c in rules.COUNT_COLUMNS}, **{c: [0.0] for c in rules.SCORE_COLUMNS}})
+    ok, meta = validate_frame(frame, "owm_test", rules.corpus_expectations(cfg, "control"))
+    assert not ok and "tokenizer" in meta["failed"]
+
+
+def test_llm_assets_fail_fast_naming_the_llm_resource(materialized, monkeypatch):
+    from dagster import Failure
+
+    for name in ("FOUNDRY_LLM_BACKEND", "FOUNDRY_LLM_BASE_URL", "OPENAI_BASE_URL", "FOUNDRY_LLM_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    root, _ = materialized
+    with DagsterInstance.ephemeral() as instance, pytest.raises(Failure, match="needs the `llm` resource"):
+        materialize([*owm.ALL_ASSETS, owm.owm_qa], selection="owm_qa", resources=foundry_resources("sample", root),
+                    instance=instance)
+
+
+def test_default_job_leaves_out_the_llm_assets():
+    from assets.definitions import MAIN_JOB, build_definitions
+
+    job = build_definitions("sample").resolve_job_def(MAIN_JOB)
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {"owm_corpora", "owm_rejected", "owm_funnel"} <= keys
+    assert not keys & {"owm_labels", "owm_classifier", "owm_qa"}
+
+
+def test_release_builds_and_both_corpora_load_with_datasets(materialized, tmp_path):
+    import datasets
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+    from pipelines.release.manifest import verify_release
+
+    root, _ = materialized
+    out = tmp_path / "release"
+    run = CliRunner().invoke(main, ["release", "build", "owm", "--version", "1.0.0", "--out", str(out),
+                                    "--data-root", str(root)], env={"FOUNDRY_PROFILE": "sample"})
+    assert run.exit_code == 0, run.output
+    assert verify_release(out).ok
+    from pipelines.config import get_profile
+    from pipelines.release.registry import REGISTRY
+    from validators.release import validate_release
+
+    ok, meta = validate_release(REGISTRY["owm"], get_profile("sample", root), out)
+    assert ok, meta["failed"]
+    corpora = _read(root, "owm_corpora")
+    for name in ("enriched", "control"):
+        ds = datasets.load_dataset(str(out), name)
+        want = corpora.filter(pl.col("set") == name)
+        assert {s: ds[s].num_rows for s in ds} == {s: want.filter(pl.col("split") == s).height for s in ("train", "test")}
+        assert set(ds["train"]["set"]) == {name} and ds["train"][0]["scorer_version"].startswith("lexical-detector@")
