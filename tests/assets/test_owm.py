@@ -9,6 +9,8 @@ from dagster import DagsterInstance, materialize
 
 import assets.owm as owm
 from assets.resources import foundry_resources
+from tests.pipelines.llm.server import loopback_only  # noqa: F401 - fixture: the LLM test talks to 127.0.0.1 only
+from tests.pipelines.owm.conftest import owm_rows  # noqa: F401 - fixture: 60 tiny documents the scripted LLM reads
 
 SHARDS = owm.SHARD_PARTITIONS.get_partition_keys()
 CORPORA_CHECKS = (owm.CHECK_BUDGETS, owm.CHECK_SUPPLY, owm.CHECK_DISJOINT, owm.CHECK_MAX_TOKENS, owm.CHECK_SCORED,
@@ -151,3 +153,43 @@ def test_release_builds_and_both_corpora_load_with_datasets(materialized, tmp_pa
         want = corpora.filter(pl.col("set") == name)
         assert {s: ds[s].num_rows for s in ds} == {s: want.filter(pl.col("split") == s).height for s in ("train", "test")}
         assert set(ds["train"]["set"]) == {name} and ds["train"][0]["scorer_version"].startswith("lexical-detector@")
+
+
+def test_llm_assets_label_train_and_rewrite_with_the_scripted_server(tmp_path, monkeypatch, loopback_only, owm_rows):
+    """annotate -> train (owm_classifier) and the QA rewrite (owm_qa) as assets, against the scripted local
+    server of tests/pipelines/owm (spaced/unclosed/unparseable counts, a 500, bad gates and rewrites)."""
+    from pipelines.owm.config import OwmConfig
+    from tests.pipelines.llm.server import ScriptedServer
+    from tests.pipelines.owm.conftest import write_parquet
+    from tests.pipelines.owm.test_llm_end_to_end import responder
+
+    rows = owm_rows
+    shards = tuple(str(write_parquet(tmp_path / f"{key}.parquet", rows[i::2])) for i, key in enumerate(SHARDS))
+    # tiny documents: a loose tolerance so the blocking budget checks pass and the LLM assets run
+    cfg = OwmConfig(shards=shards, token_budget=300, budget_tolerance=0.25, n_features=2 ** 12, epochs=10,
+                    heldout_fraction=0.3)
+    monkeypatch.setattr(owm, "owm_config", lambda foundry: cfg)
+    for name in ("FOUNDRY_LLM_BACKEND", "OPENAI_BASE_URL", "FOUNDRY_LLM_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "root"
+    with ScriptedServer(responder) as server, DagsterInstance.ephemeral() as instance:
+        monkeypatch.setenv("FOUNDRY_LLM_BASE_URL", server.url)
+        monkeypatch.setenv("FOUNDRY_LLM_MODEL", "scripted-model")
+        monkeypatch.setenv("FOUNDRY_LLM_API_KEY", "sk-test")
+        _materialize_shards(root, instance)
+        result = materialize([*owm.ALL_ASSETS, *owm.LLM_ASSETS], selection=[*CORPORA_KEYS, owm.LABELS, owm.CLASSIFIER,
+                                                                            owm.QA],
+                             resources=foundry_resources("sample", root), instance=instance)
+    assert result.success
+    labels, classifier, qa = _read(root, "owm_labels"), _read(root, "owm_classifier"), _read(root, "owm_qa")
+    assert labels.height == 60 * 4 and set(labels.get_column("labelling_model")) == {"scripted-model"}
+    assert labels.filter(pl.col("status") == "unparsed").height == 6 * 4  # unparsed kept apart from 0
+    row = classifier.row(0, named=True)
+    assert row["scorer_version"].startswith("owm-clf@") and row["labelling_model"] == "scripted-model"
+    assert (tmp_path / "root" / "artifacts" / "owm").is_dir() and row["path"].endswith(".npz")
+    enriched = _read(root, "owm_corpora").filter(pl.col("set") == "enriched")
+    assert qa.height == enriched.height and set(qa.get_column("status")) <= {"ok", "rejected"}
+    assert qa.filter(pl.col("status") == "ok").get_column("completion").str.contains(
+        r"^<think>.*</think><answer>.*</answer>$").all()
+    meta = result.asset_materializations_for_node("owm_classifier")[0].metadata
+    assert meta["labelling_model"].value == "scripted-model"
