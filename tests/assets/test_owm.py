@@ -3,6 +3,8 @@ conservation break seen by the blocking check, the LLM assets failing fast, and 
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
@@ -141,6 +143,12 @@ def test_release_builds_and_both_corpora_load_with_datasets(materialized, tmp_pa
                                     "--data-root", str(root)], env={"FOUNDRY_PROFILE": "sample"})
     assert run.exit_code == 0, run.output
     assert verify_release(out).ok
+    # the pipeline entry point (no warehouse) builds the same rows: same version, same content hash
+    again = CliRunner().invoke(main, ["release", "build", "owm", "--version", "1.0.0", "--out", str(tmp_path / "again"),
+                                      "--data-root", str(root), "--from-pipeline"], env={"FOUNDRY_PROFILE": "sample"})
+    assert again.exit_code == 0, again.output
+    hashes = {json.loads((d / "manifest.json").read_text())["content_hash"] for d in (out, tmp_path / "again")}
+    assert len(hashes) == 1
     from pipelines.config import get_profile
     from pipelines.release.registry import REGISTRY
     from validators.release import validate_release
