@@ -458,7 +458,8 @@ def _register_owm() -> None:
                     "documents where none does, both filled to the same token budget (counted with the tokenizer "
                     "in `tokenizer`, at most 4,096 tokens a document) after a seeded shuffle, 5% test split. "
                     "Per-document scores, cue counts, scorer version and labelling model are columns. The "
-                    "anchor's exact selection rule is not published; this one is declared in the card.",
+                    "anchor's exact selection rule is not published; ours is `SelectionRule` in pipelines/owm/config.py "
+                    "of the foundry (the default profile scores with the lexical baseline, no LLM).",
         configs=tuple(ConfigSpec(s, "owm_corpora", tuple(SplitSpec(sp, where(s, sp)) for sp in ("train", "test")),
                                  columns, default=(s == "enriched")) for s in ("enriched", "control")),
         id_column="doc_id",
