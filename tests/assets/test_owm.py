@@ -201,3 +201,27 @@ def test_llm_assets_label_train_and_rewrite_with_the_scripted_server(tmp_path, m
         r"^<think>.*</think><answer>.*</answer>$").all()
     meta = result.asset_materializations_for_node("owm_classifier")[0].metadata
     assert meta["labelling_model"].value == "scripted-model"
+
+
+def test_malformed_rows_of_a_shard_go_to_its_quarantine_partition(tmp_path, monkeypatch):
+    from pipelines.owm.config import OwmConfig
+    from tests.pipelines.owm.conftest import write_jsonl
+
+    shard = write_jsonl(tmp_path / "stackexchange-00000.jsonl", [
+        {"text": "Let me verify: 2 + 2 = 4.", "url": "u1", "date": "2024", "metadata": "{}"},
+        b"{not json",
+        {"text": "   ", "url": "u3"},
+        {"text": "Working backwards from 10.", "metadata": "[1, 2]"},
+    ])
+    monkeypatch.setattr(owm, "owm_config", lambda foundry: OwmConfig(shards=(str(shard),)))
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([owm.owm_documents], partition_key="stackexchange-00000",
+                             resources=foundry_resources("sample", tmp_path / "root"), instance=instance)
+        assert result.success
+        missing = materialize([owm.owm_documents], partition_key="wikitext-00000", raise_on_error=False,
+                              resources=foundry_resources("sample", tmp_path / "root"), instance=instance)
+    assert not missing.success  # the config names no wikitext shard: the run fails, naming the fix
+    quarantine = _read(tmp_path / "root", "owm_quarantine")
+    assert sorted(quarantine.get_column("reason")) == ["bad_metadata", "malformed", "missing_text"]
+    assert quarantine.get_column("detail").str.contains("stackexchange-00000.jsonl").all()
+    assert _read(tmp_path / "root", "owm_documents").height == 1
