@@ -17,11 +17,12 @@ from dagster import (
     multi_asset,
 )
 
+from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.metadata import frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.core.plots import funnel_plot
-from pipelines.countdown.config import CountdownConfig, config_for_profile
-from pipelines.countdown.priming import build_priming_sets, detector_agreement
+from pipelines.countdown.config import CountdownConfig
+from pipelines.countdown.priming import build_priming, detector_agreement
 from pipelines.countdown.problems import build_problems, generate_candidates, heldout_targets
 from pipelines.countdown.traces import build_traces, strategy_summary
 from validators import countdown as rules
@@ -36,6 +37,7 @@ FUNNEL = AssetKey("countdown_funnel")
 TRACES = AssetKey("countdown_search_traces")
 PRIMING = AssetKey("countdown_priming_sets")
 PRIMING_REJECTED = AssetKey("countdown_priming_rejected")
+PRIMING_FUNNEL = AssetKey("countdown_priming_funnel")
 
 CHECK_CONSERVATION = "row_conservation"
 CHECK_UNIQUE_ID = "unique_problem_id"
@@ -53,8 +55,7 @@ CHECK_GX_PRIMING = "gx_countdown_priming_suite"
 
 
 def countdown_config(foundry: FoundryResource) -> CountdownConfig:
-    profile = foundry.profile()
-    return config_for_profile(profile.name, seed=profile.seed)
+    return foundry.profile().countdown
 
 
 @multi_asset(
@@ -163,7 +164,12 @@ def countdown_search_traces(context: AssetExecutionContext, foundry: FoundryReso
         PRIMING_REJECTED.path[-1]: AssetOut(
             key=PRIMING_REJECTED, group_name=GROUP,
             description="Problems a priming set could not use (no dead end to backtrack from, no solution within "
-                        "the search budget) or verbatim repeats, with reason and detail."),
+                        "the search budget) or verbatim repeats: the problem's columns and `set_name`, with "
+                        "`reason`, `step` and `detail`."),
+        PRIMING_FUNNEL.path[-1]: AssetOut(
+            key=PRIMING_FUNNEL, group_name=GROUP,
+            description="The funnel of the priming sets over every (set, problem) pair tried: usable_trace, then "
+                        "no_verbatim_repeat; rows in, kept, rejected, count per reason."),
     },
     check_specs=[
         AssetCheckSpec(CHECK_SET_RULES, asset=PRIMING, blocking=True,
@@ -179,7 +185,8 @@ def countdown_search_traces(context: AssetExecutionContext, foundry: FoundryReso
 def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResource,
                            countdown_problems: pl.DataFrame):
     cfg = countdown_config(foundry)
-    rows, rejected = build_priming_sets(countdown_problems, cfg)
+    rows, rejected, funnel = build_priming(countdown_problems, cfg)
+    funnel_frame = funnel.to_frame()
     per_set = rows.group_by("set_name").agg(
         pl.len().alias("rows"), *[pl.col(f"n_{b}").sum().alias(b) for b in
                                   ("verification", "backtracking", "subgoal_setting", "backward_chaining")],
@@ -194,7 +201,12 @@ def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResou
         "detector_agreement": MetadataValue.json(agreement),
     })
     yield Output(rejected, output_name=PRIMING_REJECTED.path[-1], metadata={
-        **frame_metadata(rejected, ["set_name", "problem_id", "reason", "detail"]),
+        **frame_metadata(rejected, ["set_name", "problem_id", "reason", "step", "detail"]),
+        "rejected_by_reason": MetadataValue.json(funnel.rejected_by_reason()),
+    })
+    yield Output(funnel_frame, output_name=PRIMING_FUNNEL.path[-1], metadata={
+        "dagster/row_count": MetadataValue.int(funnel_frame.height),
+        "preview": MetadataValue.md(markdown_table(funnel_frame, rows=50, width=30)),
     })
     yield to_check_result(CHECK_SET_RULES, rules.priming_counts_match_definitions(rows), asset_key=PRIMING)
     yield to_check_result(CHECK_ANSWERS, rules.priming_answers(rows), asset_key=PRIMING)
@@ -221,3 +233,16 @@ def gx_countdown_traces(countdown_search_traces: pl.DataFrame) -> AssetCheckResu
              description="Great Expectations suite of the priming sets (set names, answer format, counts)")
 def gx_countdown_priming(countdown_priming_sets: pl.DataFrame) -> AssetCheckResult:
     return gx_check(countdown_priming_sets, rules.PRIMING_SUITE, rules.priming_expectations())
+
+
+# The row contract on disk. The inputs (generated candidates, (set, problem) pairs tried) live in
+# memory only, so the rows read are the funnel's first input; kept and rejected files must add up to it
+# and to the funnel's last kept and total rejected.
+countdown_problems_conservation = conservation_check(
+    asset=PROBLEMS, kept=[PROBLEMS], rejected=[REJECTED], funnel=FUNNEL,
+    description="candidates generated = countdown_problems + countdown_rejected rows, counted in the Parquet files "
+                "written (and countdown_funnel on disk agrees)")
+countdown_priming_conservation = conservation_check(
+    asset=PRIMING, kept=[PRIMING], rejected=[PRIMING_REJECTED], funnel=PRIMING_FUNNEL,
+    description="(set, problem) pairs tried = countdown_priming_sets + countdown_priming_rejected rows, counted in "
+                "the Parquet files written (and countdown_priming_funnel on disk agrees)")

@@ -20,12 +20,12 @@ from dagster import (
     multi_asset,
 )
 
+from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.metadata import frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.core.plots import funnel_plot
 from pipelines.episodes.checks import stats_json
 from pipelines.episodes.collect import collect
-from pipelines.episodes.config import episodes_config
 from pipelines.episodes.convert import standardize
 from pipelines.episodes.readers import read_lerobot, read_minari
 from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
@@ -58,8 +58,7 @@ PREVIEW = ["episode_id", "source", "robot", "task", "data_source", "length", "re
 
 
 def _config(foundry: FoundryResource):
-    profile = foundry.profile()
-    return episodes_config(profile.name, seed=profile.seed)
+    return foundry.profile().episodes
 
 
 def _as_schema(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
@@ -242,3 +241,11 @@ def gx_episodes_table(foundry: FoundryResource, episodes_table: pl.DataFrame) ->
              description="Great Expectations suite of the quarantine (every row has a known reason, step and detail)")
 def gx_episodes_quarantine(episodes_quarantine: pl.DataFrame) -> AssetCheckResult:
     return gx_check(episodes_quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations())
+
+
+# The row contract on disk: source episodes read = episodes_table + episodes_quarantine rows, in the files
+# written (the items read are the funnel's first input: a reader yields them, nothing writes them).
+episodes_conservation_on_disk = conservation_check(
+    asset=EPISODES, kept=[EPISODES], rejected=[QUARANTINE], funnel=FUNNEL,
+    description="source episodes read = episodes_table + episodes_quarantine rows, counted in the Parquet files "
+                "written (and episodes_funnel on disk agrees)")

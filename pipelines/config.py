@@ -1,8 +1,14 @@
-"""Profiles: one object that selects inputs and sizes.
+"""Profiles: one object that selects inputs and sizes, with a section per family.
 
 ``sample`` (the default) reads the files shipped in ``data/sample`` and needs no network and no
-LLM; ``full`` reads the real Hub datasets. ``FOUNDRY_PROFILE`` picks one; ``FOUNDRY_DATA_ROOT``
-says where outputs go (default ``var/`` in the repository, git-ignored).
+LLM; ``full`` reads the real Hub datasets. Each family owns its section's dataclass and builds it
+with ``for_profile(name, ...)`` in ``pipelines/<family>/config.py``: ``bigmath`` (FunnelConfig),
+``countdown`` (CountdownConfig), ``episodes`` (EpisodesConfig), ``owm`` (OwmConfig). The
+reformulation has no settings of its own (it runs with ``bigmath.verify``).
+
+The environment is read when a profile is built (:func:`get_profile`), never at import:
+``FOUNDRY_PROFILE`` picks one, ``FOUNDRY_DATA_ROOT`` says where outputs go (default ``var/`` in the
+repository, git-ignored), ``FOUNDRY_VERIFY_WORKERS`` sizes answer verification.
 
 A profile's funnel refuses to run without an evaluation set to decontaminate against (it would
 otherwise silently skip decontamination); ``FOUNDRY_ALLOW_NO_EVAL_SETS=1`` (or
@@ -14,71 +20,50 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig
-from pipelines.bigmath.lock import read_lock
-from pipelines.bigmath.recipe import full_eval_sets, full_sources
-from pipelines.bigmath.sources import SourceSpec
+if TYPE_CHECKING:  # the sections' types; their modules are imported when a profile is built
+    from pipelines.bigmath.funnel import FunnelConfig
+    from pipelines.countdown.config import CountdownConfig
+    from pipelines.episodes.config import EpisodesConfig
+    from pipelines.owm.config import OwmConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-
-SAMPLE_MATH_SOURCES: tuple[SourceSpec, ...] = (
-    SourceSpec("gsm8k", files=("data/sample/math/gsm8k_test.jsonl",), fields={"problem": "question", "answer": "answer"},
-               answer_from="gsm8k", license="MIT", origin="openai/grade-school-math test"),
-    SourceSpec("math500", files=("data/sample/math/math500_test.jsonl",),
-               fields={"problem": "problem", "answer": "answer", "solution": "solution", "id": "unique_id"},
-               answer_from="column", license="MIT", origin="MATH-500 (math-evaluation-harness)"),
-    SourceSpec("aqua", files=("data/sample/math/aqua_test.jsonl",),
-               fields={"problem": "question", "answer": "correct", "solution": "rationale", "options": "options"},
-               answer_from="option", license="Apache-2.0", origin="google-deepmind/AQuA test"),
-    SourceSpec("sat_math", files=("data/sample/math/sat_math_test.jsonl",),
-               fields={"problem": "question", "answer": "Answer", "options": "options", "id": "id"},
-               answer_from="option", license="MIT", origin="SAT-math (math-evaluation-harness)"),
-    SourceSpec("ocw", files=("data/sample/math/ocw_test.jsonl",),
-               fields={"problem": "problem", "solution": "solution", "id": "idx"},
-               answer_from="boxed", license="MIT", origin="MIT OCW (math-evaluation-harness)"),
-    SourceSpec("mawps", files=("data/sample/math/mawps_singleeq.jsonl",), fields={"problem": "input", "answer": "target"},
-               answer_from="column", license="MIT", origin="MAWPS SingleEq (math-evaluation-harness)"),
-    SourceSpec("harp_proofs", files=("data/sample/math/harp_proofs.jsonl",),
-               fields={"problem": "problem", "solution": "solution_1"}, answer_from="boxed",
-               license="MIT", origin="aadityasingh/HARP proof-based", proof_source=True),
-)
-
-# The evaluation reference of the sample profile: the first 100 MATH-500 problems are held out
-# as "our eval set", so the funnel must reject them (and near copies of them) as contaminated.
-SAMPLE_EVAL_SETS: tuple[EvalSetSpec, ...] = (
-    EvalSetSpec("math500_heldout", files=("data/sample/math/math500_test.jsonl",), field="problem", limit=100),
-)
-
-# The full profile is the Big-Math recipe (pipelines/bigmath/recipe.py), every Hub source pinned
-# by the committed lock file; `foundry sources lock` resolves it. Read the lock at import: a
-# missing or unresolved entry only matters when that source is loaded (it then refuses, naming the fix).
-FULL_MATH_SOURCES: tuple[SourceSpec, ...] = full_sources(read_lock())
-FULL_EVAL_SETS: tuple[EvalSetSpec, ...] = full_eval_sets(read_lock())  # type: ignore[assignment] - same attributes
+PROFILES = ("sample", "full")
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     bigmath: FunnelConfig
+    countdown: CountdownConfig
+    episodes: EpisodesConfig
+    owm: OwmConfig
     seed: int = 0
     data_root: Path = field(default_factory=lambda: REPO_ROOT / "var")
 
 
 def get_profile(name: str | None = None, data_root: str | Path | None = None,
-                allow_no_eval_sets: bool | None = None) -> Profile:
+                allow_no_eval_sets: bool | None = None, seed: int = 0) -> Profile:
+    from pipelines.bigmath import config as bigmath
+    from pipelines.countdown import config as countdown
+    from pipelines.episodes import config as episodes
+    from pipelines.owm import config as owm
+
     name = name or os.environ.get("FOUNDRY_PROFILE", "sample")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; FOUNDRY_PROFILE must be 'sample' or 'full'")
     if allow_no_eval_sets is None:
         allow_no_eval_sets = os.environ.get("FOUNDRY_ALLOW_NO_EVAL_SETS", "") not in ("", "0", "false", "False")
     root = Path(data_root or os.environ.get("FOUNDRY_DATA_ROOT") or REPO_ROOT / "var").resolve()
     workers = int(os.environ.get("FOUNDRY_VERIFY_WORKERS", str(min(4, os.cpu_count() or 1))))
-    if name == "sample":
-        cfg = FunnelConfig(sources=SAMPLE_MATH_SOURCES, eval_sets=SAMPLE_EVAL_SETS, base_dir=str(REPO_ROOT),
-                           verify=VerifyConfig(workers=workers), require_eval_sets=not allow_no_eval_sets)
-    elif name == "full":
-        cfg = FunnelConfig(sources=FULL_MATH_SOURCES, eval_sets=FULL_EVAL_SETS, base_dir=str(REPO_ROOT),
-                           verify=VerifyConfig(workers=workers), require_eval_sets=not allow_no_eval_sets)
-    else:
-        raise ValueError(f"unknown profile {name!r}; FOUNDRY_PROFILE must be 'sample' or 'full'")
-    return Profile(name=name, bigmath=cfg, data_root=root)
+    return Profile(
+        name=name,
+        bigmath=bigmath.for_profile(name, allow_no_eval_sets=allow_no_eval_sets, verify_workers=workers),
+        countdown=countdown.for_profile(name, seed=seed),
+        episodes=episodes.for_profile(name, seed=seed),
+        owm=owm.for_profile(name),
+        seed=seed,
+        data_root=root,
+    )

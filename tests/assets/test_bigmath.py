@@ -11,13 +11,14 @@ def test_materialize_bigmath_family(tmp_path):
     root = tmp_path / "data"
     resources = foundry_resources("sample", root)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected],
+        result = materialize([bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected,
+                              bm.bigmath_conservation_on_disk],
                              resources=resources, instance=instance)
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {bm.CHECK_CONSERVATION: True, bm.CHECK_SCHEMA: True, bm.CHECK_UNIQUE_ID: True,
                       bm.CHECK_RESIDUE: True, bm.CHECK_VERIFY_TIMEOUTS: True, bm.CHECK_GX_KEPT: True,
-                      bm.CHECK_GX_REJECTED: True}
+                      bm.CHECK_GX_REJECTED: True, bm.CHECK_ON_DISK: True}
 
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
     kept_meta = mats["bigmath_kept"].materialization.metadata
@@ -83,3 +84,18 @@ def test_timeout_share_rule():
     ok, meta = verify_timeouts(rejected, 999, 0.001)
     assert ok is False and meta["verify_timeout_rows"] == 1
     assert verify_timeouts(pl.DataFrame({"reason": []}, schema={"reason": pl.Utf8}), 0, 0.001)[0] is True
+
+
+def test_a_row_lost_on_write_fails_the_blocking_on_disk_check(tmp_path):
+    """The rejected file ends one row short of what the funnel rejected (the frames in memory add up): only the
+    on-disk check sees it, and it blocks."""
+    from tests.assets.lossy_io import lossy_resources
+
+    result = materialize([bm.bigmath_sources, bm.bigmath_funnel, bm.bigmath_conservation_on_disk],
+                         resources=lossy_resources(tmp_path / "data", "bigmath_rejected"), raise_on_error=False)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks[bm.CHECK_CONSERVATION].passed is True
+    assert checks[bm.CHECK_ON_DISK].passed is False
+    problems = checks[bm.CHECK_ON_DISK].metadata["problems"].value
+    assert "but 3195 were read" in problems and "the rejected files hold" in problems
+    assert not result.success

@@ -3,17 +3,19 @@
 import duckdb
 import polars as pl
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import AssetSelection, DagsterInstance, materialize
 
 import assets.countdown as cd
 from assets.resources import foundry_resources
+from tests.assets.lossy_io import lossy_resources
 from pipelines.countdown import config as cd_config
 from pipelines.countdown.priming import PRIMING_SETS
 
 TINY = cd_config.CountdownConfig(n_problems=160, traces_per_strategy=6, node_budget=150, mcts_iterations=60,
                                  priming_rows=5)
 ALL_ASSETS = [cd.countdown_problems, cd.countdown_search_traces, cd.countdown_priming_sets,
-              cd.gx_countdown_problems, cd.gx_countdown_traces, cd.gx_countdown_priming]
+              cd.gx_countdown_problems, cd.gx_countdown_traces, cd.gx_countdown_priming,
+              cd.countdown_problems_conservation, cd.countdown_priming_conservation]
 
 
 
@@ -31,7 +33,9 @@ def test_materialize_countdown_family(tmp_path, tiny):
     assert checks == {name: True for name in (
         cd.CHECK_CONSERVATION, cd.CHECK_UNIQUE_ID, cd.CHECK_SOLUTIONS, cd.CHECK_HELDOUT, cd.CHECK_TRACE_SOLUTIONS,
         cd.CHECK_STRATEGIES, cd.CHECK_SET_RULES, cd.CHECK_ANSWERS, cd.CHECK_REPEATS, cd.CHECK_DETECTOR,
-        cd.CHECK_GX_PROBLEMS, cd.CHECK_GX_TRACES, cd.CHECK_GX_PRIMING)}
+        cd.CHECK_GX_PROBLEMS, cd.CHECK_GX_TRACES, cd.CHECK_GX_PRIMING, cd.CHECK_ON_DISK)}
+    on_disk = [e for e in result.get_asset_check_evaluations() if e.check_name == cd.CHECK_ON_DISK]
+    assert {e.asset_key for e in on_disk} == {cd.PROBLEMS, cd.PRIMING}
 
     mats = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
     assert mats["countdown_problems"]["dagster/row_count"].value > 100
@@ -68,18 +72,65 @@ def test_same_config_writes_same_bytes(tmp_path, tiny):
 
 def test_blocking_check_fails_when_a_wrong_answer_row_scores(tmp_path, tiny, monkeypatch):
     """If the wrong_answer control ever carried a correct answer, the blocking answers check fails."""
-    real = cd.build_priming_sets
+    real = cd.build_priming
 
     def leaky(problems, cfg):
-        rows, rejected = real(problems, cfg)
+        rows, rejected, funnel = real(problems, cfg)
         good = rows.filter(pl.col("set_name") == "all_strategies").head(1).with_columns(
             pl.lit("wrong_answer").alias("set_name"), pl.lit("leaked").alias("row_id"))
-        return pl.concat([rows, good]), rejected
+        return pl.concat([rows, good]), rejected, funnel
 
-    monkeypatch.setattr(cd, "build_priming_sets", leaky)
+    monkeypatch.setattr(cd, "build_priming", leaky)
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
         result = materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=foundry_resources("sample", root),
                              instance=instance, raise_on_error=False)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[cd.CHECK_ANSWERS] is False
+
+
+def _checks(result) -> dict:
+    return {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_a_problem_row_lost_on_write_blocks_the_family(tmp_path, tiny):
+    """The problems file ends one row short of what the step kept: the kept + rejected files no longer add
+    up to the candidates read, the blocking on-disk check fails and nothing downstream of the problems runs."""
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([cd.countdown_problems, cd.countdown_priming_sets, cd.countdown_problems_conservation,
+                              cd.countdown_priming_conservation],
+                             resources=lossy_resources(tmp_path / "d", "countdown_problems"),
+                             instance=instance, raise_on_error=False)
+    assert not result.success
+    checks = _checks(result)
+    assert checks[("countdown_problems", cd.CHECK_CONSERVATION)] is True  # the frames in memory add up
+    assert checks[("countdown_problems", cd.CHECK_ON_DISK)] is False
+    assert "countdown_priming_sets" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
+
+
+def test_a_priming_row_lost_on_write_fails_the_check(tmp_path, tiny):
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([cd.countdown_problems, cd.countdown_priming_sets, cd.countdown_problems_conservation,
+                              cd.countdown_priming_conservation],
+                             resources=lossy_resources(tmp_path / "d", "countdown_priming_rejected"),
+                             instance=instance, raise_on_error=False)
+    checks = _checks(result)
+    assert checks[("countdown_problems", cd.CHECK_ON_DISK)] is True
+    assert checks[("countdown_priming_sets", cd.CHECK_ON_DISK)] is False
+    assert not result.success
+
+
+def test_a_file_changed_after_writing_fails_the_check(tmp_path, tiny):
+    """The check reads the files, not the frames the asset held: edit a written file and it fails."""
+    root = tmp_path / "d"
+    family = [cd.countdown_problems, cd.countdown_problems_conservation]
+    with DagsterInstance.ephemeral() as instance:
+        assert materialize(family, resources=foundry_resources("sample", root), instance=instance).success
+        path = root / "assets" / "countdown_problems.parquet"
+        pl.read_parquet(path).head(1).write_parquet(path)
+        again = materialize(family, selection=AssetSelection.checks(cd.countdown_problems_conservation),
+                            resources=foundry_resources("sample", root), instance=instance, raise_on_error=False)
+    assert again.get_asset_materialization_events() == []
+    evaluation = [e for e in again.get_asset_check_evaluations() if e.check_name == cd.CHECK_ON_DISK][0]
+    assert evaluation.passed is False
+    assert "rows on disk, but" in evaluation.metadata["problems"].value

@@ -5,9 +5,10 @@ from dagster import DagsterInstance, materialize
 
 import assets.episodes as ep
 from assets.resources import foundry_resources
+from tests.assets.lossy_io import lossy_resources
 
 ALL = [ep.episodes_minari_collected, ep.episodes_standardize, ep.episodes_exports, ep.gx_episodes_table,
-       ep.gx_episodes_quarantine]
+       ep.gx_episodes_quarantine, ep.episodes_conservation_on_disk]
 
 
 
@@ -19,7 +20,8 @@ def test_materialize_episodes_family(tmp_path):
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {name: True for name in (
         ep.CHECK_CONSERVATION, ep.CHECK_SCHEMA, ep.CHECK_FLAGS, ep.CHECK_CONSISTENCY, ep.CHECK_VALUES,
-        ep.CHECK_UNIQUE_ID, ep.CHECK_COVERAGE, ep.CHECK_ROUND_TRIP, ep.CHECK_GX_EPISODES, ep.CHECK_GX_QUARANTINE)}
+        ep.CHECK_UNIQUE_ID, ep.CHECK_COVERAGE, ep.CHECK_ROUND_TRIP, ep.CHECK_GX_EPISODES, ep.CHECK_GX_QUARANTINE,
+        ep.CHECK_ON_DISK)}
 
     mats = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
     meta = mats["episodes_table"]
@@ -59,3 +61,18 @@ def test_a_broken_export_fails_the_blocking_round_trip_check(tmp_path, monkeypat
         result = materialize(ALL[:3], resources=foundry_resources("sample", root), instance=instance, raise_on_error=False)
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[ep.CHECK_ROUND_TRIP] is False
+
+
+def test_an_episode_lost_on_write_blocks_the_exports(tmp_path):
+    """The episodes table ends one episode short of what standardization kept: the episodes + quarantine files no
+    longer add up to the episodes read, the blocking on-disk check fails and the exports do not run."""
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([*ALL[:3], ep.episodes_conservation_on_disk],
+                             resources=lossy_resources(tmp_path / "d", "episodes_table"),
+                             instance=instance, raise_on_error=False)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks[ep.CHECK_CONSERVATION].passed is True  # the frames in memory add up
+    assert checks[ep.CHECK_ON_DISK].passed is False
+    assert "kept 26 + rejected" in checks[ep.CHECK_ON_DISK].metadata["problems"].value
+    assert not result.success
+    assert "episodes_exports" not in {m.asset_key.to_user_string() for m in result.get_asset_materialization_events()}
