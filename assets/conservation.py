@@ -31,7 +31,8 @@ def rows_where(path: Path, column: str, value: str) -> int:
     files = parquet_files(path)
     if not files:
         raise FileNotFoundError(f"{path}: no Parquet file written there; materialize the asset first")
-    return int(pl.scan_parquet([str(f) for f in files]).filter(pl.col(column) == value).select(pl.len()).collect().item())
+    frame = pl.scan_parquet([str(f) for f in files]).filter(pl.col(column) == value)
+    return int(frame.select(pl.len()).collect().item())
 
 
 def conservation_check(*, asset: AssetKey, kept: Sequence[AssetKey], rejected: Sequence[AssetKey],

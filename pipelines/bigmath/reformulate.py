@@ -35,8 +35,9 @@ from pipelines.core.steps import Funnel
 # ------------------------------------------------------------------ stable reason codes and steps
 # The codes live in the family's reasons module (pipelines/bigmath/reasons.py); re-exported here.
 from pipelines.bigmath.reasons import (
-    ANSWER_MISMATCH, ANSWER_NOT_A_VALUE, APPROXIMATE, DUPLICATE, HINT_ADDED, JUDGE_FAIL, MALFORMED, NO_CORRECT_OPTION,
-    NUMBERS_CHANGED, OPTION_RESIDUE, STEM_INCOMPLETE, STEM_REFERS_TO_OPTIONS, UNHANDLED, UNPARSEABLE_ANSWER, VERIFY_FAIL)
+    ANSWER_MISMATCH, ANSWER_NOT_A_VALUE, APPROXIMATE, DUPLICATE, HINT_ADDED, JUDGE_FAIL, MALFORMED,
+    NO_CORRECT_OPTION, NUMBERS_CHANGED, OPTION_RESIDUE, STEM_INCOMPLETE, STEM_REFERS_TO_OPTIONS, UNHANDLED,
+    UNPARSEABLE_ANSWER, VERIFY_FAIL)
 
 # The steps, in order; each row is kept or rejected by exactly one of them (the funnel table).
 STEP_PREPARE = "prepare"                  # find the stem, the options and the correct option's value
@@ -539,7 +540,8 @@ def llm_review(items: Sequence[_Item], client, prompts: dict, workers: int, time
                               item_timeout_s=timeout_s, check=check_pair)
     for (it, a), o in zip(solved, outcomes):
         if not (o.parsed and o.agrees):
-            it.reject(VERIFY_FAIL, f"the verifier answered {a!r}, the correct option is {it.expected!r}", step=STEP_LLM_REVIEW)
+            it.reject(VERIFY_FAIL, f"the verifier answered {a!r}, the correct option is {it.expected!r}",
+                      step=STEP_LLM_REVIEW)
 
 
 def reformulate_rows(frame: pl.DataFrame, *, client=None, llm_status: str = "used", prompts: dict | None = None,

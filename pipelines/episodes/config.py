@@ -34,8 +34,8 @@ TASKS = {"sample": SAMPLE_TASKS, "full": FULL_TASKS}
 
 def for_profile(profile_name: str, seed: int = 0) -> EpisodesConfig:
     if profile_name in TASKS:
-        return EpisodesConfig(CollectConfig(tasks=TASKS[profile_name], episodes_per_source=EPISODES_PER_SOURCE[profile_name],
-                                            seed=seed))
+        return EpisodesConfig(CollectConfig(tasks=TASKS[profile_name],
+                                            episodes_per_source=EPISODES_PER_SOURCE[profile_name], seed=seed))
     raise ValueError(f"unknown profile {profile_name!r} for episodes; use 'sample' or 'full'")
 
 
