@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# Big-Math's sample inputs live in its section's module; named here too for the assets that declare
+# one partition per sample source. (Importing it reads no file and no environment.)
+from pipelines.bigmath.config import SAMPLE_EVAL_SETS, SAMPLE_MATH_SOURCES  # noqa: F401 - re-exported
+
 if TYPE_CHECKING:  # the sections' types; their modules are imported when a profile is built
     from pipelines.bigmath.funnel import FunnelConfig
     from pipelines.countdown.config import CountdownConfig
@@ -30,7 +34,7 @@ if TYPE_CHECKING:  # the sections' types; their modules are imported when a prof
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO_ROOT / "data" / "sample"
-PROFILES = ("sample", "full")
+PROFILE_NAMES = ("sample", "full")  # the launchpad offers these (assets/resources.py)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ def get_profile(name: str | None = None, data_root: str | Path | None = None,
     from pipelines.owm import config as owm
 
     name = name or os.environ.get("FOUNDRY_PROFILE", "sample")
-    if name not in PROFILES:
+    if name not in PROFILE_NAMES:
         raise ValueError(f"unknown profile {name!r}; FOUNDRY_PROFILE must be 'sample' or 'full'")
     if allow_no_eval_sets is None:
         allow_no_eval_sets = os.environ.get("FOUNDRY_ALLOW_NO_EVAL_SETS", "") not in ("", "0", "false", "False")
