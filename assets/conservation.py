@@ -15,7 +15,7 @@ import polars as pl
 from dagster import AssetCheckResult, AssetKey, asset_check
 
 from assets.resources import FoundryResource
-from validators.common import conservation_on_disk, parquet_files, to_check_result
+from validators.common import conservation_on_disk, funnel_totals, parquet_files, to_check_result
 
 CHECK_NAME = "row_conservation_on_disk"
 
@@ -41,7 +41,8 @@ def conservation_check(*, asset: AssetKey, kept: Sequence[AssetKey], rejected: S
                        name: str = CHECK_NAME, description: str = ""):
     """A blocking asset check on ``asset``: the kept and rejected files add up to the rows read,
     and the funnel table on disk agrees with both. Without ``read`` or ``read_rows`` the rows read
-    are the funnel's first step's input (the input was generated in memory, never written)."""
+    are the funnel's first step's input (the input was generated in memory, never written), summed
+    over the funnel's files when the family writes one per partition."""
     deps = [k for k in (*kept, *rejected, funnel, *read) if k != asset]
 
     @asset_check(asset=asset, name=name, blocking=True, additional_deps=list(dict.fromkeys(deps)),
@@ -61,8 +62,7 @@ def conservation_check(*, asset: AssetKey, kept: Sequence[AssetKey], rejected: S
             if not files:
                 return to_check_result(name, (False, {"problems": f"{funnel_path}: no funnel table written"}),
                                        asset_key=asset)
-            first = pl.read_parquet([str(f) for f in files]).get_column("rows_in")
-            n_read = int(first[0]) if first.len() else 0
+            n_read = funnel_totals(files)[0]["rows_in"]
         outcome = conservation_on_disk(n_read, [asset_path(foundry, k) for k in kept],
                                        [asset_path(foundry, k) for k in rejected], funnel_path)
         return to_check_result(name, outcome, asset_key=asset)

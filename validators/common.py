@@ -51,6 +51,23 @@ def parquet_rows(paths: str | Path | Sequence[str | Path]) -> int:
     return total
 
 
+def funnel_totals(files: Sequence[str | Path]) -> tuple[dict, list[str]]:
+    """Rows in (the first step's input), kept (the last step's) and rejected (all reasons) of funnel
+    tables on disk, summed over ``files``: a partitioned family writes one funnel per partition,
+    each a chain of its own. Also the problems of each (:func:`check_funnel_conservation`)."""
+    totals = {"rows_in": 0, "kept": 0, "rejected": 0}
+    problems: list[str] = []
+    for f in files:
+        funnel = pl.read_parquet(f)
+        if not funnel.height:
+            continue
+        problems += [f"funnel {f}: {p}" for p in check_funnel_conservation(funnel)]
+        totals["rows_in"] += int(funnel.get_column("rows_in")[0])
+        totals["kept"] += int(funnel.get_column("rows_kept")[-1])
+        totals["rejected"] += int(funnel.get_column("count").sum())
+    return totals, problems
+
+
 def conservation_on_disk(read_rows: int | str | Path | Sequence[str | Path],
                          kept_paths: str | Path | Sequence[str | Path],
                          rejected_paths: str | Path | Sequence[str | Path],
@@ -76,20 +93,16 @@ def conservation_on_disk(read_rows: int | str | Path | Sequence[str | Path],
         if not files:
             problems.append(f"{funnel_path}: no funnel table written; materialize the family's funnel")
         else:
-            funnel = pl.read_parquet([str(f) for f in files])
-            problems += [f"funnel {funnel_path}: {p}" for p in check_funnel_conservation(funnel)]
-            if funnel.height:
-                first_in = int(funnel.get_column("rows_in")[0])
-                last_kept = int(funnel.get_column("rows_kept")[-1])
-                funnel_rejected = int(funnel.get_column("count").sum())
-                meta.update(funnel_rows_in=first_in, funnel_kept=last_kept, funnel_rejected=funnel_rejected)
-                if first_in != read:
-                    problems.append(f"funnel {funnel_path} starts from {first_in} rows, but {read} were read")
-                if last_kept != kept:
-                    problems.append(f"funnel {funnel_path} ends with {last_kept} kept, but the kept files hold {kept}")
-                if funnel_rejected != rejected:
-                    problems.append(f"funnel {funnel_path} rejects {funnel_rejected} rows, "
-                                    f"but the rejected files hold {rejected}")
+            totals, funnel_problems = funnel_totals(files)
+            problems += funnel_problems
+            meta.update(funnel_rows_in=totals["rows_in"], funnel_kept=totals["kept"], funnel_rejected=totals["rejected"])
+            if totals["rows_in"] != read:
+                problems.append(f"funnel {funnel_path} starts from {totals['rows_in']} rows, but {read} were read")
+            if totals["kept"] != kept:
+                problems.append(f"funnel {funnel_path} ends with {totals['kept']} kept, but the kept files hold {kept}")
+            if totals["rejected"] != rejected:
+                problems.append(f"funnel {funnel_path} rejects {totals['rejected']} rows, "
+                                f"but the rejected files hold {rejected}")
     meta["problems"] = "\n".join(problems) or "none"
     return not problems, meta
 

@@ -48,3 +48,19 @@ def test_a_missing_file_fails_and_names_it(tmp_path):
     read, kept, rejected, funnel = _written(tmp_path)
     ok, meta = conservation_on_disk(read, kept, tmp_path / "nowhere.parquet", funnel)
     assert not ok and "nowhere" in meta["problems"] and "materialize" in meta["problems"]
+
+
+def test_one_funnel_per_partition_is_summed(tmp_path):
+    from pipelines.core.steps import Funnel
+
+    for part, (n, big) in {"a": (5, 2), "b": (4, 1)}.items():
+        frame = pl.DataFrame({"x": list(range(n))})
+        res = reject_where(frame, pl.col("x") >= n - big, reason="big", step="size")
+        funnel = Funnel()
+        funnel.record("size", n, res)
+        atomic_write_parquet(res.kept, tmp_path / "kept" / f"part={part}" / "part-0.parquet")
+        atomic_write_parquet(res.rejected, tmp_path / "rejected" / f"part={part}" / "part-0.parquet")
+        atomic_write_parquet(funnel.to_frame(), tmp_path / "funnel" / f"part={part}" / "part-0.parquet")
+    ok, meta = conservation_on_disk(9, tmp_path / "kept", tmp_path / "rejected", tmp_path / "funnel")
+    assert ok, meta["problems"]
+    assert (meta["funnel_rows_in"], meta["funnel_kept"], meta["funnel_rejected"]) == (9, 6, 3)
