@@ -135,3 +135,20 @@ def test_a_file_changed_after_writing_fails_the_check(tmp_path, tiny):
     evaluation = [e for e in again.get_asset_check_evaluations() if e.check_name == cd.CHECK_ON_DISK][0]
     assert evaluation.passed is False
     assert "rows on disk, but" in evaluation.metadata["problems"].value
+
+
+def test_one_table_materialized_alone_warns_instead_of_blocking(tmp_path, tiny):
+    """Before the rest of the family is written there is nothing to compare: the check warns, naming the file."""
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize([cd.countdown_problems, cd.countdown_problems_conservation],
+                             resources=lossy_resources(tmp_path / "d", "none"), instance=instance)
+        assert result.success
+        root = tmp_path / "d" / "assets"
+        (root / "countdown_rejected.parquet").unlink()
+        again = materialize([cd.countdown_problems, cd.countdown_problems_conservation],
+                            selection=AssetSelection.checks(cd.countdown_problems_conservation),
+                            resources=foundry_resources("sample", tmp_path / "d"), instance=instance,
+                            raise_on_error=False)
+    (evaluation,) = again.get_asset_check_evaluations()
+    assert evaluation.passed is False and evaluation.severity.value == "WARN"
+    assert "countdown_rejected" in evaluation.metadata["problems"].value
