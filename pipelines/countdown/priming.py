@@ -215,20 +215,23 @@ def build_priming_sets(problems: pl.DataFrame, cfg: CountdownConfig,
     return rows, rejected
 
 
-def build_priming(problems: pl.DataFrame, cfg: CountdownConfig,
-                  sets: tuple[str, ...] = PRIMING_SETS) -> tuple[pl.DataFrame, pl.DataFrame, Funnel]:
+def build_priming(problems: pl.DataFrame, cfg: CountdownConfig, sets: tuple[str, ...] = PRIMING_SETS,
+                  count_sets: tuple[str, ...] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, Funnel]:
     """(rows, rejected, funnel): ``cfg.priming_rows`` rows per set from the train split, in problem-id order.
 
     The input rows are the (set, problem) pairs tried; each is kept, or rejected by step
     ``usable_trace`` (``no_usable_trace``) or ``no_verbatim_repeat`` (``duplicate_row``). A rejected
     row carries its input columns (``set_name`` and the problem's columns) plus ``reason``,
-    ``step``, ``detail``; the funnel counts both steps over all sets."""
+    ``step``, ``detail``; the funnel counts both steps over the sets of ``count_sets`` (default: all
+    built; a partition that builds a set beside its own, as length_matched_dots needs all_strategies,
+    counts its own only)."""
+    counted = set(sets if count_sets is None else count_sets)
     pool = problems.filter(pl.col("split") == "train").sort("problem_id")
     rows: list[dict] = []
     rejected: list[dict] = []
     traces: dict[str, SearchTrace] = {}
     all_thinking: dict[str, str] = {}
-    tried = no_trace = 0
+    tried = no_trace = repeats = 0
     order = [s for s in sets if s != "length_matched_dots"] + (["length_matched_dots"] if "length_matched_dots" in sets else [])
     for set_name in order:
         seen: set = set()
@@ -236,18 +239,19 @@ def build_priming(problems: pl.DataFrame, cfg: CountdownConfig,
         for problem in pool.iter_rows(named=True):
             if n >= cfg.priming_rows:
                 break
-            tried += 1
+            tried += set_name in counted
             pid = problem["problem_id"]
             if pid not in traces:
                 traces[pid] = priming_trace(problem["numbers"], problem["target"], cfg.node_budget)
             row, why = build_row(set_name, problem, traces[pid], cfg, dots_like=all_thinking.get(pid))
             if row is None:
-                no_trace += 1
+                no_trace += set_name in counted
                 rejected.append({"set_name": set_name, **problem, "reason": reasons.NO_TRACE,
                                  "step": STEP_TRACE, "detail": why})
                 continue
             key = (row["query"], row["completion"])
             if key in seen:
+                repeats += set_name in counted
                 rejected.append({"set_name": set_name, **problem, "reason": reasons.DUPLICATE_ROW,
                                  "step": STEP_REPEAT, "detail": "same query and completion as an earlier row"})
                 continue
@@ -258,8 +262,8 @@ def build_priming(problems: pl.DataFrame, cfg: CountdownConfig,
             n += 1
     funnel = Funnel()
     funnel.record_counts(STEP_TRACE, tried, tried - no_trace, {reasons.NO_TRACE: no_trace})
-    funnel.record_counts(STEP_REPEAT, tried - no_trace, len(rows),
-                         {reasons.DUPLICATE_ROW: len(rejected) - no_trace})
+    funnel.record_counts(STEP_REPEAT, tried - no_trace, sum(r["set_name"] in counted for r in rows),
+                         {reasons.DUPLICATE_ROW: repeats})
     frame = pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else pl.DataFrame(schema=SCHEMA)
     rej_schema = {"set_name": pl.Utf8, **{k: v for k, v in problems.schema.items() if k != "set_name"},
                   **{c: pl.Utf8 for c in REASON_COLUMNS}}
