@@ -21,8 +21,12 @@ class LossyIOManager(ParquetWarehouseIOManager):
         super().handle_output(context, obj)
 
 
+def lossy(io: ParquetWarehouseIOManager, lose_from: str) -> LossyIOManager:
+    """The same IO manager (same settings), losing one row of ``lose_from``."""
+    return LossyIOManager(**{name: getattr(io, name) for name in type(io).model_fields}, lose_from=lose_from)
+
+
 def lossy_resources(root: Path, lose_from: str) -> dict:
     resources = foundry_resources("sample", root)
-    io = resources["io_manager"]
-    resources["io_manager"] = LossyIOManager(base_dir=io.base_dir, duckdb_path=io.duckdb_path, lose_from=lose_from)
+    resources["io_manager"] = lossy(resources["io_manager"], lose_from)
     return resources

@@ -13,7 +13,8 @@ from pipelines.bigmath.schema import REJECTED_SCHEMA
 from pipelines.bigmath.sources import load_source
 from pipelines.config import REPO_ROOT, get_profile
 from pipelines.core.io import atomic_write_parquet, write_partitioned_parquet
-from tests.assets.lossy_io import LossyIOManager
+from assets.io import ParquetWarehouseIOManager
+from tests.assets.lossy_io import lossy
 from tests.pipelines.llm.server import ScriptedServer, first_user, loopback_only, valid  # noqa: F401
 
 
@@ -45,8 +46,8 @@ def _run(tmp_path, rejected: pl.DataFrame, lose_from: str = ""):
                                         BR.PUBLISHED) | AssetSelection.checks(BR.bigmath_reformulated_conservation),
         raise_on_error=False,
         resources={"foundry": FoundryResource(data_root=str(tmp_path)),
-                   "io_manager": LossyIOManager(base_dir=str(base), duckdb_path=str(tmp_path / "w.duckdb"),
-                                                lose_from=lose_from)},
+                   "io_manager": lossy(ParquetWarehouseIOManager(base_dir=str(base),
+                                                                 duckdb_path=str(tmp_path / "w.duckdb")), lose_from)},
     ), base
 
 
