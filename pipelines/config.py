@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 # Big-Math's sample inputs live in its section's module; named here too for the assets that declare
 # one partition per sample source. (Importing it reads no file and no environment.)
 from pipelines.bigmath.config import SAMPLE_EVAL_SETS, SAMPLE_MATH_SOURCES  # noqa: F401 - re-exported
+from pipelines.bigmath.lock import read_lock  # called when a full profile is built (tests replace it)
 
 if TYPE_CHECKING:  # the sections' types; their modules are imported when a profile is built
     from pipelines.bigmath.funnel import FunnelConfig
@@ -64,7 +65,8 @@ def get_profile(name: str | None = None, data_root: str | Path | None = None,
     workers = int(os.environ.get("FOUNDRY_VERIFY_WORKERS", str(min(4, os.cpu_count() or 1))))
     return Profile(
         name=name,
-        bigmath=bigmath.for_profile(name, allow_no_eval_sets=allow_no_eval_sets, verify_workers=workers),
+        bigmath=bigmath.for_profile(name, allow_no_eval_sets=allow_no_eval_sets, verify_workers=workers,
+                                    read_lock=read_lock),
         countdown=countdown.for_profile(name, seed=seed),
         episodes=episodes.for_profile(name, seed=seed),
         owm=owm.for_profile(name),

@@ -9,6 +9,7 @@ source is loaded, and it then refuses, naming the fix).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig
 from pipelines.bigmath.sources import SourceSpec
@@ -44,15 +45,17 @@ SAMPLE_EVAL_SETS: tuple[EvalSetSpec, ...] = (
 )
 
 
-def for_profile(name: str, *, allow_no_eval_sets: bool = False, verify_workers: int = 1) -> FunnelConfig:
-    """The Big-Math funnel settings of profile ``name`` (``sample`` or ``full``)."""
+def for_profile(name: str, *, allow_no_eval_sets: bool = False, verify_workers: int = 1,
+                read_lock: Callable[[], dict] | None = None) -> FunnelConfig:
+    """The Big-Math funnel settings of profile ``name`` (``sample`` or ``full``); ``full`` reads the
+    lock file with ``read_lock`` (default :func:`pipelines.bigmath.lock.read_lock`) now."""
     if name == "sample":
         sources, eval_sets = SAMPLE_MATH_SOURCES, SAMPLE_EVAL_SETS
     elif name == "full":
-        from pipelines.bigmath.lock import read_lock
+        from pipelines.bigmath import lock as lock_file
         from pipelines.bigmath.recipe import full_eval_sets, full_sources
 
-        lock = read_lock()
+        lock = (read_lock or lock_file.read_lock)()
         sources, eval_sets = full_sources(lock), full_eval_sets(lock)
     else:
         raise ValueError(f"unknown profile {name!r} for Big-Math; use 'sample' or 'full'")
