@@ -22,8 +22,11 @@ def build_definitions(profile_name: str | None = None, data_root: str | None = N
     return Definitions(
         assets=load_assets_from_modules(modules),
         asset_checks=load_asset_checks_from_modules(modules),
-        jobs=[define_asset_job(MAIN_JOB, selection=AssetSelection.all() - AssetSelection.groups(TRAINING_GROUP),
-                               description="Materialize every data asset of every family on the active profile."),
+        # assets tagged requires=llm (and what reads them) need an endpoint: kept out of the default job
+        jobs=[define_asset_job(MAIN_JOB, selection=AssetSelection.all() - AssetSelection.groups(TRAINING_GROUP)
+                               - AssetSelection.tag("requires", "llm").downstream(),
+                               description="Materialize every data asset of every family on the active profile "
+                                           "(except those that need an LLM endpoint)."),
               define_asset_job(TRAINING_JOB, selection=AssetSelection.groups(TRAINING_GROUP),
                                description="The training stage (exports, pretraining, priming, GRPO, evaluation).")],
         resources=foundry_resources(profile_name, data_root),

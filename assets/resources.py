@@ -48,6 +48,7 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
     """The resources every asset needs, rooted at the profile's data root: the profile and the
     Parquet IO manager with its DuckDB warehouse file."""
     from assets.io import ParquetWarehouseIOManager
+    from assets.llm_resource import LLMResource
 
     foundry = FoundryResource(profile_name=profile_name or FoundryResource().profile_name,
                               data_root=str(data_root or ""))
@@ -56,4 +57,5 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
         "foundry": foundry,
         "training": TrainingResource(),
         "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
+        "llm": LLMResource(),  # fields empty: the FOUNDRY_LLM_* environment decides, at run time
     }

@@ -24,7 +24,8 @@ ALL = (
 )
 
 # --- Big-Math-Reformulated (pipelines/bigmath/reformulate.py): why a multiple-choice row was not
-# made open-ended. MALFORMED, UNPARSEABLE_ANSWER, ANSWER_MISMATCH and DUPLICATE above are shared.
+# made open-ended. MALFORMED, UNPARSEABLE_ANSWER, ANSWER_MISMATCH, DUPLICATE and VERIFY_TIMEOUT above
+# are shared.
 NO_CORRECT_OPTION = "no_correct_option"          # the answer names no option / no options found
 ANSWER_NOT_A_VALUE = "answer_not_a_value"        # "None of these", words, "III only", ambiguous notation
 STEM_REFERS_TO_OPTIONS = "stem_refers_to_options"  # "which of the following", "could be", "none of"
@@ -41,5 +42,5 @@ UNHANDLED = "unhandled"                          # no step took or rejected the 
 REFORMULATION_ALL = (
     MALFORMED, NO_CORRECT_OPTION, ANSWER_NOT_A_VALUE, STEM_REFERS_TO_OPTIONS, STEM_INCOMPLETE, APPROXIMATE,
     OPTION_RESIDUE, ANSWER_MISMATCH, UNPARSEABLE_ANSWER, HINT_ADDED, NUMBERS_CHANGED, JUDGE_FAIL, VERIFY_FAIL,
-    DUPLICATE, UNHANDLED,
+    DUPLICATE, VERIFY_TIMEOUT, UNHANDLED,
 )

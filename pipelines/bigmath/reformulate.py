@@ -37,7 +37,7 @@ from pipelines.core.steps import Funnel
 from pipelines.bigmath.reasons import (
     ANSWER_MISMATCH, ANSWER_NOT_A_VALUE, APPROXIMATE, DUPLICATE, HINT_ADDED, JUDGE_FAIL, MALFORMED,
     NO_CORRECT_OPTION, NUMBERS_CHANGED, OPTION_RESIDUE, STEM_INCOMPLETE, STEM_REFERS_TO_OPTIONS, UNHANDLED,
-    UNPARSEABLE_ANSWER, VERIFY_FAIL)
+    UNPARSEABLE_ANSWER, VERIFY_FAIL, VERIFY_TIMEOUT)
 
 # The steps, in order; each row is kept or rejected by exactly one of them (the funnel table).
 STEP_PREPARE = "prepare"                  # find the stem, the options and the correct option's value
@@ -505,7 +505,9 @@ def rule_checks(items: Sequence[_Item], workers: int, timeout_s: int) -> None:
     outcomes = verify_answers([AnswerPair(it.answer, it.expected) for it in outputs], workers=workers,
                               item_timeout_s=timeout_s, check=check_pair)
     for it, o in zip(outputs, outcomes):
-        if not o.parsed:
+        if o.timed_out:  # a timeout is a fact about the machine (issue 10): never "unparseable"
+            it.reject(VERIFY_TIMEOUT, o.detail, step=STEP_OUTPUT_CHECKS)
+        elif not o.parsed:
             it.reject(UNPARSEABLE_ANSWER, o.detail, step=STEP_OUTPUT_CHECKS)
         elif not o.agrees:
             it.reject(ANSWER_MISMATCH, o.detail, step=STEP_OUTPUT_CHECKS)
@@ -539,7 +541,9 @@ def llm_review(items: Sequence[_Item], client, prompts: dict, workers: int, time
     outcomes = verify_answers([AnswerPair(a, it.expected) for it, a in solved], workers=workers,
                               item_timeout_s=timeout_s, check=check_pair)
     for (it, a), o in zip(solved, outcomes):
-        if not (o.parsed and o.agrees):
+        if o.timed_out:
+            it.reject(VERIFY_TIMEOUT, o.detail, step=STEP_LLM_REVIEW)
+        elif not (o.parsed and o.agrees):
             it.reject(VERIFY_FAIL, f"the verifier answered {a!r}, the correct option is {it.expected!r}",
                       step=STEP_LLM_REVIEW)
 
