@@ -3,7 +3,8 @@
 ``sample`` (the default) reads the files shipped in ``data/sample`` and needs no network and no
 LLM; ``full`` reads the real Hub datasets. Each family owns its section's dataclass and builds it
 with ``for_profile(name, ...)`` in ``pipelines/<family>/config.py``: ``bigmath`` (FunnelConfig),
-``countdown`` (CountdownConfig), ``episodes`` (EpisodesConfig), ``owm`` (OwmConfig). The
+``countdown`` (CountdownConfig), ``episodes`` (EpisodesConfig), ``owm`` (OwmConfig), ``fspo``
+(FspoConfig, built by its ``config_for_profile``). The
 reformulation has no settings of its own (it runs with ``bigmath.verify``).
 
 The environment is read when a profile is built (:func:`get_profile`), never at import:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the sections' types; their modules are imported when a prof
     from pipelines.bigmath.funnel import FunnelConfig
     from pipelines.countdown.config import CountdownConfig
     from pipelines.episodes.config import EpisodesConfig
+    from pipelines.fspo.config import FspoConfig
     from pipelines.owm.config import OwmConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +47,7 @@ class Profile:
     countdown: CountdownConfig
     episodes: EpisodesConfig
     owm: OwmConfig
+    fspo: FspoConfig
     seed: int = 0
     data_root: Path = field(default_factory=lambda: REPO_ROOT / "var")
 
@@ -54,6 +57,7 @@ def get_profile(name: str | None = None, data_root: str | Path | None = None,
     from pipelines.bigmath import config as bigmath
     from pipelines.countdown import config as countdown
     from pipelines.episodes import config as episodes
+    from pipelines.fspo import config as fspo
     from pipelines.owm import config as owm
 
     name = name or os.environ.get("FOUNDRY_PROFILE", "sample")
@@ -70,6 +74,7 @@ def get_profile(name: str | None = None, data_root: str | Path | None = None,
         countdown=countdown.for_profile(name, seed=seed),
         episodes=episodes.for_profile(name, seed=seed),
         owm=owm.for_profile(name),
+        fspo=fspo.config_for_profile(name, seed=seed),
         seed=seed,
         data_root=root,
     )

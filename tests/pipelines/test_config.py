@@ -10,6 +10,7 @@ from pipelines.bigmath.funnel import FunnelConfig
 from pipelines.config import get_profile
 from pipelines.countdown import config as countdown_config
 from pipelines.episodes import config as episodes_config
+from pipelines.fspo import config as fspo_config
 from pipelines.owm import config as owm_config
 
 
@@ -19,6 +20,7 @@ def test_each_family_owns_its_section():
     assert p.countdown == countdown_config.for_profile("sample", seed=3)
     assert p.episodes == episodes_config.for_profile("sample", seed=3)
     assert p.owm == owm_config.for_profile("sample")
+    assert p.fspo == fspo_config.config_for_profile("sample", seed=3)
     assert p.countdown.seed == p.episodes.collect.seed == p.seed == 3
     full = get_profile("full")
     assert full.countdown.n_problems > p.countdown.n_problems and full.episodes.collect.episodes_per_source == 100
