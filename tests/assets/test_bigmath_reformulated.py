@@ -5,7 +5,7 @@ import pytest
 from dagster import AssetSelection, materialize
 
 from assets import bigmath, bigmath_reformulated as BR
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 from pipelines.bigmath import signals
 from pipelines.bigmath.normalize import normalize_source
 from pipelines.bigmath.reformulate import AnswerPair, check_pair, option_math_value, option_residue
@@ -13,7 +13,6 @@ from pipelines.bigmath.schema import REJECTED_SCHEMA
 from pipelines.bigmath.sources import load_source
 from pipelines.config import REPO_ROOT, get_profile
 from pipelines.core.io import atomic_write_parquet, write_partitioned_parquet
-from assets.io import ParquetWarehouseIOManager
 from tests.assets.lossy_io import lossy
 from tests.pipelines.llm.server import ScriptedServer, first_user, loopback_only, valid  # noqa: F401
 
@@ -33,6 +32,11 @@ def _mc_rows() -> pl.DataFrame:
                              pl.lit(None, dtype=pl.Utf8).alias("detail")).select(list(REJECTED_SCHEMA))
 
 
+def _resources(tmp_path, lose_from: str) -> dict:
+    resources = foundry_resources(data_root=tmp_path)
+    return {**resources, "io_manager": lossy(resources["io_manager"], lose_from)}
+
+
 def _run(tmp_path, rejected: pl.DataFrame, lose_from: str = ""):
     base = tmp_path / "assets"
     kept = _mc_rows().tail(2).drop("reason", "step", "detail").with_columns(
@@ -45,9 +49,7 @@ def _run(tmp_path, rejected: pl.DataFrame, lose_from: str = ""):
         selection=AssetSelection.assets(BR.REFORMULATED, BR.REFORMULATION_REJECTED, BR.REFORMULATION_FUNNEL,
                                         BR.PUBLISHED) | AssetSelection.checks(BR.bigmath_reformulated_conservation),
         raise_on_error=False,
-        resources={"foundry": FoundryResource(data_root=str(tmp_path)),
-                   "io_manager": lossy(ParquetWarehouseIOManager(base_dir=str(base),
-                                                                 duckdb_path=str(tmp_path / "w.duckdb")), lose_from)},
+        resources=_resources(tmp_path, lose_from),  # tables under tmp_path/assets, as `base`
     ), base
 
 
