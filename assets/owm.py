@@ -27,11 +27,11 @@ from dagster import (
     multi_asset,
 )
 
+from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
-from pipelines.core.steps import check_funnel_conservation
-from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig, config_for_profile
+from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig
 from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel, score_frame
 from pipelines.owm.qa import rewrite_qa
 from pipelines.owm.reader import iter_batches
@@ -55,7 +55,7 @@ LABELS = AssetKey("owm_labels")
 CLASSIFIER = AssetKey("owm_classifier")
 QA = AssetKey("owm_qa")
 
-CHECK_CONSERVATION = "row_conservation_over_written_files"
+CHECK_CONSERVATION = CHECK_ON_DISK
 CHECK_BUDGETS = "budgets_within_tolerance_and_matched"
 CHECK_SUPPLY = "budget_supply"
 CHECK_DISJOINT = "no_document_in_both_sets"
@@ -80,8 +80,8 @@ SHARD_PARTITIONS = StaticPartitionsDefinition([shard_key(s) for s in SAMPLE_SHAR
 
 
 def owm_config(foundry: FoundryResource) -> OwmConfig:
-    # the family's own defaults by profile name, so the assets and `foundry owm build` select the same rows
-    return config_for_profile(foundry.profile().name)
+    # the profile's owm section (pipelines/owm/config.py), the one `foundry owm build` reads too
+    return foundry.profile().owm
 
 
 def shard_path(cfg: OwmConfig, key: str) -> str:
@@ -258,21 +258,12 @@ def owm_corpora(context: AssetExecutionContext, foundry: FoundryResource, owm_sc
         yield AssetCheckResult(check_name=check, asset_key=CORPORA, passed=result.passed, metadata=result.metadata)
 
 
-@asset_check(asset=FUNNEL, name=CHECK_CONSERVATION, blocking=True,
-             additional_ins={"owm_corpora": AssetIn(CORPORA), "owm_rejected": AssetIn(REJECTED)},
-             description="Read back from the written files: kept (enriched + control) + rejected = rows read, every "
-                         "doc_id of the corpora written once, and the funnel's steps chain.")
-def owm_row_conservation(owm_funnel: pl.DataFrame, owm_corpora: pl.DataFrame,
-                         owm_rejected: pl.DataFrame) -> AssetCheckResult:
-    problems = check_funnel_conservation(owm_funnel)
-    read = int(owm_funnel.get_column("rows_in")[0]) if owm_funnel.height else 0
-    if owm_corpora.height + owm_rejected.height != read:
-        problems.append(f"files: {owm_corpora.height} kept + {owm_rejected.height} rejected != {read} read")
-    if owm_corpora.height != owm_corpora.get_column("doc_id").n_unique():
-        problems.append("a doc_id is written twice in owm_corpora")
-    return AssetCheckResult(passed=not problems, metadata={
-        "read": read, "kept": owm_corpora.height, "rejected": owm_rejected.height,
-        "problems": MetadataValue.text("\n".join(problems) or "none")})
+# The row contract on disk: owm_scores + owm_quarantine rows (every shard) = owm_corpora + owm_rejected
+# rows, counted in the Parquet files written, and owm_funnel on disk agrees with both.
+owm_conservation_on_disk = conservation_check(
+    asset=CORPORA, kept=[CORPORA], rejected=[REJECTED], funnel=FUNNEL, read=[SCORES, QUARANTINE],
+    description="owm_scores + owm_quarantine rows (every shard) = owm_corpora + owm_rejected rows, counted in the "
+                "Parquet files written (and owm_funnel on disk agrees)")
 
 
 # ------------------------------------------------------------------ needs an LLM (requires=llm)
@@ -356,5 +347,5 @@ def owm_qa(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMRes
         "llm_config": MetadataValue.json(llm_cfg.public()), "llm_stats": MetadataValue.json(stats)})
 
 
-ALL_ASSETS = [owm_documents, owm_scores, owm_corpora, owm_row_conservation]
+ALL_ASSETS = [owm_documents, owm_scores, owm_corpora, owm_conservation_on_disk]
 LLM_ASSETS = [owm_classifier, owm_qa]

@@ -117,10 +117,9 @@ def _fspo(which: str) -> Callable[[object], list]:
 
 def _owm(set_name: str) -> Callable[[object], list]:
     def expectations(profile) -> list:
-        from pipelines.owm.config import config_for_profile
         from validators import owm as rules
 
-        return rules.corpus_expectations(config_for_profile(profile.name), set_name)
+        return rules.corpus_expectations(profile.owm, set_name)
 
     return expectations
 

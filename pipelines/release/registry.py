@@ -424,10 +424,9 @@ def _owm_sources(profile) -> list[SourceInfo]:
 
 
 def _owm_produce(profile) -> dict:
-    from pipelines.owm.config import config_for_profile
     from pipelines.owm.pipeline import corpora_funnel, rows_read
 
-    cfg = config_for_profile(profile.name)
+    cfg = profile.owm
     corpora, _, funnel, _ = corpora_funnel(rows_read(cfg), cfg)
     return {"owm_corpora": corpora, "owm_funnel": funnel.to_frame()}
 

@@ -7,7 +7,7 @@ import json
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, materialize
 
 import assets.owm as owm
 from assets.resources import foundry_resources
@@ -81,18 +81,21 @@ def test_corpora_over_every_shard_pass_their_blocking_checks(materialized):
     assert 0 < meta["enriched_share"].value < 1 and meta["tokens_enriched"].value > 0
 
 
-def test_breaking_conservation_fails_the_blocking_check(tmp_path, monkeypatch):
-    """owm_rejected written one row short: the check over the written files fails and blocks."""
-    real = owm.rejected_table
-    monkeypatch.setattr(owm, "rejected_table", lambda frame: real(frame).slice(1))
+def test_breaking_conservation_fails_the_blocking_check(tmp_path):
+    """owm_rejected written one row short (tests/assets/lossy_io.py): the check over the written files fails,
+    and it blocks: the release reading owm_corpora is not built."""
+    from assets.release import RELEASE_ASSETS
+    from tests.assets.lossy_io import lossy_resources
+
+    resources = lossy_resources(tmp_path, "owm_rejected")
     with DagsterInstance.ephemeral() as instance:
         _materialize_shards(tmp_path, instance)
-        result = materialize(owm.ALL_ASSETS, selection=CORPORA_KEYS, resources=foundry_resources("sample", tmp_path),
-                             instance=instance, raise_on_error=False)
-    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    check = evaluations[owm.CHECK_CONSERVATION]
+        result = materialize([*owm.ALL_ASSETS, RELEASE_ASSETS["owm"]], selection=[*CORPORA_KEYS, AssetKey("release_owm")],
+                             resources=resources, instance=instance, raise_on_error=False)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}[owm.CHECK_CONSERVATION]
     assert not check.passed
-    assert "!= 1987 read" in check.metadata["problems"].value
+    assert "rows on disk, but 1987 were read" in check.metadata["problems"].value
+    assert not result.success and not result.asset_materializations_for_node("release_owm")
 
 
 def test_validators_fail_on_a_document_in_both_sets_and_a_wrong_tokenizer():
