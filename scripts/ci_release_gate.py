@@ -60,7 +60,10 @@ def tables_for(spec, profile, mode: str, log=print) -> dict:
             frames = read_assets(profile.data_root, spec.assets())
             log(f"[{spec.name}] tables from the warehouse {profile.data_root}")
             return frames
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            if spec.requires and spec.produce is None:  # e.g. an LLM endpoint make run does not have
+                raise LookupError(f"{spec.name}: not materialized; its assets need {', '.join(spec.requires)} "
+                                  f"(tagged requires=...), which this run does not have ({exc})") from None
             if mode == "warehouse":
                 raise
     if spec.produce is None:
@@ -93,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = REGISTRY[name]
         try:
             frames = tables_for(spec, profile, args.tables)
-        except LookupError as exc:  # only reachable for specs without produce(): say so, loudly
+        except LookupError as exc:  # a spec without produce(), or one needing what this run lacks: say so, loudly
             skipped.append(str(exc))
             print(f"SKIP {exc}")
             continue

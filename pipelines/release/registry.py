@@ -398,6 +398,7 @@ def _register_fspo() -> None:
         tags=("preferences", "personalization", "fspo", "synthetic", "few-shot"),
         stats={"funnel": "fspo_funnel"},
         produce=None,  # needs an LLM: built from the warehouse after the fspo assets ran with an endpoint
+        requires=("llm",),
     ))
 
 

@@ -78,6 +78,9 @@ class DatasetSpec:
     tags: tuple[str, ...] = ()
     stats: Mapping[str, str] = field(default_factory=dict)  # role -> asset name
     produce: Callable[[object], dict[str, pl.DataFrame]] | None = None
+    # what its assets need beyond the embedded defaults (e.g. "llm"): a release whose tables are not
+    # materialized for lack of it is reported as skipped, naming it, never silently passed
+    requires: tuple[str, ...] = ()
     max_shard_rows: int = 100_000
     max_shard_bytes: int = 256 * 1024 * 1024
     prompt_hash_column: str = "prompt_hash"

@@ -86,3 +86,25 @@ def test_row_count_expectation_comes_from_the_manifest_not_the_rows(tmp_path):
     path.write_text(json.dumps(manifest))
     ok, meta = validate_release(toy_spec(), None, result.directory)
     assert not ok and meta["failed"] == "default/train: expect_table_row_count_to_equal()"
+
+
+def test_a_release_needing_an_llm_is_skipped_by_name_when_not_materialized(tmp_path):
+    import pytest
+
+    from pipelines.config import get_profile
+
+    spec = REGISTRY["fspo"]
+    assert spec.requires == ("llm",) and spec.produce is None
+    profile = get_profile("sample", data_root=tmp_path)
+    with pytest.raises(LookupError, match="need llm"):
+        _script().tables_for(spec, profile, "warehouse", log=lambda *_: None)
+
+
+def test_a_missing_table_of_a_release_without_requirements_still_fails(tmp_path):
+    import pytest
+
+    from pipelines.config import get_profile
+
+    profile = get_profile("sample", data_root=tmp_path)
+    with pytest.raises(FileNotFoundError):
+        _script().tables_for(REGISTRY["countdown"], profile, "warehouse", log=lambda *_: None)
