@@ -142,7 +142,7 @@ def filter_rows_on_engine(rows: pl.DataFrame, quarantined: pl.DataFrame, config:
     with measure_step(funnel, "cross_shard_dedup"):
         outcome = cross_shard_dedup(outcome, rows.select("problem_id", "source"), config.near_dedup)
     step_names = [s.name for s in build_steps(config, index)]
-    labelled = pl.concat([rows, outcome.select("reason", "step", "detail")], how="horizontal")
+    labelled = rows.hstack(outcome.select("reason", "step", "detail"))
     remaining = rows.height
     parts = []
     for name in step_names:

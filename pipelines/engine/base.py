@@ -112,7 +112,7 @@ def apply_aligned(fn: BatchFn, batch: pl.DataFrame) -> pl.DataFrame:
     clash = {SHARD, ROW} & set(out.columns)
     if clash:
         raise EngineError(f"{_name(fn)} returned the engine's own columns {sorted(clash)}; rename them")
-    return pl.concat([tags, out], how="horizontal")
+    return tags.hstack(out)
 
 
 def untag(results: pl.DataFrame, shards: Sequence[pl.DataFrame]) -> list[pl.DataFrame]:
