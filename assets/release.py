@@ -5,6 +5,9 @@ location gets an asset ``release_<dataset>``. It takes the family's tables as in
 blocking check of those tables fails in a run (schema, row conservation, the family's Great
 Expectations suite, ...) the release is not built. The directory goes to
 ``<data root>/releases/<profile>/<dataset>/v<version>/`` with the ledger of built versions beside it.
+The built directory then passes the release gate, ``validators.release.release_gate`` (the function
+CI's ``scripts/ci_release_gate.py`` runs too): manifest, ``datasets`` load, Croissant (mlcroissant,
+blocking) and every config's GX suite, each a blocking asset check.
 """
 
 from pathlib import Path
@@ -36,9 +39,9 @@ from validators.common import to_check_result
 FAMILY = "release"
 GROUP = "release"
 
-CHECK_MANIFEST = "manifest_verifies"
-CHECK_LOADS = "loads_with_datasets"
-CHECK_GX = "gx_release_suite"
+# the release gate's checks: one list, shared with CI (scripts/ci_release_gate.py)
+CHECK_MANIFEST, CHECK_LOADS, CHECK_CROISSANT, CHECK_GX = (gates.CHECK_MANIFEST, gates.CHECK_LOADS, gates.CHECK_CROISSANT,
+                                                          gates.CHECK_GX)
 
 
 class ReleaseConfig(Config):
@@ -61,6 +64,11 @@ def ledger_dir(foundry: FoundryResource, spec: DatasetSpec) -> Path:
     return profile.data_root / "releases" / profile.name / spec.name / "ledger"
 
 
+def _readable(meta: dict) -> dict:
+    """Check metadata for the UI: the per-expectation table as markdown."""
+    return {k: MetadataValue.md(v) if k == "results_markdown" else v for k, v in meta.items()}
+
+
 def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
     """The release asset of ``spec``: inputs are every table it names (so their blocking checks gate it)."""
     key = release_key(spec)
@@ -72,14 +80,8 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
                     f"and split, manifest.json with SHA-256 per file, croissant.json, CHANGELOG.md) built from "
                     f"{', '.join(spec.assets())}. A built version is immutable; publish it with "
                     f"`foundry release publish`.",
-        check_specs=[
-            AssetCheckSpec(CHECK_MANIFEST, asset=key, blocking=True,
-                           description="every file re-hashes to its manifest entry; no file missing or extra"),
-            AssetCheckSpec(CHECK_LOADS, asset=key, blocking=True,
-                           description="datasets.load_dataset(<release dir>) gives the manifest's splits and rows"),
-            AssetCheckSpec(CHECK_GX, asset=key, blocking=True,
-                           description="the dataset's Great Expectations suite on the rows as released (Data Docs HTML)"),
-        ],
+        check_specs=[AssetCheckSpec(name, asset=key, blocking=True, description=description)
+                     for name, description in gates.GATE_CHECKS.items()],
     )
     def _release(context: AssetExecutionContext, config: ReleaseConfig, foundry: FoundryResource, **tables):
         profile = foundry.profile()
@@ -92,9 +94,7 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
         manifest = result.manifest
         context.log.info(f"{spec.name} {version} -> {out} ({'reproduced' if result.reproduced else 'new version'})")
 
-        sources = [s.name for s in spec.sources(profile)] or None
-        ok, gx_meta = gates.validate_release(spec, profile, out, data_docs_dir=foundry.artifact_dir("gx_docs"),
-                                             sources=sources)
+        outcomes = gates.release_gate(spec, profile, out, data_docs_dir=foundry.artifact_dir("gx_docs"))
         metadata = {
             "path": MetadataValue.path(str(out)),
             "version": MetadataValue.text(version),
@@ -114,12 +114,7 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
             views.append(name)
         metadata["duckdb_views"] = MetadataValue.text(", ".join(views))
         return MaterializeResult(metadata=metadata, check_results=[
-            to_check_result(CHECK_MANIFEST, gates.manifest_verifies(out), asset_key=key),
-            to_check_result(CHECK_LOADS, gates.loads_with_datasets(out), asset_key=key),
-            to_check_result(CHECK_GX, (ok, {k: v for k, v in gx_meta.items() if k != "results_markdown"}
-                                       | {"results_markdown": MetadataValue.md(gx_meta["results_markdown"])}),
-                            asset_key=key),
-        ])
+            to_check_result(o.check, (o.passed, _readable(o.metadata)), asset_key=key) for o in outcomes])
 
     return _release
 

@@ -7,11 +7,13 @@ importable) this script
 1. gets the family's tables: from the warehouse when they are materialized (``--tables warehouse``),
    else by running the family's pipeline functions directly (``--tables pipeline``; ``auto`` picks);
 2. builds the release into ``--out`` with a throw-away ledger (CI never touches real ledgers);
-3. verifies the manifest, loads every config with ``datasets.load_dataset``, validates the
-   Croissant file with mlcroissant (when installed) and runs the dataset's Great Expectations
-   suite on the rows as released, writing Data Docs HTML under ``<out>/gx_docs``;
+3. runs the release gate, ``validators.release.release_gate`` (the same function the Dagster
+   release assets run as blocking asset checks): the manifest verifies, every config loads with
+   ``datasets.load_dataset``, mlcroissant validates the Croissant file (mlcroissant missing is a
+   failure), and every config's Great Expectations suite holds on the rows as released, with Data
+   Docs HTML under ``<out>/gx_docs``;
 
-and exits 1 when any step fails (an expectation, a hash, a load), 0 otherwise.
+and exits 1 when any check fails (an expectation, a hash, a load, Croissant), 0 otherwise.
 
     python scripts/ci_release_gate.py                       # all datasets, auto tables
     python scripts/ci_release_gate.py --dataset bigmath --tables pipeline --out var/ci_release
@@ -30,13 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def gate(spec, frames, profile, out: Path, log=print) -> list[str]:
-    """Build and check one release; returns the failures (empty = pass)."""
+    """Build one release, then run the release gate on it (``validators.release.release_gate``, the
+    same function the Dagster release assets run as blocking checks); returns the failures."""
     from pipelines.release.build import build_release
-    from pipelines.release.croissant import validate_croissant
     from pipelines.release.versions import ReleaseRefused
     from validators import release as gates
 
-    failures: list[str] = []
     target = out / spec.name / f"v{spec.version}"
     try:
         result = build_release(spec, frames, spec.version, target, ledger_dir=Path(tempfile.mkdtemp(prefix="ledger.")),
@@ -44,25 +45,11 @@ def gate(spec, frames, profile, out: Path, log=print) -> list[str]:
     except (ReleaseRefused, KeyError, ValueError) as exc:
         return [f"{spec.name}: build failed: {exc}"]
     log(f"[{spec.name}] built {target}: {result.rows}")
-    ok, meta = gates.manifest_verifies(target)
-    log(f"[{spec.name}] manifest verifies: {ok}")
-    if not ok:
-        failures.append(f"{spec.name}: manifest does not verify\n{meta['report']}")
-    ok, meta = gates.loads_with_datasets(target)
-    log(f"[{spec.name}] datasets.load_dataset: {ok} {meta['loaded']}")
-    if not ok:
-        failures.append(f"{spec.name}: load_dataset: {meta['problems']}")
-    ok, message = validate_croissant(target / "croissant.json")
-    log(f"[{spec.name}] croissant: {message}")
-    if ok is False:
-        failures.append(f"{spec.name}: {message}")
-    sources = [s.name for s in spec.sources(profile)] or None
-    ok, meta = gates.validate_release(spec, profile, target, data_docs_dir=out / "gx_docs", sources=sources)
-    log(f"[{spec.name}] GX suites ({meta['suites']} config/splits): {'pass' if ok else 'FAIL'}; failed: {meta['failed']}; "
-        f"Data Docs: {meta['data_docs']}")
-    if not ok:
-        failures.append(f"{spec.name}: expectations failed: {meta['failed']}")
-    return failures
+    outcomes = gates.release_gate(spec, profile, target, data_docs_dir=out / "gx_docs")
+    for o in outcomes:
+        detail = {k: v for k, v in o.metadata.items() if k not in ("results_markdown", "report")}
+        log(f"[{spec.name}] {o.check}: {'pass' if o.passed else 'FAIL'} {detail}")
+    return gates.gate_failures(spec, outcomes)
 
 
 def tables_for(spec, profile, mode: str, log=print) -> dict:

@@ -48,7 +48,7 @@ PRIMING_SETS = tuple(SET_BEHAVIORS)
 CORRECT_SETS = frozenset(PRIMING_SETS) - {"wrong_answer"}
 COUNT_COLUMNS = tuple(f"n_{b}" for b in BEHAVIORS)
 DETECTED_COLUMNS = tuple(f"detected_{b}" for b in BEHAVIORS)
-SOURCE_STRATEGY = "dfs_sum_unpruned"
+SOURCE_STRATEGY = "dfs_eager_sum_unpruned"
 
 SCHEMA = {
     "row_id": pl.Utf8, "set_name": pl.Utf8, "problem_id": pl.Utf8, "numbers": pl.List(pl.Int64),

@@ -2,10 +2,14 @@
 
 A state is the tuple of numbers still available; an operation combines two of them as Stream of
 Search does (``a+b``, ``a*b``, the larger minus the smaller, exact division only). Strategies:
-depth-first (children ordered by a heuristic, pruned above a threshold), breadth-first beam search
-(any width), A* (f = depth + heuristic) and Monte-Carlo tree search (UCT with random rollouts).
-The two heuristics are those of Stream of Search: ``sum`` (mean distance of the numbers to the
-target) and ``mult`` (smallest distance of any number to a factor of the target).
+Stream of Search's own DFS and BFS, event for event and with its text (:func:`sos_dfs`,
+:func:`sos_bfs`: global heap, beam applied per expansion); ours: depth-first listing every child
+before descending (:func:`dfs`: children ordered by a heuristic, pruned above a threshold, a node
+budget), a level-wise beam search (:func:`bfs`, any width), A* (f = depth + heuristic) and
+Monte-Carlo tree search (UCT with random rollouts). Heuristics: ``sum`` (mean distance of the
+numbers to the target, as Stream of Search), ``sos_mult`` (Stream of Search's ``mult``: distances to
+the nearest factor 2 ... target, summed) and ``mult`` (ours: the smallest distance of any number to
+a divisor of the target).
 
 Every run returns a :class:`SearchTrace`: the nodes (id, parent, numbers, operation, depth,
 heuristic), the ordered events (expand, generate, prune, dead_end, backtrack, rollout, goal,
@@ -88,7 +92,21 @@ def mult_heuristic(nums: tuple, target: int) -> float:
     return float(min(_factor_distance(n, fs) for n in nums))
 
 
-HEURISTICS: dict[str, Heuristic] = {"sum": sum_heuristic, "mult": mult_heuristic}
+@lru_cache(maxsize=4096)
+def sos_factors(target: int) -> tuple[int, ...]:
+    """The factors Stream of Search's ``mult`` heuristic measures against: 2 ... target (1 left out).
+    A target below 2 has none there (the reference fails on it); its own value stands in."""
+    return tuple(d for d in factors(target) if d >= 2) or (abs(target),)
+
+
+def sos_mult_heuristic(nums: tuple, target: int) -> float:
+    """Stream of Search's ``mult``: the distances of every number to its nearest factor of the target
+    (2 ... target), summed. Ours (:func:`mult_heuristic`) takes the smallest distance and counts 1."""
+    fs = sos_factors(target)
+    return float(sum(_factor_distance(n, fs) for n in nums))
+
+
+HEURISTICS: dict[str, Heuristic] = {"sum": sum_heuristic, "mult": mult_heuristic, "sos_mult": sos_mult_heuristic}
 
 
 def moves(nums: tuple) -> tuple[list[tuple], list[int]]:
@@ -137,15 +155,24 @@ def scored_successors(nums: tuple, target: int, heuristic: str) -> tuple[list[tu
         rest_min = {i << 6 | j: min([x for k, x in enumerate(d) if k != i and k != j], default=math.inf)
                     for i, j, _, _, _ in _pairs(nums)}
         hs = [float(min(rest_min[c >> 2], _factor_distance(st[-1], fs))) for st, c in zip(states, codes)]
+    elif heuristic == "sos_mult":
+        fs = sos_factors(target)
+        d = [_factor_distance(v, fs) for v in nums]
+        total = sum(d)
+        hs = [float(total - d[c >> 8] - d[c >> 2 & 63] + _factor_distance(st[-1], fs)) for st, c in zip(states, codes)]
     else:
         h = HEURISTICS[heuristic]
         hs = [h(st, target) for st in states]
     return states, codes, hs
 
 
-# event kinds, stored as one byte each
-EVENT_KINDS = ("expand", "generate", "prune", "dead_end", "backtrack", "rollout", "goal", "budget")
-EXPAND, GENERATE, PRUNE, DEAD_END, BACKTRACK, ROLLOUT, GOAL, BUDGET = range(len(EVENT_KINDS))
+# event kinds, stored as one byte each. ``resume``: the Stream-of-Search DFS returns to a node it
+# expanded before and states it again before its next child (the reference writes that out).
+EVENT_KINDS = ("expand", "generate", "prune", "dead_end", "backtrack", "rollout", "goal", "budget", "resume")
+EXPAND, GENERATE, PRUNE, DEAD_END, BACKTRACK, ROLLOUT, GOAL, BUDGET, RESUME = range(len(EVENT_KINDS))
+
+# how a trace is written as text (linearize.py): our layout, or the reference's DFS / BFS layout
+TEXT_MODES = ("foundry", "sos_dfs", "sos_bfs")
 
 
 class Node:
@@ -201,12 +228,16 @@ class SearchTrace:
     """The tree as columns indexed by node id (parents, numbers, operations, heuristics, rank among
     the parent's children) and the events as two columns (kind code, node id): a few bytes per node
     and per event instead of a Python object each."""
-    __slots__ = ("strategy", "numbers", "target", "solved", "goal", "nodes_expanded", "budget",
+    __slots__ = ("strategy", "numbers", "target", "solved", "goal", "nodes_expanded", "budget", "text_mode", "text",
                  "parents", "ranks", "nums", "codes", "hs", "event_kinds", "event_nodes",
                  "_last_expanded", "_child_count")
 
-    def __init__(self, strategy: str, numbers: tuple, target: int, budget: int = 0):
+    def __init__(self, strategy: str, numbers: tuple, target: int, budget: int = 0, text_mode: str = "foundry"):
+        if text_mode not in TEXT_MODES:
+            raise ValueError(f"unknown text mode {text_mode!r}; known: {TEXT_MODES}")
         self.strategy, self.numbers, self.target, self.budget = strategy, numbers, target, budget
+        self.text_mode = text_mode
+        self.text: str | None = None  # the trace's text when the search writes it itself (sos_* strategies)
         self.solved: bool = False
         self.goal: int | None = None
         self.nodes_expanded = 0
@@ -248,6 +279,28 @@ class SearchTrace:
         self.event_kinds += bytes((GENERATE,)) * n
         self.event_nodes.extend(ids)
         return ids
+
+    def add_children(self, parent: int, states: list, codes: list, hs: list, ranks) -> int:
+        """Add all the children of ``parent`` at once, with the given label ranks and no event;
+        return the first one's id (the Stream-of-Search strategies number children as the
+        reference does and write their events one by one)."""
+        start, n = len(self.nums), len(states)
+        self._child_count[parent] = n
+        self.ranks.extend(ranks)
+        self.parents.extend([parent] * n)
+        self.nums += states
+        self.codes.extend(codes)
+        self.hs.extend(hs)
+        return start
+
+    def set_columns(self, parents: list, ranks: list, nums: list, codes: list, hs: list, event_kinds: bytearray,
+                    event_nodes: list, nodes_expanded: int) -> None:
+        """Store a whole tree and its events at once (built as lists by a strategy)."""
+        self.parents, self.ranks, self.codes = array("i", parents), array("i", ranks), array("H", codes)
+        self.nums, self.hs = nums, array("d", hs)
+        self.event_kinds, self.event_nodes = event_kinds, array("i", event_nodes)
+        self.nodes_expanded = nodes_expanded
+        self._child_count = {}
 
     def expand(self, nid: int) -> None:
         last = self._last_expanded
@@ -322,10 +375,26 @@ class SearchTrace:
         return out
 
     def rating(self) -> float:
-        """Stream-of-Search-style rating: 1 - (nodes generated / budget) if solved, else 0."""
-        if not self.solved or not self.budget:
+        """0 when unsolved. Stream-of-Search strategies: the reference's own rating, 1 - (operations
+        explored + 1) / the naive size of the whole tree (1,152 for 4 numbers). The others:
+        1 - (nodes generated / budget)."""
+        if not self.solved:
+            return 0.0
+        if self.text_mode != "foundry":
+            explored = self.event_kinds.count(GENERATE)
+            return max(0.0, 1.0 - (explored + 1) / sos_tree_size(len(self.numbers)))
+        if not self.budget:
             return 0.0
         return max(0.0, 1.0 - self.nodes_generated / self.budget)
+
+
+def sos_tree_size(n: int) -> int:
+    """Stream of Search's naive count of the tree below ``n`` numbers: C(k, 2) pairs x 4 operations at
+    every level k = n ... 2 (4, 48, 1152, 46080 for 2 ... 5 numbers)."""
+    size = 1
+    for k in range(2, n + 1):
+        size *= k * (k - 1) // 2 * 4
+    return size
 
 
 def _leaf(trace: SearchTrace, nid: int) -> bool:
@@ -417,6 +486,309 @@ def bfs(numbers, target: int, heuristic: str = "sum", beam: int = 3, budget: int
             trace.event(PRUNE, kid)
         frontier = nxt[:beam]
     return trace
+
+
+# event runs of the Stream-of-Search strategies, appended in one go. _DEAD_RUNS[k]: k one-number
+# children checked in turn, with a return to their parent between two.
+_GEN_DEAD, _GEN_DEAD_RESUME, _GEN_GOAL = bytes((GENERATE, DEAD_END)), bytes((GENERATE, DEAD_END, RESUME)), bytes((GENERATE, GOAL))
+_DEAD_RUNS = [b""] + [_GEN_DEAD_RESUME * (k - 1) + _GEN_DEAD for k in range(1, 5)]
+
+
+@lru_cache(maxsize=1024)
+def _distances_below(heuristic: str, target: int) -> tuple:
+    """A number's share of the heuristic for every value 0 ... target: ``sum``: its distance to the
+    target; ``sos_mult``: its distance to the nearest factor 2 ... target. Above the target both are
+    value - target (the target is the largest factor), so one table and one subtraction serve both."""
+    if heuristic == "sum":
+        return tuple(target - v for v in range(target + 1))
+    fs = sos_factors(target)
+    return tuple(_factor_distance(v, fs) for v in range(target + 1))
+
+
+def sos_successors(nums: tuple, target: int, heuristic: str, threshold: float | None = None):
+    """(states, codes, heuristics) of the children of ``nums`` whose heuristic is at most
+    ``threshold`` (all when None), in :func:`moves` order, for the Stream-of-Search heuristics
+    (``sum``: mean distance to the target; ``sos_mult``: summed distance to the nearest factor).
+    Equal to filtering :func:`scored_successors`; one pass, and no state built for a dropped child."""
+    if target < 0 or heuristic not in ("sum", "sos_mult"):
+        states, codes, hs = scored_successors(nums, target, heuristic)
+        keep = [k for k, h in enumerate(hs) if threshold is None or h <= threshold]
+        return [states[k] for k in keep], [codes[k] for k in keep], [hs[k] for k in keep]
+    table = _distances_below(heuristic, target)
+    n = len(nums)
+    div = n - 1 if heuristic == "sum" else 1  # sum: the mean over the n - 1 numbers of a child
+    limit = math.inf if threshold is None else threshold
+    d = [v - target if v >= target else table[v] for v in nums]
+    total = sum(d)
+    states: list[tuple] = []
+    codes: list[int] = []
+    hs: list[float] = []
+    for i in range(n - 1):
+        a, head, others = nums[i], nums[:i], total - d[i]
+        for j in range(i + 1, n):
+            b = nums[j]
+            rest = head + nums[i + 1:j] + nums[j + 1:]
+            base = others - d[j]
+            code = i << 8 | j << 2
+            hi, lo = (a, b) if a >= b else (b, a)
+            values = (a + b, a * b, hi - lo, hi // lo) if lo and hi % lo == 0 else (a + b, a * b, hi - lo)
+            for op, v in enumerate(values):
+                h = (base + (v - target if v >= target else table[v])) / div
+                if h <= limit:
+                    states.append(rest + (v,))
+                    codes.append(code | op)
+                    hs.append(h)
+    return states, codes, hs
+
+
+def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None):
+    """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
+    order): a child is one number, so its heuristic is that number's distance alone (an integer)."""
+    if target < 0 or heuristic not in ("sum", "sos_mult"):
+        states, codes, hs = sos_successors(nums, target, heuristic, threshold)
+        order = sorted(range(len(hs)), key=hs.__getitem__)
+        return [states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order]
+    table = _distances_below(heuristic, target)
+    a, b = nums
+    hi, lo = (a, b) if a >= b else (b, a)
+    v0, v1, v2 = a + b, a * b, hi - lo
+    # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order; pair (0, 1) = 4
+    keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
+            (v2 - target if v2 >= target else table[v2]) << 3 | 6]
+    values = [v0, v1, v2]
+    if lo and hi % lo == 0:
+        v3 = hi // lo
+        keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
+        values.append(v3)
+    keys.sort()
+    if threshold is not None and keys[-1] >> 3 > threshold:
+        keys = [k for k in keys if k >> 3 <= threshold]
+    return [(values[k & 3],) for k in keys], [k & 7 for k in keys], [float(k >> 3) for k in keys]
+
+
+def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
+    """The text of the four operations on the pair of ``code`` up to the "=": index by ``code & 3``."""
+    a, b = nums[code >> 8], nums[code >> 2 & 63]
+    hi, lo = (a, b) if a >= b else (b, a)
+    return f"{a}+{b}=", f"{a}*{b}=", f"{hi}-{lo}=", f"{hi}/{lo}="
+
+
+def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | None = None,
+            budget: int | None = None, strategy: str | None = None) -> SearchTrace:
+    """Stream of Search's depth-first search, event for event: state the node; drop its children
+    with h > ``threshold`` (without a word, as the reference: they are not in the trace either);
+    then, for each other child in heuristic order (ties in generation order), explore it, check it
+    when it is one number, else generate it and descend; after every child but the last, go back to
+    the node and state it again (a ``resume`` event). Children are numbered by that order. No budget
+    by default, as the reference; ``budget`` caps the nodes generated.
+
+    The text is written while searching (``trace.text``), line for line what the reference writes;
+    :func:`pipelines.countdown.linearize.render_sos_events` rebuilds it from the events alone, and
+    the tests hold the two equal. The tree and the events grow as plain lists (cheaper to append to
+    than arrays) and become the trace's columns at the end."""
+    nums0 = tuple(numbers)
+    trace = SearchTrace(strategy or f"sos_dfs_{heuristic}", nums0, target, budget=budget or 0, text_mode="sos_dfs")
+    parents, ranks, nodes, codes, hs = [-1], [0], [nums0], [0], [HEURISTICS[heuristic](nums0, target)]
+    kinds, enodes = bytearray(), []
+    out: list[str] = []
+    add = out.append
+    last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
+    expanded = 0
+    stopped = False
+
+    def visit(node: int, label: str, ops: str, state: str) -> bool:
+        """Expand ``node`` (its state line is written already); True at the goal."""
+        nonlocal last, expanded, stopped
+        parent = parents[node]
+        if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
+            kinds.append(BACKTRACK)
+            enodes.append(parent if parent >= 0 else node)
+        kinds.append(EXPAND)
+        enodes.append(node)
+        last = node
+        expanded += 1
+        parent_nums = nodes[node]
+        pair = len(parent_nums) == 2  # the most common expansion: its children are single numbers
+        if pair:
+            states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, threshold)
+        else:
+            states, kid_codes, kid_hs = sos_successors(parent_nums, target, heuristic, threshold)
+            order = sorted(range(len(kid_hs)), key=kid_hs.__getitem__)  # stable: ties keep generation order
+            states = [states[i] for i in order]
+            kid_codes = [kid_codes[i] for i in order]
+            kid_hs = [kid_hs[i] for i in order]
+        kept = len(states)
+        if not kept:
+            return False
+        first = len(nodes)
+        if budget is not None and first - 1 + kept > budget:
+            kinds.append(BUDGET)
+            enodes.append(node)
+            add("Search budget exhausted: No Solution\n")
+            stopped = True
+            return False
+        nodes.extend(states)
+        codes.extend(kid_codes)
+        hs.extend(kid_hs)
+        parents.extend([node] * kept)
+        ranks.extend(range(kept))
+        back = f"Moving to Node #{label}\n{state}"
+        last_kid = first + kept - 1
+        if pair:  # every child is one number: check each; between two, back to the node
+            pre = _op_prefixes(parent_nums, kid_codes[0])
+            values = [st[0] for st in states]
+            lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+                     for v, code in zip(values, kid_codes)]
+            if target not in values:
+                kinds.extend(_DEAD_RUNS[kept])
+                enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
+                               first + 3, first + 3][:3 * kept - 1])
+                add(back.join(lines))
+                return False
+            g = values.index(target)
+            kinds.extend(_DEAD_RUNS[g + 1][:-2] + _GEN_GOAL if g else _GEN_GOAL)
+            enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node][:3 * g])
+            enodes.extend((first + g, first + g))
+            trace.solved, trace.goal = True, first + g
+            lines[g] = f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n"
+            add(back.join(lines[:g + 1]))
+            return True
+        for g, st, code in zip(range(kept), states, kid_codes):
+            kid = first + g
+            op = op_text(parent_nums, code, st[-1])
+            text = ", ".join(map(str, st))
+            kid_label = f"{label},{g}"
+            kid_ops = f"{ops}, '{op}'" if ops else f"'{op}'"
+            kid_state = f"Current State: {target}:[{text}], Operations: [{kid_ops}]\n"
+            add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
+                f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\nMoving to Node #{kid_label}\n{kid_state}")
+            kinds.append(GENERATE)
+            enodes.append(kid)
+            if visit(kid, kid_label, kid_ops, kid_state):
+                return True
+            if stopped:
+                return False
+            if kid < last_kid:
+                kinds.append(RESUME)
+                enodes.append(node)
+                add(back)
+        return False
+
+    root_state = f"Current State: {target}:[{', '.join(map(str, nums0))}], Operations: []\n"
+    add(root_state)
+    visit(0, "0", "", root_state)
+    trace.set_columns(parents, ranks, nodes, codes, hs, kinds, enodes, expanded)
+    trace.text = "".join(out)
+    return trace
+
+
+# A heap entry of the Stream-of-Search BFS is (h, frozenset({node}), node, label, operations). Two
+# frozensets of different nodes are neither equal nor less than each other (no subset), so entries
+# with equal h compare equal, exactly as the reference's (h, node) entries do (its nodes compare by
+# h alone), and heapq breaks ties as it does there, with no Python-level comparison. A plain node id
+# in second place would break ties by id and change the order.
+def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, seed: int = 0,
+            budget: int | None = None, strategy: str | None = None) -> SearchTrace:
+    """Stream of Search's beam search, event for event: one global heap on h. Each round pops the
+    ``beam`` best nodes and expands them in turn: keep the node's ``beam`` best children (ties in
+    generation order; the others are dropped without a word, as the reference, and are not in the
+    trace), shuffle them (``random.Random(seed)``, as the reference shuffles with ``random``),
+    explore each (a one-number child is checked), then push them on the heap in h order. The heap
+    itself is never cut: the search ends at the goal or when the heap is empty, so the shuffle
+    changes the text and the order of ties, never which problems are solved. The reference numbers
+    a node's kept children in shuffled order, but counts only those it generates: one-number
+    children all carry the parent's label + ",0".
+
+    The text is written while searching (``trace.text``), as :func:`sos_dfs` does."""
+    getrandbits = random.Random(seed).getrandbits
+    nums0 = tuple(numbers)
+    trace = SearchTrace(strategy or f"sos_bfs_{heuristic}_b{beam}", nums0, target, budget=budget or 0,
+                        text_mode="sos_bfs")
+    trace.add(-1, nums0, 0, HEURISTICS[heuristic](nums0, target))
+    nums = trace.nums
+    kinds, enodes = trace.event_kinds, trace.event_nodes
+    expand, add_children = trace.expand, trace.add_children
+    out: list[str] = []
+    add = out.append
+    heap: list = [(trace.hs[0], frozenset((0,)), 0, "0", "")]
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        batch = [pop(heap) for _ in range(min(beam, len(heap)))]
+        for _, _, node, label, ops in batch:
+            expand(node)
+            parent_nums = nums[node]
+            if node:
+                add(f"Moving to Node #{label}\nCurrent State: {target}:[{', '.join(map(str, parent_nums))}], "
+                    f"Operations: [{ops}]\n")
+            else:
+                add(f"Current State: {target}:[{', '.join(map(str, parent_nums))}], Operations: [{ops}]\n")
+            if len(parent_nums) == 2:  # already in heuristic order
+                states, codes, hs = _last_pair(parent_nums, target, heuristic)
+                kept = list(range(min(beam, len(hs))))
+            else:
+                states, codes, hs = sos_successors(parent_nums, target, heuristic)
+                if not states:
+                    continue
+                kept = sorted(range(len(hs)), key=hs.__getitem__)[:beam]  # stable: ties keep generation order
+            if budget is not None and len(nums) - 1 + len(kept) > budget:
+                trace.event(BUDGET, node)
+                add("Search budget exhausted: No Solution\n")
+                trace.text = "".join(out)
+                return trace
+            # random.shuffle(kept) written out (Fisher-Yates over getrandbits, as the standard library
+            # does it: the same draws, so the same order as the reference's shuffle; the parity tests
+            # compare with random.shuffle itself)
+            for i in range(len(kept) - 1, 0, -1):
+                bits = (i + 1).bit_length()
+                j = getrandbits(bits)
+                while j > i:
+                    j = getrandbits(bits)
+                kept[i], kept[j] = kept[j], kept[i]
+            k = len(kept)
+            states = [states[i] for i in kept]
+            codes = [codes[i] for i in kept]
+            hs = [hs[i] for i in kept]
+            entries = []
+            if len(states[0]) == 1:  # one pair left: single numbers to check, all labelled <node>,0
+                first = add_children(node, states, codes, hs, [0] * k)
+                pre = _op_prefixes(parent_nums, codes[0])
+                kid_label = f"{label},0"
+                for g in range(k):
+                    kid, v = first + g, states[g][0]
+                    op = pre[codes[g] & 3]
+                    if v == target:
+                        kinds.extend(_GEN_GOAL)
+                        enodes.extend((kid, kid))
+                        trace.solved, trace.goal = True, kid
+                        add(f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} equal: Goal Reached\n")
+                        trace.text = "".join(out)
+                        return trace
+                    kinds.extend(_GEN_DEAD)
+                    enodes.extend((kid, kid))
+                    add(f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
+                    entries.append((hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'"))
+            else:
+                first = add_children(node, states, codes, hs, range(k))
+                kinds.extend(bytes((GENERATE,)) * k)
+                enodes.extend(range(first, first + k))
+                for g in range(k):
+                    st = states[g]
+                    op = op_text(parent_nums, codes[g], st[-1])
+                    text = ", ".join(map(str, st))
+                    kid_label = f"{label},{g}"
+                    add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
+                        f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
+                    entries.append((hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'"))
+            entries.sort(key=_entry_h)  # stable: ties keep the shuffled order
+            for entry in entries:
+                push(heap, entry)
+    add("No solution found.")
+    trace.text = "".join(out)
+    return trace
+
+
+def _entry_h(entry: tuple) -> float:
+    return entry[0]
 
 
 def astar(numbers, target: int, heuristic: str = "sum", budget: int = 400, strategy: str | None = None) -> SearchTrace:
@@ -519,7 +891,14 @@ def mcts(numbers, target: int, iterations: int = 300, exploration: float = 1.4, 
 
 
 def run_strategy(name: str, numbers, target: int, *, algorithm: str, heuristic: str | None, beam: int,
-                 budget: int, mcts_iterations: int, mcts_exploration: float, seed: int) -> SearchTrace:
+                 budget: int, mcts_iterations: int, mcts_exploration: float, seed: int,
+                 sos_budget: int | None = None) -> SearchTrace:
+    """Run one configured strategy. ``budget`` caps our strategies; the Stream-of-Search ones run
+    unbounded as the reference does unless ``sos_budget`` is set."""
+    if algorithm == "sos_dfs":  # the reference prunes children above the target
+        return sos_dfs(numbers, target, heuristic or "sum", threshold=target, budget=sos_budget, strategy=name)
+    if algorithm == "sos_bfs":
+        return sos_bfs(numbers, target, heuristic or "sos_mult", beam=beam, seed=seed, budget=sos_budget, strategy=name)
     if algorithm == "dfs":
         return dfs(numbers, target, heuristic or "sum", budget=budget, threshold=target, strategy=name)
     if algorithm == "bfs":

@@ -34,12 +34,17 @@ def trace_problems(problems: pl.DataFrame, cfg: CountdownConfig) -> pl.DataFrame
     return problems.filter(pl.col("split") == "train").sort("problem_id").head(cfg.traces_per_strategy)
 
 
+def problem_seed(problem: dict, cfg: CountdownConfig) -> int:
+    """One seed per problem: MCTS's rollouts and the Stream-of-Search BFS's shuffle."""
+    return int(content_id("mcts", str(cfg.seed), problem["problem_id"]), 16) % (2**31)
+
+
 def run_one(name: str, problem: dict, cfg: CountdownConfig) -> SearchTrace:
     algorithm, heuristic, beam = STRATEGIES[name]
-    seed = int(content_id("mcts", str(cfg.seed), problem["problem_id"]), 16) % (2**31)
+    seed = problem_seed(problem, cfg) if algorithm in ("mcts", "sos_bfs") else 0  # the others draw nothing
     return run_strategy(name, problem["numbers"], problem["target"], algorithm=algorithm, heuristic=heuristic,
                         beam=beam, budget=cfg.node_budget, mcts_iterations=cfg.mcts_iterations,
-                        mcts_exploration=cfg.mcts_exploration, seed=seed)
+                        mcts_exploration=cfg.mcts_exploration, seed=seed, sos_budget=cfg.sos_node_budget)
 
 
 def trace_row(trace: SearchTrace, problem: dict, name: str) -> dict:

@@ -14,7 +14,6 @@ repairs, failures per reason.
 from __future__ import annotations
 
 import json
-import random
 import re
 import sys
 import threading
@@ -25,6 +24,8 @@ from pathlib import Path
 from typing import Any, Sequence, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from tenacity import (RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt,
+                      wait_exponential, wait_random_exponential)
 
 from pipelines.llm.backends import Completion, FatalError, PermanentError, RetryableError, make_backend
 from pipelines.llm.cache import CachedResponse, ResponseCache, cache_key
@@ -203,32 +204,46 @@ class LLMClient:
             bar.update(len(idx))
 
     def _call_with_retries(self, messages: list[dict], params: dict, key: str) -> Completion:
-        attempt = 0
-        while True:
-            if self._stop.is_set():
-                raise FatalError("batch stopped after a fatal error on another item")
-            try:
-                comp = self.backend.complete(messages, params)
-            except RetryableError as exc:
-                if attempt >= self.config.max_retries:
-                    raise PermanentError(f"gave up after {attempt + 1} tries: {exc}") from None
-                attempt += 1
-                self.stats.add(retries=1)
-                self._sleep(self._backoff(attempt, exc.retry_after))
-                continue
-            self._store(key, comp)
-            return comp
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetryableError),  # FatalError/PermanentError go straight out
+            stop=stop_after_attempt(self.config.max_retries + 1),
+            wait=self._backoff(),
+            sleep=self._sleep,
+            before_sleep=lambda state: self.stats.add(retries=1),
+        )
+        try:
+            comp = retrying(self._attempt, messages, params)
+        except RetryError as exc:
+            last = exc.last_attempt
+            raise PermanentError(f"gave up after {last.attempt_number} tries: {last.exception()}") from None
+        self._store(key, comp)
+        return comp
+
+    def _attempt(self, messages: list[dict], params: dict) -> Completion:
+        if self._stop.is_set():
+            raise FatalError("batch stopped after a fatal error on another item")
+        return self.backend.complete(messages, params)
 
     def _store(self, key: str, comp: Completion) -> None:
         # committed before the result is used: a kill after this line never repeats the call
         self.cache.put(key, self.model, CachedResponse(comp.text, comp.prompt_tokens, comp.completion_tokens))
         self.stats.add(calls=1, prompt_tokens=comp.prompt_tokens, completion_tokens=comp.completion_tokens)
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+    def _backoff(self):
+        """tenacity wait: the server's ``Retry-After`` when it sent one, else exponential backoff with
+        equal jitter (half fixed, half random), both capped at ``backoff_max_s``."""
         cfg = self.config
-        if retry_after is not None:
-            return min(cfg.backoff_max_s, max(0.0, retry_after))
-        return min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        half_base, half_cap = cfg.backoff_base_s / 2, cfg.backoff_max_s / 2
+        exponential = (wait_exponential(multiplier=half_base, max=half_cap)
+                       + wait_random_exponential(multiplier=half_base, max=half_cap))
+
+        def wait(state: RetryCallState) -> float:
+            retry_after = getattr(state.outcome.exception(), "retry_after", None)
+            if retry_after is not None:
+                return min(cfg.backoff_max_s, max(0.0, retry_after))
+            return exponential(state)
+
+        return wait
 
     # ------------------------------------------------------------------ structured output
 

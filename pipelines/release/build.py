@@ -220,12 +220,12 @@ def _build(spec, frames, tables, version, out_dir, stage, ledger, sources, repo_
     total_rows = 0
     for cfg in spec.configs:
         entry = {"name": cfg.name, "default": cfg is spec.default_config(), "splits": [], "features": {},
-                 "features_yaml": [], "download_size": 0}
+                 "download_size": 0}
         for split in cfg.splits:
             frame = tables[(cfg.name, split.name)]
             table = to_arrow(frame)
             feats = features_of(table)
-            entry["features"], entry["features_yaml"] = feats.to_dict(), feats._to_yaml_list()
+            entry["features"] = feats.to_dict()
             paths = write_shards(table, stage / "data" / cfg.name, split.name, spec.max_shard_rows, spec.max_shard_bytes)
             for p in paths:
                 rows = pq.ParquetFile(p).metadata.num_rows

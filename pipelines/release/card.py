@@ -1,7 +1,8 @@
 """The dataset card: YAML front matter the Hub reads, and a body rendered from ``dataset_cards/``.
 
-The front matter is built here (so it is always valid YAML the Hub and ``datasets`` accept); the
-template places it and writes the prose around the data's real figures.
+The front matter is ``huggingface_hub.DatasetCardData`` filled here (``dataset_info`` by ``datasets``'
+own writer), so it is always metadata the Hub and ``datasets`` accept; the template places it and
+writes the prose around the data's real figures; ``huggingface_hub.DatasetCard`` parses it back.
 """
 
 from __future__ import annotations
@@ -30,29 +31,44 @@ def hub_license(spdx: str) -> str:
     return text if text else "unknown"
 
 
-def front_matter(*, pretty_name: str, licenses: list[str], language: list[str], task_categories: list[str],
-                 tags: list[str], total_rows: int, configs: list[dict]) -> str:
-    """``configs``: [{name, default, splits: [{name, pattern, rows, bytes}], features (yaml list), download_size}]."""
-    data = {
-        "license": licenses[0] if len(licenses) == 1 else licenses,
-        "pretty_name": pretty_name,
-    }
-    if language:
-        data["language"] = list(language)
-    data["task_categories"] = list(task_categories)
-    if tags:
-        data["tags"] = list(tags)
-    data["size_categories"] = [size_category(total_rows)]
-    data["configs"] = [{
-        "config_name": c["name"], **({"default": True} if c["default"] else {}),
-        "data_files": [{"split": s["name"], "path": s["pattern"]} for s in c["splits"]],
-    } for c in configs]
-    data["dataset_info"] = [{
-        "config_name": c["name"], "features": c["features_yaml"],
-        "splits": [{"name": s["name"], "num_bytes": s["num_bytes"], "num_examples": s["rows"]} for s in c["splits"]],
-        "download_size": c["download_size"], "dataset_size": sum(s["num_bytes"] for s in c["splits"]),
-    } for c in configs]
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+def card_data(*, pretty_name: str, licenses: list[str], language: list[str], task_categories: list[str],
+              tags: list[str], total_rows: int, configs: list[dict]):
+    """The card's metadata as ``huggingface_hub.DatasetCardData``, with ``dataset_info`` written by
+    ``datasets`` itself (``DatasetInfosDict.to_dataset_card_data``, what ``push_to_hub`` uses), so the
+    Hub and ``load_dataset`` read back exactly the features and splits of the shards.
+
+    ``configs``: [{name, default, features (``Features.to_dict()``), download_size,
+    splits: [{name, pattern, rows, num_bytes}]}].
+    """
+    import datasets
+    from datasets.info import DatasetInfosDict
+    from huggingface_hub import DatasetCardData
+
+    data = DatasetCardData(
+        license=licenses[0] if len(licenses) == 1 else list(licenses),
+        pretty_name=pretty_name,
+        language=list(language) or None,
+        task_categories=list(task_categories),
+        tags=list(tags) or None,
+        size_categories=[size_category(total_rows)],
+        configs=[{"config_name": c["name"], **({"default": True} if c["default"] else {}),
+                  "data_files": [{"split": s["name"], "path": s["pattern"]} for s in c["splits"]]} for c in configs],
+    )
+    infos = {}
+    for c in configs:
+        splits = datasets.SplitDict()
+        for s in c["splits"]:
+            splits.add(datasets.SplitInfo(name=s["name"], num_bytes=s["num_bytes"], num_examples=s["rows"]))
+        infos[c["name"]] = datasets.DatasetInfo(
+            features=datasets.Features.from_dict(c["features"]), splits=splits, download_size=c["download_size"],
+            dataset_size=sum(s["num_bytes"] for s in c["splits"]))
+    DatasetInfosDict(infos).to_dataset_card_data(data)
+    return data
+
+
+def front_matter(**fields) -> str:
+    """The YAML between the card's ``---`` lines (:func:`card_data` dumped by huggingface_hub)."""
+    return card_data(**fields).to_yaml() + "\n"
 
 
 def render_card(template: str, context: dict, cards_dir: str | Path | None = None) -> str:
@@ -68,13 +84,16 @@ def render_card(template: str, context: dict, cards_dir: str | Path | None = Non
 
 
 def check_front_matter(text: str, name: str = "card") -> dict:
+    """The card's metadata as huggingface_hub parses it; fails naming the card and the missing field."""
+    from huggingface_hub import DatasetCard
+
     if not text.startswith("---\n"):
         raise ValueError(f"{name}: a dataset card must start with '---' YAML front matter")
-    end = text.find("\n---\n", 4)
-    if end < 0:
-        raise ValueError(f"{name}: the YAML front matter is not closed with '---'")
-    data = yaml.safe_load(text[4:end])
-    for key in ("license", "pretty_name", "task_categories", "size_categories", "configs"):
+    try:
+        data = DatasetCard(text).data.to_dict()
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"{name}: the YAML front matter does not parse: {exc}") from None
+    for key in ("license", "pretty_name", "task_categories", "size_categories", "configs", "dataset_info"):
         if key not in data:
             raise ValueError(f"{name}: front matter lacks {key!r}")
     return data

@@ -79,12 +79,14 @@ def croissant_text(doc: dict) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def validate_croissant(path) -> tuple[bool | None, str]:
-    """(ok, message) from mlcroissant; (None, why) when mlcroissant is not installed."""
+def validate_croissant(path) -> tuple[bool, str]:
+    """(ok, message) from mlcroissant. mlcroissant missing is a failure: the gate must never pass a
+    Croissant file nobody checked."""
     try:
         import mlcroissant as mlc
-    except ImportError:
-        return None, "mlcroissant is not installed (pip install mlcroissant); Croissant not validated"
+    except ImportError as exc:
+        return False, (f"{path}: cannot validate Croissant: mlcroissant is not importable ({exc}); "
+                       f"install the project's dependencies (make install)")
     try:
         ds = mlc.Dataset(jsonld=str(path))
     except Exception as exc:  # mlcroissant raises ValidationError and friends

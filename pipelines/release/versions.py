@@ -16,22 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import semver
 
 from pipelines.core.io import atomic_write_parquet, atomic_write_text
 
-# The official regular expression of semver.org (section "Is there a suggested regular expression"),
-# applied with fullmatch (``$`` alone would accept "1.0.0\n") and ASCII digits only.
-_SEMVER = re.compile(
-    r"(?P<major>0|[1-9][0-9]*)\.(?P<minor>0|[1-9][0-9]*)\.(?P<patch>0|[1-9][0-9]*)"
-    r"(?:-(?P<prerelease>(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+(?P<buildmetadata>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?",
-    re.ASCII,
-)
 MAX_VERSION_CHARS = 64  # also keeps int() far from Python's 4,300-digit limit
 ROW_INDEX_SCHEMA = {"config": pl.Utf8, "split": pl.Utf8, "source": pl.Utf8, "id": pl.Utf8, "row_hash": pl.Utf8}
 
@@ -42,16 +34,20 @@ class ReleaseRefused(RuntimeError):
 
 def parse_version(text: str) -> tuple[int, int, int]:
     """MAJOR.MINOR.PATCH of a release version; anything else (whitespace, a newline, a "v", a
-    pre-release or build suffix) is refused."""
+    pre-release or build suffix) is refused. Parsed by the ``semver`` package; the parse must
+    print back as the exact input, so nothing its regex tolerates around the version slips through."""
     text = text if isinstance(text, str) else ""
-    m = _SEMVER.fullmatch(text) if len(text) <= MAX_VERSION_CHARS else None
-    if not m:
+    try:
+        version = semver.Version.parse(text) if len(text) <= MAX_VERSION_CHARS and text.isascii() else None
+    except (ValueError, TypeError):
+        version = None
+    if version is None or str(version) != text:
         raise ReleaseRefused(f"version {text[:MAX_VERSION_CHARS + 1]!r} is not a semantic version MAJOR.MINOR.PATCH "
                              f"(e.g. 1.0.0)")
-    if m["prerelease"] or m["buildmetadata"]:
+    if version.prerelease or version.build:
         raise ReleaseRefused(f"version {text!r}: pre-release and build suffixes are not used for releases; "
-                             f"give MAJOR.MINOR.PATCH (e.g. {m['major']}.{m['minor']}.{m['patch']})")
-    return int(m["major"]), int(m["minor"]), int(m["patch"])
+                             f"give MAJOR.MINOR.PATCH (e.g. {version.major}.{version.minor}.{version.patch})")
+    return version.major, version.minor, version.patch
 
 
 def bump_level(old: str, new: str) -> str:

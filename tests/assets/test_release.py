@@ -1,17 +1,25 @@
 """The release asset: built from the family's tables, gated by their blocking checks, with its own
 blocking checks (manifest, load, GX suite) and Data Docs HTML."""
 
+import sys
+
 import datasets
 import polars as pl
+import pytest
 from dagster import AssetCheckResult, AssetKey, asset, asset_check, materialize
 
 from assets.io import ParquetWarehouseIOManager
-from assets.release import CHECK_GX, CHECK_LOADS, CHECK_MANIFEST, build_release_asset, release_dir
+from assets.release import CHECK_CROISSANT, CHECK_GX, CHECK_LOADS, CHECK_MANIFEST, build_release_asset, release_dir
 from assets.resources import FoundryResource
 from pipelines.release.manifest import verify_release
-from tests.pipelines.release.toy import toy_frames, toy_spec
+from tests.pipelines.release.toy import break_croissant, register_toy_suites, toy_frames, toy_spec
 
 SPEC = toy_spec()
+
+
+@pytest.fixture(autouse=True)
+def _toy_suites(monkeypatch):
+    register_toy_suites(monkeypatch)
 
 
 def _family(kept_check_passes: bool, duplicate_ids: bool = False):
@@ -52,7 +60,7 @@ def test_release_asset_builds_a_verified_loadable_release(tmp_path):
     assert verify_release(out).ok
     assert datasets.load_dataset(str(out))["train"].num_rows == 9
     checks = _checks(result)
-    assert checks[CHECK_MANIFEST] and checks[CHECK_LOADS] and checks[CHECK_GX]
+    assert checks == {"toy_schema": True, CHECK_MANIFEST: True, CHECK_LOADS: True, CHECK_CROISSANT: True, CHECK_GX: True}
     assert (tmp_path / "artifacts" / "gx_docs" / "release_toy_suite__default__train.html").exists()  # Data Docs for humans
     mats = result.asset_materializations_for_node("release_toy")
     meta = mats[0].metadata
@@ -85,6 +93,20 @@ def test_release_gx_suite_fails_on_bad_rows(tmp_path):
     result, _ = _run(tmp_path, _family(True, duplicate_ids=True) + [build_release_asset(SPEC)])
     assert not result.success  # the release's own blocking GX check fails
     assert _checks(result)[CHECK_GX] is False
+
+
+@pytest.mark.parametrize("breakage", ["broken croissant.json", "mlcroissant not importable"])
+def test_croissant_is_a_blocking_check_of_the_release_asset(tmp_path, monkeypatch, breakage):
+    """The same gate as CI (validators.release.release_gate): a Croissant failure fails the run."""
+    if breakage == "broken croissant.json":
+        break_croissant(monkeypatch)
+    else:
+        monkeypatch.setitem(sys.modules, "mlcroissant", None)
+    result, _ = _run(tmp_path, _family(True) + [build_release_asset(SPEC)])
+    assert not result.success
+    checks = _checks(result)
+    assert checks[CHECK_CROISSANT] is False
+    assert checks[CHECK_MANIFEST] and checks[CHECK_LOADS] and checks[CHECK_GX]  # only Croissant is wrong
 
 
 def test_definitions_have_a_release_for_bigmath_wired_to_its_tables():

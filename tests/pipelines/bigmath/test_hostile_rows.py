@@ -43,7 +43,7 @@ def test_hostile_rows_are_quarantined_and_the_run_completes(tmp_path):
         '{"problem": "What is 2+3?", "answer": "5"}',
         json.dumps({"problem": "What is 2+2?", "answer": "(a)" * 30_000}),
         '{"problem": "What is 1+1?\\ud800", "answer": "2"}',                 # a lone surrogate: crashed the run
-        json.dumps({"problem": "What is 3+3?", "answer": "6", "note": "\ud800"}),  # in an extra column
+        json.dumps({"problem": "What is 3+3?", "answer": "6", "note": "\ud800"}),  # in an extra column: the reader refuses the row (not writable as UTF-8)
         json.dumps({"problem": "What is 4+4?", "solution": "So \\boxed{" + "9" * 3000 + "}"}),
     ]
     src = tmp_path / "hostile.jsonl"
@@ -56,9 +56,9 @@ def test_hostile_rows_are_quarantined_and_the_run_completes(tmp_path):
     report = json.loads((out / "funnel.json").read_text())
     assert kept.height + rejected.height == report["rows_in"] == 5
     malformed = rejected.filter(pl.col("reason") == "malformed").sort("source_id")
-    assert malformed["source_id"].to_list() == ["2", "3", "5"]
+    assert malformed["source_id"].to_list() == ["2", "3", "4", "5"]
     details = malformed["detail"].to_list()
     assert "answer is 90000 characters (limit 2000)" in details[0] and "row 2" in details[0]
-    assert "lone surrogate" in details[1]
-    assert "answer is 3000 characters" in details[2]
-    assert set(kept["answer"]) <= {"5", "6"}
+    assert "lone UTF-16 surrogate" in details[1] and "lone UTF-16 surrogate" in details[2]
+    assert "answer is 3000 characters" in details[3]
+    assert set(kept["answer"]) <= {"5"}

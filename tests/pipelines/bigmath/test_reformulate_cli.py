@@ -72,6 +72,10 @@ def _responder(body, n):
 
 
 def test_llm_path_killed_mid_batch_resumes_without_repeated_calls(tmp_path):
+    """Deterministic by design: the server answers exactly 3 calls (decided by count as each call
+    arrives) and holds the rest; the test kills the run once the 3 answers are cached and a call is
+    held at the gate (an exact state, polled for, not a delay guessed); the two runs use different
+    base URLs, so a call of the killed run that reaches the server late is never counted as resumed."""
     rows = [{"q": f"Which of the following is the value of {i} + {i + 1}?", "opts": [f"A) {2 * i + 1}", "B) 0.5"],
              "a": "A"} for i in range(1, 7)]
     f = _write(tmp_path / "mc.jsonl", rows)
@@ -79,25 +83,28 @@ def test_llm_path_killed_mid_batch_resumes_without_repeated_calls(tmp_path):
     cmd = [sys.executable, "-m", "pipelines.bigmath.reformulate_cli", str(f), "--field", "problem=q",
            "--field", "answer=a", "--field", "options=opts", "--llm", "openai", "--workers", "1", "--out", str(out)]
     with ScriptedServer(_responder) as server:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "FOUNDRY_LLM_BASE_URL": server.url,
-               "FOUNDRY_LLM_MODEL": "scripted-model", "FOUNDRY_LLM_CONCURRENCY": "2"}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "FOUNDRY_LLM_MODEL": "scripted-model",
+               "FOUNDRY_LLM_CONCURRENCY": "2"}
         server.hold_after = 3
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, cwd=REPO, env={**env, "FOUNDRY_LLM_BASE_URL": server.url_for("killed")},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
-        while (cached_rows(out / "llm_cache.sqlite") < 3 or server.in_flight < 1) and time.monotonic() < deadline:
+        while not (cached_rows(out / "llm_cache.sqlite") >= 3 and len(server.answered) >= 3 and server.held >= 1):
             assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
+            assert time.monotonic() < deadline, "the first run never reached 3 cached answers and a held call"
+            time.sleep(0.05)  # polling for the state above; no outcome depends on this delay
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         assert not (out / "reformulated.parquet").exists()  # killed before writing anything
-        answered, first = set(server.answered), len(server.requests)
-        assert len(answered) == 3
+        answered = set(server.answered)
+        assert len(answered) == 3 and cached_rows(out / "llm_cache.sqlite") == 3
 
         server.hold_after = None
         server.gate.set()
-        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(cmd, cwd=REPO, env={**env, "FOUNDRY_LLM_BASE_URL": server.url_for("resumed")},
+                              capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
-        resumed = server.requests[first:]
+        resumed = server.requests_for("resumed")
         assert not answered & {conversation_key(b) for b in resumed}
         assert len(resumed) == 6 * 4 - 3  # 6 items x 4 stages, minus the 3 answered before the kill
     kept = pl.read_parquet(out / "reformulated.parquet")

@@ -55,7 +55,7 @@ def test_magnitude_is_bounded_and_fast():
     start = time.perf_counter()
     parsed = parse_expression("*".join(["999999999999"] * 15))  # 10^180 > bound, under the length limit
     assert parsed.error.startswith("value_too_large")
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 10  # linear in the literals: milliseconds; the bound only catches a blow-up
 
 
 def test_parser_never_calls_eval(monkeypatch):

@@ -5,9 +5,12 @@ request JSON and how many times this exact conversation was asked before (0 on t
 and returns a :class:`Reply`: a status, content, an optional delay. Helpers script the cases the
 LLM layer must survive: valid JSON, malformed JSON, wrong schema, slow, 429, 500.
 
-The server records every request (``requests``), how many were in flight at once
-(``max_in_flight``), and can hold requests at a gate (``hold_after``) so a test can kill a client
-while some of its calls are unanswered.
+The server records every request (``requests``, and the URL path of each in ``paths``: a test can
+tell two client runs apart by giving them different base URLs, see :meth:`ScriptedServer.url_for`),
+how many were in flight at once (``max_in_flight``), and can hold requests at a gate
+(``hold_after``) so a test can kill a client while some of its calls are unanswered. Which requests
+are held is decided by count, under a lock, when each arrives -- never by how fast replies go out --
+and ``held`` says how many wait at the gate now, so a test can wait for an exact state.
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ class ScriptedServer:
         self.max_in_flight = 0
         self.hold_after: int | None = None  # answer this many 200s, then hold the rest at the gate
         self.gate = threading.Event()
+        self.paths: list[str] = []  # the URL path of each request, in the order of ``requests``
+        self.held = 0  # requests waiting at the gate now
+        self._admitted = 0  # 200 replies promised: counted when decided, not when sent (no race)
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
         server = self
@@ -76,7 +82,7 @@ class ScriptedServer:
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                server._handle(self, body)
+                server._handle(self, body, self.path)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -86,6 +92,16 @@ class ScriptedServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    def url_for(self, tag: str) -> str:
+        """A base URL whose requests are recorded with the path prefix ``/<tag>`` (same replies)."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/{tag}/v1"
+
+    def requests_for(self, tag: str) -> list[dict]:
+        """The requests that came through :meth:`url_for` ``(tag)``."""
+        with self._lock:
+            return [b for b, p in zip(self.requests, self.paths) if p.startswith(f"/{tag}/")]
 
     def __enter__(self):
         self._thread.start()
@@ -99,20 +115,40 @@ class ScriptedServer:
     def count_for(self, predicate: Callable[[dict], bool]) -> int:
         return sum(1 for b in list(self.requests) if predicate(b))
 
-    def _handle(self, handler: BaseHTTPRequestHandler, body: dict) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, body: dict, path: str = "") -> None:
         key = conversation_key(body)
         with self._lock:
             self.requests.append(body)
+            self.paths.append(path)
             n = self._seen.get(key, 0)
             self._seen[key] = n + 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            held = self.hold_after is not None and len(self.answered) >= self.hold_after
         try:
+            reply, held = None, False
+            with self._lock:
+                # Held or answered is decided here, by count, one request at a time: counting
+                # ``answered`` instead (it grows only once a reply is sent) let two requests racing
+                # past a reply in progress both be answered. With a gate set, the reply is chosen
+                # under the lock too, so only 200s count.
+                if self.hold_after is not None:
+                    held = self._admitted >= self.hold_after
+                    if held:
+                        self.held += 1
+                    else:
+                        reply = self.responder(body, n)
+                        self._admitted += reply.status == 200
             if held:
-                self.gate.wait(30)
+                try:
+                    self.gate.wait(30)
+                finally:
+                    with self._lock:
+                        self.held -= 1
                 return  # the client is gone by now; no reply
-            reply = self.responder(body, n)
+            if reply is None:
+                reply = self.responder(body, n)
+                with self._lock:
+                    self._admitted += reply.status == 200
             if reply.delay:
                 time.sleep(reply.delay)
             self._send(handler, body, reply)

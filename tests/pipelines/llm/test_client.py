@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -99,8 +100,17 @@ def test_429_and_500_are_retried_then_succeed(tmp_path):
 
 
 def test_timeout_is_retried(tmp_path):
-    with ScriptedServer(lambda body, n: valid({"value": 4}, delay=2.0 if n == 0 else 0)) as server:
-        with LLMClient(config(server, tmp_path, timeout_s=0.5)) as llm:
+    retried = threading.Event()
+
+    def responder(body, n):
+        if n == 0:  # the first ask gets no reply until the client has given up on it and asked again
+            retried.wait(30)
+        else:
+            retried.set()
+        return valid({"value": 4})
+
+    with ScriptedServer(responder) as server:
+        with LLMClient(config(server, tmp_path, timeout_s=1.0)) as llm:
             [res] = llm.structured(PROMPT, [{"n": 2}], Doubled)
         assert res.ok and res.parsed.value == 4
         assert llm.stats.retries >= 1
@@ -144,7 +154,19 @@ def test_unusable_answers_become_rejections_with_a_reason(tmp_path, reply, reaso
 
 
 def test_concurrency_stays_within_the_limit(tmp_path):
-    with ScriptedServer(lambda body, n: valid({"value": 1}, delay=0.15)) as server:
+    both = threading.Barrier(2)
+
+    def responder(body, n):
+        # the first two calls are answered only once both are in flight: a client that sent them one
+        # at a time fails here (barrier timeout: one in flight), however fast or slow the machine
+        if _n(body) < 2:
+            try:
+                both.wait(30)
+            except threading.BrokenBarrierError:
+                pass
+        return valid({"value": 1}, delay=0.05)
+
+    with ScriptedServer(responder) as server:
         with LLMClient(config(server, tmp_path, max_concurrency=3)) as llm:
             out = llm.structured(PROMPT, [{"n": i} for i in range(12)], Doubled)
         assert all(r.ok for r in out)
@@ -183,34 +205,35 @@ def _run_client(url: str, cache: Path, **popen) -> subprocess.Popen:
 def test_killed_run_resumes_without_repeating_answered_calls(tmp_path):
     cache = tmp_path / "cache.sqlite"
     with ScriptedServer(lambda body, n: valid({"value": 2 * _n(body)})) as server:
-        server.hold_after = 4  # answer 4 calls, then hold every further call unanswered
-        proc = _run_client(server.url, cache)
+        server.hold_after = 4  # answer 4 calls (counted as they arrive), then hold every further call
+        proc = _run_client(server.url_for("killed"), cache)
         deadline = time.monotonic() + 60
-        while (cached_rows(cache) < 4 or server.in_flight < 2) and time.monotonic() < deadline:
+        # an exact state, polled for: 4 answers sent and cached, both of the client's slots held
+        while not (cached_rows(cache) >= 4 and len(server.answered) >= 4 and server.held >= 2):
             assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the first run never reached 4 answers and 2 held calls"
             time.sleep(0.05)
         assert cached_rows(cache) == 4, "the first run should have stored exactly the answered calls"
         proc.send_signal(signal.SIGKILL)  # killed mid-batch, two calls in flight
         proc.wait(10)
-        first_run_requests = len(server.requests)
         answered_before = set(server.answered)
         assert len(answered_before) == 4
 
         server.hold_after = None
         server.gate.set()
-        done = _run_client(server.url, cache)
+        done = _run_client(server.url_for("resumed"), cache)
         out, err = done.communicate(timeout=60)
         assert done.returncode == 0, err
         result = json.loads(out.strip().splitlines()[-1])
         assert result["values"] == [2 * i for i in range(10)]
         assert result["cache_hits"] == 4 and result["calls"] == 6
-        resumed = server.requests[first_run_requests:]
+        resumed = server.requests_for("resumed")  # not a late call of the killed run
         assert len(resumed) == 6
         # no conversation answered in the killed run was asked again
         from tests.pipelines.llm.server import conversation_key
         assert not answered_before & {conversation_key(b) for b in resumed}
         # and a third run is free
-        third = _run_client(server.url, cache)
+        third = _run_client(server.url_for("third"), cache)
         out, _ = third.communicate(timeout=60)
         assert json.loads(out.strip().splitlines()[-1])["calls"] == 0
-        assert len(server.requests) == first_run_requests + 6
+        assert server.requests_for("third") == []

@@ -169,8 +169,7 @@ def test_card_front_matter_and_real_figures(tmp_path):
 
 
 def test_croissant_is_valid_and_reads_the_rows(tmp_path):
-    pytest.importorskip("mlcroissant")
-    import mlcroissant as mlc
+    import mlcroissant as mlc  # a declared dependency: the release gate fails without it
 
     result = _build(tmp_path)
     doc = json.loads((result.directory / "croissant.json").read_text())
@@ -205,3 +204,28 @@ def test_registry_declares_bigmath():
     with pytest.raises(KeyError, match="known: .*bigmath"):
         get_spec("nope")
     assert all(yaml.safe_dump(s.task_categories) for s in REGISTRY.values())
+
+
+def test_card_dataset_info_round_trips_through_datasets(tmp_path):
+    """The card's ``dataset_info`` (written by datasets' own DatasetInfosDict) is what load_dataset uses:
+    its features equal the shards' and its split sizes the manifest's; a changed card changes the load."""
+    import pyarrow.parquet as pq
+
+    result = _build(tmp_path)
+    for config in ("default", "funnel"):
+        info = datasets.load_dataset_builder(str(result.directory), config).info
+        shard = next(result.directory.glob(f"data/{config}/*.parquet"))
+        assert info.features == datasets.Features.from_arrow_schema(pq.read_schema(shard))
+        assert {n: s.num_examples for n, s in info.splits.items()} == \
+            {k.split("/")[1]: v for k, v in result.rows.items() if k.startswith(f"{config}/")}
+    card = result.directory / "README.md"
+    card.write_text(card.read_text().replace("- name: score\n    dtype: float64", "- name: score\n    dtype: float32", 1))
+    assert datasets.load_dataset(str(result.directory), "default")["train"].features["score"] == datasets.Value("float32")
+
+
+def test_front_matter_that_does_not_parse_names_the_card():
+    with pytest.raises(ValueError, match="mycard: the YAML front matter does not parse"):
+        check_front_matter("---\nlicense: [mit\n---\n# x\n", "mycard")
+    with pytest.raises(ValueError, match="mycard: front matter lacks 'dataset_info'"):
+        check_front_matter("---\nlicense: mit\npretty_name: x\ntask_categories: []\nsize_categories: []\n"
+                           "configs: []\n---\n# x\n", "mycard")

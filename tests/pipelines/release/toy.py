@@ -58,3 +58,43 @@ def toy_funnel(kept: int = 10) -> pl.DataFrame:
 
 def toy_frames(n: int = 10) -> dict[str, pl.DataFrame]:
     return {"toy_kept": toy_kept(n), "toy_funnel": toy_funnel(n)}
+
+
+def toy_suites() -> dict:
+    """The toy dataset's family suites, for ``validators.release.FAMILY_SUITES`` (every released
+    config needs one, or the release gate fails)."""
+
+    def default(profile) -> list:
+        import great_expectations as gx
+
+        E = gx.expectations
+        return [E.ExpectColumnValuesToNotBeNull(column="problem"), E.ExpectColumnValuesToMatchRegex(column="answer", regex=r"^\d+$")]
+
+    def funnel(profile) -> list:
+        import great_expectations as gx
+
+        return [gx.expectations.ExpectColumnValuesToBeBetween(column="rows_kept", min_value=0)]
+
+    return {"toy/default": default, "toy/funnel": funnel}
+
+
+def register_toy_suites(monkeypatch) -> None:
+    from validators.release import FAMILY_SUITES
+
+    for key, suite in toy_suites().items():
+        monkeypatch.setitem(FAMILY_SUITES, key, suite)
+
+
+def break_croissant(monkeypatch):
+    """Builds write a croissant.json whose first field points at a file set that does not exist (the
+    manifest still verifies: the file is hashed as written)."""
+    import pipelines.release.build as build
+
+    real = build.croissant
+
+    def broken(**kw):
+        doc = real(**kw)
+        doc["recordSet"][0]["field"][0]["source"]["fileSet"]["@id"] = "no_such_files"
+        return doc
+
+    monkeypatch.setattr(build, "croissant", broken)
