@@ -62,8 +62,9 @@ class RayEngine:
                 raise EngineError(f"cannot reach the Ray cluster at {self.address!r} ({exc}); start one with "
                                   "`ray start --head`, fix RAY_ADDRESS, or set FOUNDRY_ENGINE=local") from None
         else:
-            # loopback only: a cluster this engine starts serves this machine and is reachable from nowhere else
-            ray.init(num_cpus=self.num_workers, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+            # address="local": always a new cluster (never one a `ray start` left on this machine);
+            # loopback only: it serves this machine and is reachable from nowhere else
+            ray.init(address="local", num_cpus=self.num_workers, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
             self._started = True
         ray.data.DataContext.get_current().enable_progress_bars = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)  # one INFO line per dataset otherwise
