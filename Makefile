@@ -26,11 +26,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(VENV)/bin/python -m pip check
 	touch $@
 
-# Regenerate requirements.lock from pyproject.toml (runtime + dev extra + the editable build's
+# Regenerate requirements.lock from pyproject.toml (runtime + dev and train extras + the editable build's
 # setuptools), with hashes. Existing pins are kept unless a constraint moved;
 # `make lock LOCK_FLAGS=--upgrade` takes the newest allowed versions.
 lock: $(TOOLS)/bin/pip-compile
-	$(TOOLS)/bin/pip-compile --quiet --extra dev --build-deps-for editable --generate-hashes --strip-extras \
+	$(TOOLS)/bin/pip-compile --quiet --extra dev --extra train --build-deps-for editable --generate-hashes --strip-extras \
 		--allow-unsafe --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) -o requirements.lock pyproject.toml
 
 $(TOOLS)/bin/pip-compile:

@@ -29,6 +29,21 @@ class FoundryResource(ConfigurableResource):
         return path
 
 
+class TrainingResource(ConfigurableResource):
+    """The training stage's profile: ``cpu`` (tiny model built in code) or ``gpu`` (``model_path``, a
+    local model directory); ``owm_corpus_dir`` points continued pretraining at a `foundry owm build`
+    output instead of the Countdown search traces."""
+
+    profile: str = "cpu"
+    model_path: str = ""
+    owm_corpus_dir: str = ""
+
+    def config(self, seed: int = 0):
+        from pipelines.training.config import config_for_profile
+
+        return config_for_profile(self.profile, seed=seed, model_path=self.model_path or None)
+
+
 def foundry_resources(profile_name: str | None = None, data_root: str | Path | None = None) -> dict:
     """The resources every asset needs, rooted at the profile's data root: the profile and the
     Parquet IO manager with its DuckDB warehouse file."""
@@ -39,5 +54,6 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
     root = foundry.root()
     return {
         "foundry": foundry,
+        "training": TrainingResource(),
         "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
     }

@@ -8,10 +8,13 @@ evaluation sets and rejects a row when enough of its own n-grams occur there.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from itertools import chain
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
+import numpy as np
 
 from pipelines.core.hashing import hash64, normalize_text
 
@@ -38,11 +41,19 @@ def exact_duplicates(texts: Iterable[str], seen: set[int] | None = None) -> tupl
 
 
 def shingles(text: str, k: int = 5) -> set[bytes]:
-    t = normalize_text(_PUNCT.sub(" ", text))
-    t = re.sub(r"\s+", " ", t)
+    # a lone surrogate (possible in a str) is not an error
+    return {s.encode("utf-8", "surrogatepass") for s in shingle_strs(text, k)}
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def shingle_strs(text: str, k: int = 5) -> set[str]:
+    """The character k-grams :func:`shingles` encodes (encoding is one-to-one: the same sets)."""
+    t = _SPACES.sub(" ", normalize_text(_PUNCT.sub(" ", text)))
     if len(t) <= k:
-        return {t.encode("utf-8", "surrogatepass")}  # a lone surrogate (possible in a str) is not an error
-    return {t[i : i + k].encode("utf-8", "surrogatepass") for i in range(len(t) - k + 1)}
+        return {t}
+    return {t[i : i + k] for i in range(len(t) - k + 1)}
 
 
 @dataclass(frozen=True)
@@ -54,22 +65,87 @@ class NearDedupConfig:
 
 
 def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
-    """For each text, the index (as str) of the earlier kept text it nearly duplicates, or None."""
-    from datasketch import MinHash, MinHashLSH
+    """For each text, the index (as str) of the earlier kept text it nearly duplicates, or None.
 
-    lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
-    sigs = MinHash.bulk([shingles(t, config.shingle_size) for t in texts], num_perm=config.num_perm, seed=config.seed)
+    The same decisions as datasketch's ``MinHash`` + ``MinHashLSH`` (same hash family, same
+    permutations, same bands), computed for all texts at once: each distinct shingle is hashed
+    once (SHA-1, datasketch's default), the permutations are one numpy pass over all shingle
+    hashes, the LSH bands are plain dicts. ``tests/pipelines/bigmath/test_dedup.py`` compares the
+    signatures with datasketch's own.
+    """
+    from datasketch import MinHashLSH
+
+    if not texts:
+        return []
+    sigs = minhash_signatures([shingle_strs(t, config.shingle_size) for t in texts], config)
+    ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
+    tables: list[dict[bytes, list[int]]] = [{} for _ in ranges]
     out: list[str | None] = []
-    for i, sig in enumerate(sigs):
+    for i in range(len(texts)):
+        sig = sigs[i]
+        keys = [sig[a:b].tobytes() for a, b in ranges]
+        cands: set[int] = set()
+        for key, table in zip(keys, tables):
+            cands.update(table.get(key, ()))
         match = None
-        for cand in sorted(lsh.query(sig), key=int):  # sorted: the same match on every run
-            other = sigs[int(cand)]
-            if sig.jaccard(other) >= config.threshold:
-                match = cand
+        for c in sorted(cands):  # sorted: the same match on every run
+            # datasketch's MinHash.jaccard: share of equal hash values
+            if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
+                match = str(c)
                 break
         out.append(match)
         if match is None:
-            lsh.insert(str(i), sig)
+            for key, table in zip(keys, tables):
+                table.setdefault(key, []).append(i)
+    return out
+
+
+def _utf8(shingle: str | bytes) -> bytes:
+    return shingle.encode("utf-8", "surrogatepass") if isinstance(shingle, str) else shingle
+
+
+def minhash_signatures(sets: Sequence[set[str] | set[bytes]], config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
+    """One row per set: datasketch's ``MinHash(num_perm, seed).update_batch(set).hashvalues``
+    (``str`` members stand for their UTF-8 encoding, lone surrogates passed through)."""
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=config.num_perm, seed=config.seed)
+    scheme = getattr(template, "scheme", "legacy")
+    if scheme not in ("legacy", "affine32", "affine64") or any(not s for s in sets):
+        # a scheme this code does not know (or an empty set): datasketch itself, one set at a time
+        sets = [{_utf8(x) for x in s} for s in sets]
+        return np.vstack([m.hashvalues for m in MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)])
+    distinct = list(set().union(*sets))  # each shingle hashed once, however many texts share it
+    position = dict(zip(distinct, range(len(distinct))))
+    hashes = np.frombuffer(b"".join([hashlib.sha1(_utf8(sh)).digest()[:4] for sh in distinct]), dtype="<u4")
+    lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+    flat = np.fromiter(map(position.__getitem__, chain.from_iterable(sets)), dtype=np.int64, count=int(lengths.sum()))
+    a, b = template.permutations
+    if scheme == "legacy":
+        from datasketch.minhash import _max_hash, _mersenne_prime
+
+        hv = hashes.astype(np.uint64)
+    else:
+        from datasketch.minhash import _SCHEME_DTYPES, _SCHEME_WIDTHS, _fmix
+
+        hv = _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    out = np.empty((len(sets), config.num_perm), dtype=template.hashvalues.dtype)
+    # documents in blocks of about 16k shingles: the (shingles x permutations) matrix stays small
+    doc = 0
+    while doc < len(sets):
+        end = doc + 1
+        while end < len(sets) and starts[end] - starts[doc] + lengths[end] <= 16384:
+            end += 1
+        lo, hi = starts[doc], starts[end - 1] + lengths[end - 1]
+        block = hv[flat[lo:hi]][:, None]
+        with np.errstate(over="ignore"):  # wrap-around is the modulo, as in datasketch
+            phv = block * a + b
+            if scheme == "legacy":
+                phv = np.bitwise_and(phv % _mersenne_prime, _max_hash)
+        mins = np.minimum.reduceat(phv, starts[doc:end] - lo, axis=0)
+        out[doc:end] = np.minimum(template.hashvalues, mins)
+        doc = end
     return out
 
 
@@ -77,11 +153,57 @@ def _words(text: str) -> list[str]:
     return normalize_text(_PUNCT.sub(" ", text)).split()
 
 
-def word_ngrams(text: str, n: int) -> list[int]:
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_FMIX1, _FMIX2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer (a bijection that spreads every input bit)."""
+    h = h ^ (h >> _S33)
+    h = h * _FMIX1
+    h = h ^ (h >> _S33)
+    h = h * _FMIX2
+    return h ^ (h >> _S33)
+
+
+def gram_hashes(word_hashes: np.ndarray, length: int) -> np.ndarray:
+    """A stable 64-bit hash of every run of ``length`` consecutive words, from the words' hashes,
+    for all windows at once (numpy): the n-gram hashing is one array pass, not one call per gram.
+    The length is mixed in, so runs of different lengths do not share hashes."""
+    m = len(word_hashes) - length + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):  # wrap-around is the intended modulo 2**64
+        h = np.full(m, np.uint64(length) * _GOLDEN, dtype=np.uint64)
+        for j in range(length):
+            h = _fmix64(h ^ word_hashes[j : j + m]) * _GOLDEN
+        return _fmix64(h)
+
+
+class _WordHashes:
+    """hash64 of each distinct word, computed once (the cache is emptied past ``max_words``, so a
+    large corpus's vocabulary does not pile up in memory)."""
+
+    def __init__(self, max_words: int = 1_000_000):
+        self._cache: dict[str, int] = {}
+        self.max_words = max_words
+
+    def __call__(self, words: list[str]) -> np.ndarray:
+        cache = self._cache
+        if len(cache) > self.max_words:
+            cache.clear()
+        for w in words:
+            if w not in cache:
+                cache[w] = hash64(w)
+        return np.fromiter((cache[w] for w in words), dtype=np.uint64, count=len(words))
+
+
+def word_ngrams(text: str, n: int, word_hashes: Callable[[list[str]], np.ndarray] | None = None) -> list[int]:
+    """Hashes of the text's word n-grams (the whole text when it has fewer than ``n`` words)."""
     words = _words(text)
-    if len(words) < n:
-        return [hash64(" ".join(words))] if words else []
-    return [hash64(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
+    wh = (word_hashes or _WordHashes())(words)
+    return gram_hashes(wh, min(n, len(words))).tolist() if words else []
 
 
 @dataclass(frozen=True)
@@ -105,6 +227,8 @@ class ContaminationIndex:
         self._item_set: list[str] = []
         self._item_size: list[int] = []
         self.sizes: dict[str, int] = {}
+        self._word_hashes = _WordHashes()
+        self._keys: dict[int, np.ndarray] | None = None  # per window length, the sorted hashes a row can hit
 
     def add(self, name: str, texts: Iterable[str]) -> None:
         n = self.config.ngram
@@ -115,17 +239,18 @@ class ContaminationIndex:
             words = _words(t)
             if not words:
                 continue
+            self._keys = None
             item = len(self._item_set)
             self._item_set.append(name)
             count += 1
             if len(words) < n:
                 if len(words) >= self.config.min_short_words:
-                    h = hash64(" ".join(words))
+                    h = int(gram_hashes(self._word_hashes(words), len(words))[0])
                     self._short.setdefault(len(words), set()).add(h)
                     self._short_item.setdefault(h, item)
                 self._item_size.append(1)
                 continue
-            grams = set(word_ngrams(t, n))
+            grams = set(gram_hashes(self._word_hashes(words), n).tolist())
             self._item_size.append(len(grams))
             for g in grams:
                 owners = self._items.setdefault(g, [])
@@ -139,12 +264,12 @@ class ContaminationIndex:
     def match(self, text: str) -> tuple[float, str | None]:
         """(overlap score, evaluation set of the best-matching item) for one row."""
         words = _words(text)
+        wh = self._word_hashes(words)
         for length, hashes in self._short.items():  # a short evaluation item inside the row
-            for i in range(len(words) - length + 1):
-                h = hash64(" ".join(words[i : i + length]))
+            for h in gram_hashes(wh, length).tolist():
                 if h in hashes:
                     return 1.0, self._item_set[self._short_item[h]]
-        grams = set(word_ngrams(text, self.config.ngram))
+        grams = set(gram_hashes(wh, min(self.config.ngram, len(words))).tolist()) if words else set()
         if not grams or not self._items:
             return 0.0, None
         hits = 0
@@ -162,10 +287,40 @@ class ContaminationIndex:
         return score, self._item_set[best]
 
     def flags(self, texts: Sequence[str]) -> tuple[list[bool], list[str | None]]:
-        flags, details = [], []
-        for t in texts:
-            score, name = self.match(t)
+        """:meth:`match` for every text; the n-gram lookups are done for all texts at once and only
+        the rows with at least one hit (few) are scored one by one, which gives the same answer:
+        a row with no hit scores 0 without an evaluation set."""
+        flags: list[bool] = [False] * len(texts)
+        details: list[str | None] = [None] * len(texts)
+        for i in self._candidates(texts):
+            score, name = self.match(texts[i])
             hit = name is not None and score >= self.config.min_overlap
-            flags.append(hit)
-            details.append(f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None)
+            flags[i] = hit
+            details[i] = f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None
         return flags, details
+
+    def _candidates(self, texts: Sequence[str]) -> list[int]:
+        """Rows with a short evaluation item or an indexed n-gram among their windows, plus rows
+        shorter than ``ngram`` words (scored one by one: their one "gram" is the whole text)."""
+        n = self.config.ngram
+        if self._keys is None:
+            keys = {length: np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes)))
+                    for length, hashes in self._short.items()}
+            grams = np.fromiter(self._items.keys(), dtype=np.uint64, count=len(self._items))
+            keys[n] = np.sort(np.concatenate([keys.get(n, np.empty(0, np.uint64)), grams]))
+            self._keys = keys
+        words = [_words(t) for t in texts]
+        counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        flat = self._word_hashes([w for ws in words for w in ws])
+        ends = np.cumsum(counts)
+        row_of = np.repeat(np.arange(len(texts)), counts)
+        candidate = (counts > 0) & (counts < n)
+        for length, keys in self._keys.items():
+            if not len(keys) or len(flat) < length:
+                continue
+            h = gram_hashes(flat, length)
+            starts = np.arange(len(h))
+            inside = starts + length <= ends[row_of[: len(h)]]  # windows that do not cross into the next row
+            hit = inside & np.isin(h, keys, assume_unique=False)
+            candidate[row_of[: len(h)][hit]] = True
+        return np.flatnonzero(candidate).tolist()

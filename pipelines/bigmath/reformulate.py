@@ -40,6 +40,7 @@ APPROXIMATE = "approximate_answer"               # "closest to", "approximately"
 OPTION_RESIDUE = "option_residue"                # the output still mentions options or letters
 ANSWER_MISMATCH = "answer_mismatch"              # math-verify: answer != the correct option's value
 UNPARSEABLE_ANSWER = "unparseable_answer"        # math-verify cannot parse the answer or the option
+VERIFY_TIMEOUT = "verify_timeout"                # the check ran out of its CPU budget twice: the machine, not the row
 HINT_ADDED = "hint_added"                        # the output reveals the answer or says "hint"
 NUMBERS_CHANGED = "numbers_changed"              # a number of the original stem is missing
 JUDGE_FAIL = "judge_fail"                        # the LLM judge said FAIL
@@ -498,7 +499,9 @@ def rule_checks(items: Sequence[_Item], workers: int, timeout_s: int) -> None:
     outcomes = verify_answers([AnswerPair(it.answer, it.expected) for it in outputs], workers=workers,
                               item_timeout_s=timeout_s, check=check_pair)
     for it, o in zip(outputs, outcomes):
-        if not o.parsed:
+        if o.timed_out:  # a timeout is a fact about the machine (issue 10): never "unparseable"
+            it.reject(VERIFY_TIMEOUT, o.detail)
+        elif not o.parsed:
             it.reject(UNPARSEABLE_ANSWER, o.detail)
         elif not o.agrees:
             it.reject(ANSWER_MISMATCH, o.detail)
@@ -532,7 +535,9 @@ def llm_review(items: Sequence[_Item], client, prompts: dict, workers: int, time
     outcomes = verify_answers([AnswerPair(a, it.expected) for it, a in solved], workers=workers,
                               item_timeout_s=timeout_s, check=check_pair)
     for (it, a), o in zip(solved, outcomes):
-        if not (o.parsed and o.agrees):
+        if o.timed_out:
+            it.reject(VERIFY_TIMEOUT, o.detail)
+        elif not (o.parsed and o.agrees):
             it.reject(VERIFY_FAIL, f"the verifier answered {a!r}, the correct option is {it.expected!r}")
 
 

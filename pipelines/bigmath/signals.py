@@ -311,7 +311,17 @@ def prose_of(text: str) -> str:
     return _NON_LETTERS.sub(" ", _without_math(text)).strip()
 
 
+def letter_count(prose: str) -> int:
+    """Letters in a :func:`prose_of` string. ASCII prose holds only letters and spaces (prose_of
+    replaced everything else by spaces), so no per-character test is needed there."""
+    if prose.isascii():
+        return len(prose) - prose.count(" ")
+    return sum(c.isalpha() for c in prose)
+
+
 def non_latin_share(prose: str) -> float:
+    if prose.isascii():  # every ASCII letter is a LATIN letter: no per-letter Unicode name lookup
+        return 0.0
     letters = [c for c in prose if c.isalpha()]
     if not letters:
         return 0.0
@@ -332,7 +342,7 @@ class LanguageDetector:
 
     def classify(self, text: str) -> tuple[str, float]:
         prose = prose_of(text)
-        letters = sum(c.isalpha() for c in prose)
+        letters = letter_count(prose)
         if letters < self.min_letters:
             return "und", 0.0
         if non_latin_share(prose) > self.max_non_latin:

@@ -38,3 +38,29 @@ def funnel_plot(funnel: pl.DataFrame, path: str | Path, title: str = "funnel") -
     fig.savefig(path, format="png", metadata={"Software": None})
     plt.close(fig)
     return path
+
+
+def metrics_plot(metrics: pl.DataFrame, path: str | Path, title: str = "training") -> Path:
+    """Loss, reward and accuracy per step, one line per stage (only the columns that have values)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [c for c in ("loss", "reward", "accuracy") if c in metrics.columns and metrics[c].drop_nulls().len()]
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4 * max(len(panels), 1), 3), dpi=100, squeeze=False)
+    for ax, col in zip(axes[0], panels):
+        for stage in sorted(metrics["stage"].unique().to_list()):
+            part = metrics.filter((pl.col("stage") == stage) & pl.col(col).is_not_null()).sort("step")
+            if part.height:
+                ax.plot(part["step"].to_list(), part[col].to_list(), marker=".", label=stage)
+        ax.set_xlabel("step")
+        ax.set_title(col)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path

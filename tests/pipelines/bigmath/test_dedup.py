@@ -1,6 +1,9 @@
 import json
 
+import numpy as np
+
 from pipelines.bigmath.dedup import ContaminationIndex, DecontamConfig, NearDedupConfig, exact_duplicates, near_duplicates
+from pipelines.bigmath.dedup import minhash_signatures, shingles
 from tests.conftest import SAMPLE_MATH
 
 MATH500 = [json.loads(l)["problem"] for l in (SAMPLE_MATH / "math500_test.jsonl").read_text().splitlines()]
@@ -35,3 +38,29 @@ def test_decontamination_rejects_eval_items_and_planted_near_copies():
     assert "math500_heldout" in details[0]
     clean, _ = index.flags(MATH500[100:])
     assert sum(clean) == 0
+
+
+def _datasketch_near_duplicates(texts, config):
+    """The per-text datasketch version the vectorized one replaced (the reference)."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+    sigs = MinHash.bulk([shingles(t, config.shingle_size) for t in texts], num_perm=config.num_perm, seed=config.seed)
+    out = []
+    for i, sig in enumerate(sigs):
+        match = next((c for c in sorted(lsh.query(sig), key=int) if sig.jaccard(sigs[int(c)]) >= config.threshold), None)
+        out.append(match)
+        if match is None:
+            lsh.insert(str(i), sig)
+    return out, sigs
+
+
+def test_vectorized_minhash_equals_datasketch_signatures_and_decisions():
+    cfg = NearDedupConfig()
+    edited = [t.replace(" the ", " a ").rstrip("?.") + "!" for t in GSM8K[:150]]
+    texts = MATH500[:300] + GSM8K[:300] + edited + GSM8K[:20] + ["", "x", "ünïcödé \ud800 surrogate"]
+    want, sigs = _datasketch_near_duplicates(texts, cfg)
+    got_sigs = minhash_signatures([shingles(t, cfg.shingle_size) for t in texts], cfg)
+    assert (got_sigs == np.vstack([s.hashvalues for s in sigs])).all()
+    got = near_duplicates(texts, cfg)
+    assert got == want and sum(m is not None for m in got) >= 20

@@ -96,6 +96,21 @@ def test_rule_path_without_llm_says_why_the_rest_was_not_tried():
     assert all("LLM path skipped" in d for d in res.rejected.filter(pl.col("problem_id") != "p4")["detail"])
 
 
+def test_a_verification_timeout_is_verify_timeout_not_unparseable(monkeypatch):
+    """A check that ran out of time (twice, in verify.py) says so; the row is not called unparseable."""
+    from pipelines.bigmath.verify import VerifyOutcome
+
+    def timed_out(pairs, **kw):
+        return [VerifyOutcome(False, None, "timeout: over 20s CPU", timed_out=True) for _ in pairs]
+
+    monkeypatch.setattr(R, "verify_answers", timed_out)
+    res = R.reformulate_rows(ROWS, llm_status="skipped: no LLM configured", workers=1)
+    assert res.kept.height == 0
+    reasons = dict(zip(res.rejected["problem_id"], res.rejected["reason"]))
+    assert reasons["p1"] == R.VERIFY_TIMEOUT == "verify_timeout"
+    assert "timeout" in res.rejected.filter(pl.col("problem_id") == "p1")["detail"][0]
+
+
 # ------------------------------------------------------------------ the LLM path against the scripted server
 
 def stage_responder(bad_reformulation: dict | None = None, judge_fail: set = frozenset()):

@@ -127,3 +127,18 @@ def test_language():
     assert not any(det.is_non_english(r["problem"])[0] for r in MATH500[:200])
     # almost all math, too little prose to judge: kept
     assert not det.is_non_english("$\\int_0^1 x^2\\,dx = ?$")[0]
+
+
+
+def test_ascii_shortcuts_equal_the_per_character_counts():
+    """letter_count / non_latin_share skip the per-character work on ASCII prose: same numbers."""
+    import unicodedata
+
+    texts = [r["problem"] for r in MATH500] + [r["question"] for r in GSM8K[:300]] + [
+        "Montrer que la suite converge", "已知函数的定义域", "", "$x^2$ and \\frac{1}{2} of 3_4 ² things", "a\tb\nc  d"]
+    for t in texts:
+        prose = S.prose_of(t)
+        assert S.letter_count(prose) == sum(c.isalpha() for c in prose), t
+        letters = [c for c in prose if c.isalpha()]
+        share = (sum(not unicodedata.name(c, "").startswith("LATIN") for c in letters) / len(letters)) if letters else 0.0
+        assert S.non_latin_share(prose) == share, t
