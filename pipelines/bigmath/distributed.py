@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.bigmath import reasons as R
-from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_key, shingles
+from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_key, minhash_signatures, shingle_strs
 from pipelines.bigmath.funnel import (
     FunnelConfig,
     FunnelResult,
@@ -42,7 +42,6 @@ OUTCOME_SCHEMA = {
     "reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8,
     "dedup_key": pl.UInt64,              # exact-dedup hash of the problem (survivors only)
     "minhash": pl.List(pl.UInt64),       # MinHash signature of the problem's shingles (survivors only)
-    "minhash_scheme": pl.Utf8,
 }
 DEFAULT_SHARD_ROWS = 2000
 
@@ -53,19 +52,16 @@ def per_row_steps(config: FunnelConfig, index: ContaminationIndex | None):
 
 def row_outcomes(frame: pl.DataFrame, config: FunnelConfig, index: ContaminationIndex | None) -> pl.DataFrame:
     """The batch function: one outcome row per input row (see :data:`OUTCOME_SCHEMA`)."""
-    from datasketch import MinHash
-
     pos = "__pos"
     kept, rejected, _ = run_steps(frame.with_columns(pl.int_range(frame.height, dtype=pl.Int64).alias(pos)),
                                   per_row_steps(config, index))
     texts = kept.get_column("problem").to_list()
     nd = config.near_dedup
-    sigs = MinHash.bulk([shingles(t, nd.shingle_size) for t in texts], num_perm=nd.num_perm, seed=nd.seed) if texts else []
+    sigs = minhash_signatures([shingle_strs(t, nd.shingle_size) for t in texts], nd) if texts else []
     survivors = pl.DataFrame({
         pos: kept.get_column(pos),
         "dedup_key": pl.Series([dedup_key(t) for t in texts], dtype=pl.UInt64),
-        "minhash": pl.Series([s.hashvalues.astype(np.uint64).tolist() for s in sigs], dtype=pl.List(pl.UInt64)),
-        "minhash_scheme": pl.Series([s.scheme for s in sigs], dtype=pl.Utf8),
+        "minhash": pl.Series([row.astype(np.uint64).tolist() for row in sigs], dtype=pl.List(pl.UInt64)),
     })
     out = (pl.DataFrame({pos: pl.int_range(frame.height, dtype=pl.Int64, eager=True)})
            .join(rejected.select(pos, "reason", "step", "detail"), on=pos, how="left")
@@ -84,27 +80,36 @@ def exact_duplicates_from_keys(keys: Iterable[int]) -> list[bool]:
     return flags
 
 
-def near_duplicates_from_signatures(signatures: Sequence[Sequence[int]], scheme: str,
+def near_duplicates_from_signatures(signatures: np.ndarray | Sequence[Sequence[int]],
                                     config: NearDedupConfig = NearDedupConfig()) -> list[int | None]:
     """For each signature, the position of the earlier kept one it nearly duplicates, or None.
 
-    The same decisions as :func:`pipelines.bigmath.dedup.near_duplicates` on the texts (same LSH,
-    same candidate order, same Jaccard estimate), from signatures computed anywhere.
+    The same decisions as :func:`pipelines.bigmath.dedup.near_duplicates` on the texts (datasketch's
+    LSH bands, candidates in position order, the share of equal hash values as the Jaccard
+    estimate), from signatures computed anywhere.
     """
-    from datasketch import LeanMinHash, MinHashLSH
+    from datasketch import MinHashLSH
 
-    lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
-    sigs = [LeanMinHash(seed=config.seed, hashvalues=np.asarray(h, dtype=np.uint64), scheme=scheme) for h in signatures]
+    sigs = np.asarray(signatures, dtype=np.uint64)
+    if not len(sigs):
+        return []
+    ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
+    tables: list[dict[bytes, list[int]]] = [{} for _ in ranges]
     out: list[int | None] = []
     for i, sig in enumerate(sigs):
+        keys = [sig[a:b].tobytes() for a, b in ranges]
+        cands: set[int] = set()
+        for key, table in zip(keys, tables):
+            cands.update(table.get(key, ()))
         match = None
-        for cand in sorted(lsh.query(sig), key=int):
-            if sig.jaccard(sigs[int(cand)]) >= config.threshold:
-                match = int(cand)
+        for c in sorted(cands):
+            if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
+                match = c
                 break
         out.append(match)
         if match is None:
-            lsh.insert(str(i), sig)
+            for key, table in zip(keys, tables):
+                table.setdefault(key, []).append(i)
     return out
 
 
@@ -173,9 +178,8 @@ def cross_shard_dedup(outcome: pl.DataFrame, ids: pl.DataFrame, config: NearDedu
             reason[i], step[i], detail[i] = R.DUPLICATE, "exact_dedup", None
     alive = [i for i, d in zip(alive, dup) if not d]
     if alive:
-        sigs = outcome.get_column("minhash")
-        scheme = outcome.get_column("minhash_scheme")[alive[0]]
-        matches = near_duplicates_from_signatures([sigs[i].to_numpy() for i in alive], scheme, config)
+        sigs = outcome.get_column("minhash").gather(alive).to_list()
+        matches = near_duplicates_from_signatures(sigs, config)
         pid, src = ids.get_column("problem_id").to_list(), ids.get_column("source").to_list()
         for i, m in zip(alive, matches):
             if m is not None:
