@@ -38,7 +38,7 @@ $(TOOLS)/bin/pip-compile:
 	$(TOOLS)/bin/python -m pip install --quiet '$(PIP_TOOLS)'
 
 run: install
-	$(VENV)/bin/dagster job execute -m assets.definitions -j foundry_all
+	$(VENV)/bin/python -m assets.materialize  # every asset and every partition, in dependency order, no daemon
 	$(VENV)/bin/foundry summary
 
 test: install

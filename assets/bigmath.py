@@ -2,6 +2,8 @@
 
 
 
+from dataclasses import replace
+
 import polars as pl
 from dagster import (
     AssetCheckResult,
@@ -11,16 +13,19 @@ from dagster import (
     AssetOut,
     MetadataValue,
     Output,
+    StaticPartitionsDefinition,
     asset_check,
     multi_asset,
 )
 
 from assets.llm_resource import LLMResource
-from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.bigmath.funnel import filter_rows, read_all, source_breakdown
 from pipelines.bigmath.llm_signals import fill_llm_signals
-from pipelines.bigmath.schema import SCHEMA
+from pipelines.bigmath.recipe import BIGMATH_RECIPE
+from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
+from pipelines.config import SAMPLE_MATH_SOURCES
 from pipelines.core.plots import funnel_plot
 from validators import bigmath as rules
 from validators.common import gx_check, row_conservation, schema_matches, to_check_result, unique_values
@@ -45,47 +50,75 @@ CHECK_GX_REJECTED = "gx_bigmath_rejected_suite"
 PREVIEW = ["problem_id", "source", "problem", "answer"]
 
 
+# One partition per source, of either profile (the sample's files and the full recipe's Hub sets): a
+# source can be re-read alone. A key that is not a source of the active profile gives an empty partition.
+SOURCE_PARTITIONS = StaticPartitionsDefinition(
+    list(dict.fromkeys([s.name for s in SAMPLE_MATH_SOURCES] + [r.spec.name for r in BIGMATH_RECIPE])))
+
+
 @multi_asset(
     outs={
         NORMALIZED.path[-1]: AssetOut(
-            key=NORMALIZED, group_name=GROUP,
-            description="Every readable row of every configured math source in one schema: problem, answer, "
+            is_required=False, key=NORMALIZED, group_name=GROUP, metadata={"partition_by": "source"},
+            **asset_surface(FAMILY, "normalized", automate=False),
+            description="Every readable row of one math source (the partition) in one schema: problem, answer, "
                         "solution, options, source, source_id, stable problem_id and provenance. Sources come "
-                        "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets)."),
+                        "from the profile (sample: files shipped in data/sample/math; full: Hugging Face datasets); "
+                        "a source the active profile does not declare is an empty partition."),
         QUARANTINE.path[-1]: AssetOut(
-            key=QUARANTINE, group_name=GROUP,
-            description="Input rows that could not be read or normalized (bad JSON, non-UTF-8, missing or "
-                        "mistyped fields, empty or oversized problems), each with reason `malformed` and a detail "
-                        "naming the source and line. Nothing is dropped silently."),
+            is_required=False, key=QUARANTINE, group_name=GROUP, metadata={"partition_by": "source"},
+            **asset_surface(FAMILY, "quarantine", automate=False),
+            description="Input rows of one source that could not be read or normalized (bad JSON, non-UTF-8, "
+                        "missing or mistyped fields, empty or oversized problems), each with reason `malformed` and "
+                        "a detail naming the source and line. Nothing is dropped silently."),
     },
-    compute_kind="polars",
+    partitions_def=SOURCE_PARTITIONS,
+    can_subset=True,  # one read of the source; each table is written only when selected
 )
 def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
+    """Reads one source of the profile (the partition); writes the selected tables (normalized, quarantine)."""
     config = foundry.profile().bigmath
-    rows, quarantined, loaded = read_all(config)
+    name = context.partition_key
+    specs = tuple(s for s in config.sources if s.name == name)
+    rows, quarantined, loaded = read_all(replace(config, sources=specs))
     per_source = {s.spec.name: len(s.records) for s in loaded}
-    context.log.info(f"read {sum(per_source.values())} rows from {len(loaded)} sources")
-    yield Output(rows, output_name=NORMALIZED.path[-1], metadata={
-        **frame_metadata(rows, PREVIEW),
-        "rows_per_source": MetadataValue.json(per_source),
-        "source_revisions": MetadataValue.json({s.spec.name: s.revision for s in loaded}),
-    })
-    yield Output(quarantined, output_name=QUARANTINE.path[-1],
-                 metadata=frame_metadata(quarantined, ["source", "source_id", "detail"]))
+    context.log.info(f"read {sum(per_source.values())} rows of source {name}" if specs else
+                     f"{name} is not a source of profile {foundry.profile().name}: empty partition")
+    if NORMALIZED in context.selected_asset_keys:
+        yield Output(rows, output_name=NORMALIZED.path[-1], metadata={
+            **frame_metadata(rows, PREVIEW),
+            "rows_read": MetadataValue.int(per_source.get(name, 0)),
+            "in_profile": MetadataValue.bool(bool(specs)),
+            "source_revision": MetadataValue.text(str(loaded[0].revision) if loaded else ""),
+        })
+    if QUARANTINE in context.selected_asset_keys:
+        yield Output(quarantined, output_name=QUARANTINE.path[-1],
+                     metadata=frame_metadata(quarantined, ["source", "source_id", "detail"]))
+
+
+def in_source_order(frame: pl.DataFrame, names: list[str], schema: dict) -> pl.DataFrame:
+    """Rows of every source partition back in the profile's source order (dedup keeps the first
+    occurrence, so the order decides), each source's rows in read order, columns in schema order."""
+    if frame.width == 0 or frame.height == 0:
+        return pl.DataFrame(schema=schema)
+    order = {n: i for i, n in enumerate(names)}
+    return (frame.with_columns(pl.col("source").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+                               .alias("__order"))
+            .sort("__order", maintain_order=True).select(list(schema)).cast(schema))
 
 
 @multi_asset(
     outs={
         KEPT.path[-1]: AssetOut(
-            key=KEPT, group_name=GROUP, metadata={"partition_by": "source"},
+            is_required=False, key=KEPT, group_name=GROUP, **asset_surface(FAMILY, "kept"), metadata={"partition_by": "source"},
             description="Big-Math: problems with one verifiable, closed-form answer, after every filter of the "
                         "funnel (decontamination, rule signals, language, answer parsing with math-verify, exact "
                         "and MinHash near dedup). Stored as Parquet partitioned by source."),
         REJECTED.path[-1]: AssetOut(
-            key=REJECTED, group_name=GROUP,
+            is_required=False, key=REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
             description="Every row the funnel dropped, with `reason` (a stable code), `step` and `detail`."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, group_name=GROUP,
+            is_required=False, key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
             description="The funnel table: step, rows in, kept, rejected, and the count per reason."),
     },
     check_specs=[
@@ -99,14 +132,17 @@ def bigmath_sources(context: AssetExecutionContext, foundry: FoundryResource):
                        description="at most the configured share (default 0.1%) of verified rows ran out of time "
                                    "(verify_timeout): above it the machine, not the data, decided the kept set"),
     ],
-    compute_kind="polars",
     pool="llm",  # only calls a model when one is configured (FOUNDRY_LLM_*); then the pool limits it
+    can_subset=True,  # one pass of the funnel; each table is written only when selected
 )
-def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
+def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
                    bigmath_normalized: pl.DataFrame, bigmath_quarantine: pl.DataFrame):
+    """Runs the filtering funnel once over every source; writes the selected tables (kept, rejected, funnel)."""
     profile = foundry.profile()
     config = profile.bigmath
-    llm = LLMResource()
+    names = [spec.name for spec in config.sources]
+    bigmath_normalized = in_source_order(bigmath_normalized, names, SCHEMA)
+    bigmath_quarantine = in_source_order(bigmath_quarantine, names, REJECTED_SCHEMA)
     client = llm.client(foundry.root())
     signal_meta = {"llm": llm.config().why_not_configured() or "configured"}
     if client is not None:
@@ -121,26 +157,36 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource,
     llm_columns = ["llm_multiple_choice", "llm_proof", "llm_multi_part", "llm_yes_no"]
     llm_used = any(kept.get_column(c).null_count() < kept.height for c in llm_columns) if kept.height else False
 
+    selected = context.selected_asset_keys
+    if KEPT in selected:
+        yield from _kept_outputs(kept, result, breakdown, llm_used, signal_meta, png, funnel, config)
+    if REJECTED in selected:
+        yield Output(rejected, output_name=REJECTED.path[-1], metadata={
+            **frame_metadata(rejected, ["source", "source_id", "reason", "step", "detail"]),
+            "rejected_by_reason": MetadataValue.json(result.funnel.rejected_by_reason()),
+        })
+    if FUNNEL in selected:
+        yield Output(funnel, output_name=FUNNEL.path[-1], metadata={
+            "dagster/row_count": MetadataValue.int(funnel.height),
+            "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
+            "eval_sets": MetadataValue.json(result.eval_set_sizes),
+            # machine facts, in metadata only: the funnel table itself stays byte-identical across runs
+            "step_timings": MetadataValue.json(result.funnel.timings_dicts()),
+            "seconds_total": MetadataValue.float(round(sum(t.seconds for t in result.funnel.timings), 3)),
+            "peak_rss_mb": MetadataValue.float(max((t.peak_rss_mb for t in result.funnel.timings), default=0.0)),
+            **image_metadata(png, "funnel_plot"),
+        })
+
+
+def _kept_outputs(kept, result, breakdown, llm_used, signal_meta, png, funnel, config):
+    rejected = result.rejected
     yield Output(kept, output_name=KEPT.path[-1], metadata={
         **frame_metadata(kept, PREVIEW),
         "rows_per_source": MetadataValue.md(markdown_table(breakdown, rows=100, width=20)),
         "signals": MetadataValue.text("rule-based and model-based" if llm_used else
                                       "rule-based only (no LLM configured; llm_* columns are null)"),
         "llm_signals": MetadataValue.json(signal_meta),
-        **image_metadata(png, "funnel_plot"),
-    })
-    yield Output(rejected, output_name=REJECTED.path[-1], metadata={
-        **frame_metadata(rejected, ["source", "source_id", "reason", "step", "detail"]),
-        "rejected_by_reason": MetadataValue.json(result.funnel.rejected_by_reason()),
-    })
-    yield Output(funnel, output_name=FUNNEL.path[-1], metadata={
-        "dagster/row_count": MetadataValue.int(funnel.height),
-        "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
-        "eval_sets": MetadataValue.json(result.eval_set_sizes),
-        # machine facts, in metadata only: the funnel table itself stays byte-identical across runs
-        "step_timings": MetadataValue.json(result.funnel.timings_dicts()),
-        "seconds_total": MetadataValue.float(round(sum(t.seconds for t in result.funnel.timings), 3)),
-        "peak_rss_mb": MetadataValue.float(max((t.peak_rss_mb for t in result.funnel.timings), default=0.0)),
+        "kept_share": MetadataValue.float(round(kept.height / result.rows_in, 4) if result.rows_in else 0.0),
         **image_metadata(png, "funnel_plot"),
     })
     yield to_check_result(CHECK_CONSERVATION, row_conservation(funnel, result.rows_in, kept.height, rejected.height),

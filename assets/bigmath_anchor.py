@@ -13,7 +13,7 @@ import polars as pl
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetOut, MetadataValue, Output, multi_asset
 
 from assets.llm_resource import LLMResource
-from assets.metadata import frame_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.bigmath.domain import with_domain
 from pipelines.bigmath.solve_rate import SolveRateConfig, empty_rollouts, sample_rollouts, solve_rates
@@ -33,20 +33,19 @@ CHECK_ROLLOUTS = "k_rollouts_per_problem"
 
 @multi_asset(
     outs={ROLLOUTS.path[-1]: AssetOut(
-        key=ROLLOUTS, group_name=GROUP,
+        key=ROLLOUTS, group_name=GROUP, **asset_surface(FAMILY, "rollouts"),
         description="Every sampled answer behind the solve rate: k samples per published problem from the configured "
                     "model (prompts/bigmath/solve.md, sample j asks with seed j), the reply, its final answer and the "
                     "verifier's verdict (correct, incorrect, no_answer, unverifiable, llm_error). Keyed by problem_id "
                     "and problem_sha256 so later datasets can reuse them. Empty when no LLM is configured.")},
     check_specs=[AssetCheckSpec(CHECK_ROLLOUTS, asset=ROLLOUTS, blocking=True,
                                 description="every problem has exactly k samples (or none when no LLM is configured)")],
-    compute_kind="python",
     pool="llm",
 )
-def bigmath_rollouts(context: AssetExecutionContext, foundry: FoundryResource, bigmath_published: pl.DataFrame):
+def bigmath_rollouts(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
+                     bigmath_published: pl.DataFrame):
     profile = foundry.profile()
     config = SolveRateConfig.from_env()
-    llm = LLMResource()
     why_not = llm.config().why_not_configured()
     if why_not is not None:
         rollouts, meta = empty_rollouts(), {"skipped": why_not}
@@ -70,7 +69,7 @@ def bigmath_rollouts(context: AssetExecutionContext, foundry: FoundryResource, b
 
 @multi_asset(
     outs={ANNOTATED.path[-1]: AssetOut(
-        key=ANNOTATED, group_name=GROUP, metadata={"partition_by": "source"},
+        key=ANNOTATED, group_name=GROUP, metadata={"partition_by": "source"}, **asset_surface(FAMILY, "annotated"),
         description="The published Big-Math set with the anchor's columns: `domain` (one label path in a list, by the "
                     "LLM with prompts/bigmath/domain.md, else keyword rules; `domain_method` says which) and "
                     "`solve_rate` (share of k sampled answers the verifier accepts; `solve_k`, `solve_model`, "
@@ -79,12 +78,10 @@ def bigmath_rollouts(context: AssetExecutionContext, foundry: FoundryResource, b
         AssetCheckSpec(CHECK_UNIQUE, asset=ANNOTATED, blocking=True, description="problem_id is unique and never null"),
         AssetCheckSpec(CHECK_DOMAIN, asset=ANNOTATED, blocking=True, description="every row has a domain label"),
     ],
-    compute_kind="python",
     pool="llm",
 )
-def bigmath_annotate(context: AssetExecutionContext, foundry: FoundryResource, bigmath_published: pl.DataFrame,
-                     bigmath_rollouts: pl.DataFrame):
-    llm = LLMResource()
+def bigmath_annotate(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
+                     bigmath_published: pl.DataFrame, bigmath_rollouts: pl.DataFrame):
     why_not = llm.config().why_not_configured()
     if why_not is None:
         with llm.client(foundry.root()) as client:
@@ -102,6 +99,8 @@ def bigmath_annotate(context: AssetExecutionContext, foundry: FoundryResource, b
                                                                  f"{first['prompt_hash']}",
                       "rated": annotated.get_column("solve_rate").is_not_null().sum(),
                       "mean_solve_rate": annotated.get_column("solve_rate").mean()}
+        context.add_output_metadata({"mean_solve_rate": MetadataValue.float(float(solve_meta["mean_solve_rate"] or 0.0))},
+                                    output_name=ANNOTATED.path[-1])
     else:
         how = {"solve_k": None, "solve_model": None, "solve_prompt_hash": None}
         solve_meta = {"why_null": why_not or "bigmath_rollouts is empty"}

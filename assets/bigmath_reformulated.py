@@ -4,7 +4,7 @@ import polars as pl
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetOut, MetadataValue, Output, multi_asset
 
 from assets.llm_resource import LLMResource
-from assets.metadata import frame_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.bigmath import reasons
 from pipelines.bigmath.reformulate import reformulate_rows
@@ -36,14 +36,14 @@ PREVIEW = ["problem_id", "source", "method", "problem", "answer"]
 @multi_asset(
     outs={
         REFORMULATED.path[-1]: AssetOut(
-            key=REFORMULATED, group_name=GROUP,
+            is_required=False, key=REFORMULATED, group_name=GROUP, **asset_surface(FAMILY, "reformulated"),
             description="Big-Math-Reformulated: the funnel's multiple-choice rejects rewritten as open-ended problems "
                         "whose answer is the correct option's value. Rule path for stems that are complete questions; "
                         "LLM path (extract key information, reformulate, judge, verify) when an LLM is configured. "
                         "Every row passed: no option residue, answer = correct option under math-verify, no hint, "
                         "numbers of the stem preserved. `method` and the prompt/model columns say how it was made."),
         REFORMULATION_REJECTED.path[-1]: AssetOut(
-            key=REFORMULATION_REJECTED, group_name=GROUP,
+            is_required=False, key=REFORMULATION_REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
             description="Multiple-choice rows that could not be reformulated, with `reason` (stem_refers_to_options, "
                         "stem_incomplete, approximate_answer, answer_not_a_value, option_residue, answer_mismatch, "
                         "judge_fail, llm_* ...) and a `detail` a person can act on."),
@@ -57,15 +57,15 @@ PREVIEW = ["problem_id", "source", "method", "problem", "answer"]
                        description="every LLM-made row records model, prompt name, version and hash"),
         AssetCheckSpec(CHECK_ANSWERS, asset=REFORMULATED, blocking=True, description="every row has an answer"),
     ],
-    compute_kind="python",
     pool="llm",
+    can_subset=True,  # one reformulation pass; each table is written only when selected
 )
-def bigmath_reformulation(context: AssetExecutionContext, foundry: FoundryResource,
+def bigmath_reformulation(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
                           bigmath_rejected: pl.DataFrame, bigmath_kept: pl.DataFrame):
+    """Reformulates the funnel's multiple-choice rejects once; writes the selected tables."""
     profile = foundry.profile()
     mc = bigmath_rejected.filter(pl.col("reason") == reasons.MULTIPLE_CHOICE).drop("reason", "step", "detail")
     mc = mc.sort("source", "source_id")
-    llm = LLMResource()
     cfg = llm.config()
     why_not = cfg.why_not_configured()
     client = llm.client(foundry.root()) if why_not is None else None
@@ -86,9 +86,17 @@ def bigmath_reformulation(context: AssetExecutionContext, foundry: FoundryResour
     rejected = result.rejected
     summary = result.summary()
     per_source = _per_source(mc, result.kept, rejected)
+    if REFORMULATION_REJECTED in context.selected_asset_keys:
+        yield Output(rejected, output_name=REFORMULATION_REJECTED.path[-1], metadata={
+            **frame_metadata(rejected, ["source", "source_id", "reason", "detail"]),
+            "rejected_by_reason": MetadataValue.json(summary["rejected_by_reason"]),
+        })
+    if REFORMULATED not in context.selected_asset_keys:
+        return
     yield Output(kept, output_name=REFORMULATED.path[-1], metadata={
         **frame_metadata(kept, PREVIEW),
         "accepted_share": MetadataValue.float(summary["accepted_share"]),
+        "reformulated_share": MetadataValue.float(summary["accepted_share"]),
         "rule_path_share": MetadataValue.float(summary["rule_path_share"]),
         "by_method": MetadataValue.json(result.by_method()),
         "rejected_by_reason": MetadataValue.json(summary["rejected_by_reason"]),
@@ -96,10 +104,6 @@ def bigmath_reformulation(context: AssetExecutionContext, foundry: FoundryResour
         "llm_path": MetadataValue.text(status),
         "llm_config": MetadataValue.json(cfg.public()),  # never the key
         "llm_stats": MetadataValue.json(result.llm_stats or {"calls": 0}),
-    })
-    yield Output(rejected, output_name=REFORMULATION_REJECTED.path[-1], metadata={
-        **frame_metadata(rejected, ["source", "source_id", "reason", "detail"]),
-        "rejected_by_reason": MetadataValue.json(summary["rejected_by_reason"]),
     })
     yield to_check_result(CHECK_ACCOUNTED, rules.accounted(mc.height, kept.height, rejected.height), asset_key=REFORMULATED)
     yield to_check_result(CHECK_RESIDUE, rules.residue(kept), asset_key=REFORMULATED)
@@ -119,13 +123,12 @@ def _per_source(mc: pl.DataFrame, kept: pl.DataFrame, rejected: pl.DataFrame) ->
 
 @multi_asset(
     outs={PUBLISHED.path[-1]: AssetOut(
-        key=PUBLISHED, group_name=GROUP, metadata={"partition_by": "source"},
+        key=PUBLISHED, group_name=GROUP, metadata={"partition_by": "source"}, **asset_surface(FAMILY, "published"),
         description="The published Big-Math set: every kept problem plus every reformulated one. Reformulated rows "
                     "have `source` = '<original source>_reformulated' and `method` rule or llm; kept rows have "
                     "method 'filtered'. Partitioned by source.")},
     check_specs=[AssetCheckSpec(CHECK_UNIQUE, asset=PUBLISHED, blocking=True,
                                 description="problem_id is unique and never null across kept and reformulated rows")],
-    compute_kind="polars",
 )
 def bigmath_publish(context: AssetExecutionContext, bigmath_kept: pl.DataFrame, bigmath_reformulated: pl.DataFrame):
     kept = bigmath_kept.select(list(SCHEMA)).with_columns(pl.lit("filtered").alias("method"))

@@ -15,19 +15,20 @@ from dagster import (
     AssetOut,
     MetadataValue,
     Output,
+    StaticPartitionsDefinition,
     asset,
-    asset_check,
     multi_asset,
 )
 
-from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table, selected_only
 from assets.resources import FoundryResource
 from pipelines.core.plots import funnel_plot
 from pipelines.episodes.checks import stats_json
-from pipelines.episodes.collect import collect
+from pipelines.config import PROFILE_NAMES
+from pipelines.episodes.collect import collect, dataset_id
 from pipelines.episodes.config import episodes_config
 from pipelines.episodes.convert import standardize
-from pipelines.episodes.readers import read_lerobot, read_minari
+from pipelines.episodes.readers import minari_source_name, read_lerobot, read_minari
 from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
 from pipelines.episodes.writers import write_lerobot_v3, write_minari
 from pipelines.release.registry import REGISTRY
@@ -57,6 +58,13 @@ CHECK_GX_QUARANTINE = "gx_episodes_quarantine_suite"
 
 PREVIEW = ["episode_id", "source", "robot", "task", "data_source", "length", "return"]
 
+# One partition per source (a Minari dataset: task x data source, e.g. reacher_noisy), of either
+# profile; a source can be re-converted alone. A key the profile did not collect is an empty partition.
+SOURCE_PARTITIONS = StaticPartitionsDefinition(sorted({
+    minari_source_name(dataset_id(task, data_source))
+    for profile in PROFILE_NAMES for cfg in [episodes_config(profile).collect]
+    for task in cfg.tasks for data_source in cfg.data_sources}))
+
 
 def _config(foundry: FoundryResource):
     profile = foundry.profile()
@@ -70,7 +78,7 @@ def _as_schema(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
     return frame.select(list(schema)).cast(schema)
 
 
-@asset(key=COLLECTED, group_name=GROUP, compute_kind="mujoco",
+@asset(key=COLLECTED, group_name=GROUP, **asset_surface(FAMILY, "collected", {"mujoco", "minari", "polars", "parquet", "duckdb"}, automate=False),
        description="Minari datasets recorded from gymnasium MuJoCo tasks (InvertedPendulum, Reacher, HalfCheetah), "
                    "each with D5RL-like data sources: a scripted controller, the same controller with action noise, "
                    "and random temporally-correlated play. One row per (task, data source) dataset with its path "
@@ -92,13 +100,13 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
 @multi_asset(
     outs={
         EPISODES.path[-1]: AssetOut(
-            key=EPISODES, group_name=GROUP, metadata={"partition_by": "source"},
+            is_required=False, key=EPISODES, group_name=GROUP, **asset_surface(FAMILY, "episodes"), metadata={"partition_by": "source"},
             description="The episodes table of the standard: one row per episode with id, source, robot/embodiment, "
                         "task, data source, language instruction, length (transitions), return, terminated/"
                         "truncated, observation and action widths, action space and JSON metadata. Partitioned by "
                         "source; per-source statistics (mean, std, quantiles) are in the materialization metadata."),
         STEPS.path[-1]: AssetOut(
-            key=STEPS, group_name=GROUP, metadata={"partition_by": "source"},
+            is_required=False, key=STEPS, group_name=GROUP, **asset_surface(FAMILY, "steps"), metadata={"partition_by": "source"},
             description="The steps table of the standard, RLDS semantics: T + 1 rows per episode; observation_state, "
                         "observation_image (encoded bytes), action, action_ee7 (standardized "
                         "7-D end-effector delta + gripper where known), reward, discount, is_first, is_last, "
@@ -106,11 +114,13 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
                         "action/reward/discount are the source's, kept), features (every other source feature by "
                         "declared type). Partitioned by source."),
         QUARANTINE.path[-1]: AssetOut(
-            key=QUARANTINE, group_name=GROUP,
+            is_required=False, key=QUARANTINE, group_name=GROUP, **asset_surface(FAMILY, "quarantine"),
+            metadata={"partition_by": "source"},
             description="Every source episode (or file) that did not convert, with `reason` (a stable code), the "
                         "`step` that caught it and a `detail` naming the file and episode."),
         FUNNEL.path[-1]: AssetOut(
-            key=FUNNEL, group_name=GROUP,
+            is_required=False, key=FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
+            metadata={"partition_by": "source"},
             description="The funnel at episode granularity: read, dedup, flags, finite, action space, shapes; rows "
                         "in, kept, rejected and the count per reason."),
     },
@@ -126,31 +136,44 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
         AssetCheckSpec(CHECK_VALUES, asset=STEPS, blocking=True,
                        description="no NaN/inf, actions within the action space, observation shapes constant per source"),
         AssetCheckSpec(CHECK_UNIQUE_ID, asset=EPISODES, blocking=True, description="episode_id is unique and never null"),
-        AssetCheckSpec(CHECK_COVERAGE, asset=EPISODES,
-                       description="at least three MuJoCo tasks and three data sources made it through"),
+        AssetCheckSpec(CHECK_GX_EPISODES, asset=EPISODES, blocking=True,
+                       description="Great Expectations suite of the episodes table (ids, sources, formats, widths)"),
+        AssetCheckSpec(CHECK_GX_QUARANTINE, asset=QUARANTINE,
+                       description="Great Expectations suite of the quarantine (every row has a known reason, step "
+                                   "and detail)"),
     ],
-    compute_kind="polars",
+    partitions_def=SOURCE_PARTITIONS,
+    can_subset=True,  # one conversion pass; each table is written only when selected
 )
 def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResource,
                          episodes_minari_collected: pl.DataFrame):
     root = foundry.root()
+    source = context.partition_key
     items = []
-    for rel in episodes_minari_collected.get_column("path").to_list():
-        items.extend(read_minari(root / rel))
+    for did, rel in episodes_minari_collected.select("dataset_id", "path").iter_rows():
+        if minari_source_name(did) == source:
+            items.extend(read_minari(root / rel, source))
     result = standardize(items)
     episodes, steps, funnel = result.episodes, result.steps, result.funnel_frame
     artifacts = foundry.artifact_dir(FAMILY)
-    (artifacts / "stats.json").write_text(stats_json(result.stats), encoding="utf-8")
-    png = funnel_plot(funnel, artifacts / "episodes_funnel.png", "Episodes funnel")
+    (artifacts / "stats").mkdir(exist_ok=True)
+    (artifacts / "stats" / f"{source}.json").write_text(stats_json(result.stats), encoding="utf-8")
+    png = funnel_plot(funnel, artifacts / f"episodes_funnel_{source}.png", f"Episodes funnel: {source}")
     per_source = (episodes.group_by("source").agg(pl.len().alias("episodes"), pl.col("length").sum().alias("transitions"),
                                                   pl.col("return").mean().round(3).alias("mean_return"))
                   .sort("source"))
     outcomes = rules.outcomes(episodes, steps, result.stats)
+    declared = sorted(s.name for s in REGISTRY["episodes"].sources(foundry.profile()))
+    yield from selected_only(context, _standardize_events(episodes, steps, funnel, result, outcomes, per_source,
+                                                          artifacts, png, declared))
+
+
+def _standardize_events(episodes, steps, funnel, result, outcomes, per_source, artifacts, png, declared_sources):
     yield Output(episodes, output_name=EPISODES.path[-1], metadata={
         **frame_metadata(episodes, PREVIEW),
         "per_source": MetadataValue.md(markdown_table(per_source, rows=100, width=30)),
         "stats": MetadataValue.json(json.loads(stats_json(result.stats))),
-        "stats_path": MetadataValue.path(str(artifacts / "stats.json")),
+        "stats_path": MetadataValue.path(str(artifacts / "stats" / f"{episodes_source(episodes, result)}.json")),
         **image_metadata(png, "funnel_plot"),
     })
     yield Output(steps, output_name=STEPS.path[-1], metadata={
@@ -175,7 +198,24 @@ def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResourc
     yield to_check_result(CHECK_CONSISTENCY, rules.group(outcomes, rules.CONSISTENCY + rules.STATS), asset_key=EPISODES)
     yield to_check_result(CHECK_VALUES, rules.group(outcomes, rules.VALUES), asset_key=STEPS)
     yield to_check_result(CHECK_UNIQUE_ID, rules.group(outcomes, rules.IDS), asset_key=EPISODES)
-    yield to_check_result(CHECK_COVERAGE, rules.coverage(episodes, 3, 3), asset_key=EPISODES)
+    gx_frame = _as_schema(episodes, EPISODE_SCHEMA).drop("action_low", "action_high")
+    # the allowed sources come from the profile's declaration, never from the frame being checked
+    exps = [e for e in rules.episodes_expectations(declared_sources)
+            if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
+    yield _named(gx_check(gx_frame, rules.EPISODES_SUITE, exps), CHECK_GX_EPISODES, EPISODES)
+    yield _named(gx_check(result.quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations()),
+                 CHECK_GX_QUARANTINE, QUARANTINE)
+
+
+def episodes_source(episodes: pl.DataFrame, result) -> str:
+    frame = episodes if episodes.height else result.quarantine
+    return str(frame.get_column("source")[0]) if frame.height else "none"
+
+
+def _named(result: AssetCheckResult, name: str, key: AssetKey) -> AssetCheckResult:
+    """A GX result (``gx_check``) named for a ``check_specs`` entry of a partitioned asset."""
+    return AssetCheckResult(passed=result.passed, metadata=result.metadata, severity=result.severity,
+                            check_name=name, asset_key=key)
 
 
 def _core_equal(a_eps: pl.DataFrame, a_steps: pl.DataFrame, b_eps: pl.DataFrame, b_steps: pl.DataFrame) -> bool:
@@ -195,10 +235,13 @@ def _core_equal(a_eps: pl.DataFrame, a_steps: pl.DataFrame, b_eps: pl.DataFrame,
     return True
 
 
-@asset(key=EXPORTS, group_name=GROUP, compute_kind="parquet",
+@asset(key=EXPORTS, group_name=GROUP, **asset_surface(FAMILY, "exports", {"lerobot", "minari", "polars", "parquet", "duckdb"}),
        ins={"episodes_table": AssetIn(EPISODES), "episodes_steps": AssetIn(STEPS)},
        check_specs=[AssetCheckSpec(CHECK_ROUND_TRIP, asset=EXPORTS, blocking=True,
-                                   description="each LeRobot v3 and Minari export, read back, equals the standard")],
+                                   description="each LeRobot v3 and Minari export, read back, equals the standard"),
+                    AssetCheckSpec(CHECK_COVERAGE, asset=EXPORTS,
+                                   description="at least three MuJoCo tasks and three data sources made it through "
+                                               "(over every source partition)")],
        description="Exports of the standard episodes, one per source and format: LeRobotDataset v3.0 "
                    "(meta/info.json, stats.json with quantiles, tasks and episodes tables, data Parquet) and Minari "
                    "(HDF5). Each is read back with this family's readers and compared with the standard; one row per "
@@ -228,19 +271,4 @@ def episodes_exports(context: AssetExecutionContext, foundry: FoundryResource, e
                                           "frames": pl.Int64, "round_trip_equal": pl.Boolean}).sort(["format", "source"])
     yield Output(manifest, metadata={**frame_metadata(manifest, rows=40), "exports_dir": MetadataValue.path(str(out))})
     yield to_check_result(CHECK_ROUND_TRIP, rules.round_trip(manifest), asset_key=EXPORTS)
-
-
-@asset_check(asset=EPISODES, name=CHECK_GX_EPISODES, blocking=True,
-             description="Great Expectations suite of the episodes table (ids, sources, formats, widths)")
-def gx_episodes_table(foundry: FoundryResource, episodes_table: pl.DataFrame) -> AssetCheckResult:
-    frame = _as_schema(episodes_table, EPISODE_SCHEMA).drop("action_low", "action_high")
-    # the allowed sources come from the profile's declaration, never from the frame being checked
-    sources = sorted(s.name for s in REGISTRY["episodes"].sources(foundry.profile()))
-    exps = [e for e in rules.episodes_expectations(sources) if type(e).__name__ != "ExpectTableColumnsToMatchSet"]
-    return gx_check(frame, rules.EPISODES_SUITE, exps, data_docs_dir=foundry.artifact_dir("gx_docs"))
-
-
-@asset_check(asset=QUARANTINE, name=CHECK_GX_QUARANTINE,
-             description="Great Expectations suite of the quarantine (every row has a known reason, step and detail)")
-def gx_episodes_quarantine(episodes_quarantine: pl.DataFrame) -> AssetCheckResult:
-    return gx_check(episodes_quarantine, rules.QUARANTINE_SUITE, rules.quarantine_expectations())
+    yield to_check_result(CHECK_COVERAGE, rules.coverage(episodes, 3, 3), asset_key=EXPORTS)

@@ -27,7 +27,7 @@ from dagster import (
 
 from assets.families import family_modules
 from assets.io import register_view
-from assets.metadata import image_metadata
+from assets.metadata import asset_surface, image_metadata
 from assets.resources import FoundryResource
 from pipelines.release.build import FUNNEL_PLOT, build_release
 from pipelines.release.registry import REGISTRY
@@ -75,7 +75,7 @@ def build_release_asset(spec: DatasetSpec) -> AssetsDefinition:
     ins = {name: AssetIn(key=AssetKey(name)) for name in spec.assets()}
 
     @asset(
-        key=key, group_name=GROUP, ins=ins, compute_kind="parquet",
+        key=key, group_name=GROUP, ins=ins, **asset_surface(FAMILY, "release", {"parquet", "huggingface"}),
         description=f"{spec.pretty_name}: the Hub-ready release directory (README card, Parquet shards per config "
                     f"and split, manifest.json with SHA-256 per file, croissant.json, CHANGELOG.md) built from "
                     f"{', '.join(spec.assets())}. A built version is immutable; publish it with "

@@ -1,23 +1,43 @@
-"""Resources: the profile (inputs, sizes, data root) and the warehouse, from config and environment."""
+"""Resources: the profile (inputs, sizes, data root), the warehouse IO manager and the LLM endpoint.
+
+Every field is plain config the launchpad shows; nothing here reads the environment at import
+time. Empty fields are resolved when a run starts: ``profile`` from ``FOUNDRY_PROFILE`` (else
+``sample``), ``data_root`` from ``FOUNDRY_DATA_ROOT`` (else ``var/``), the LLM fields from
+``FOUNDRY_LLM_*`` (see ``assets/llm_resource.py``).
+"""
 
 from __future__ import annotations
 
-import os
+from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 from dagster import ConfigurableResource
+from pydantic import Field
 
 from pipelines.config import Profile, get_profile
+
+
+class ProfileName(Enum):
+    """The profiles the launchpad offers: ``sample`` (files in the repo, no network) or ``full`` (Hub)."""
+
+    SAMPLE = "sample"
+    FULL = "full"
 
 
 class FoundryResource(ConfigurableResource):
     """Which profile runs (``sample`` or ``full``) and where outputs live."""
 
-    profile_name: str = os.environ.get("FOUNDRY_PROFILE", "sample")
-    data_root: str = ""
+    profile_name: Optional[ProfileName] = Field(
+        default=None, description="sample (files in the repository) or full (Hub sources); "
+                                  "empty = FOUNDRY_PROFILE at run time, else sample")
+    data_root: str = Field(default="", description="where tables, the DuckDB file and artifacts go; "
+                                                   "empty = FOUNDRY_DATA_ROOT at run time, else var/")
 
     def profile(self) -> Profile:
-        return get_profile(self.profile_name, self.data_root or None)
+        """The profile object, resolved now (run time), not when the code location was loaded."""
+        name = self.profile_name.value if self.profile_name is not None else None
+        return get_profile(name, self.data_root or None)
 
     def root(self) -> Path:
         return self.profile().data_root
@@ -45,15 +65,16 @@ class TrainingResource(ConfigurableResource):
 
 
 def foundry_resources(profile_name: str | None = None, data_root: str | Path | None = None) -> dict:
-    """The resources every asset needs, rooted at the profile's data root: the profile and the
-    Parquet IO manager with its DuckDB warehouse file."""
+    """The resources every asset needs: the profile, the Parquet IO manager with its DuckDB
+    warehouse file (both rooted at the profile's data root, resolved at run time) and the LLM."""
     from assets.io import ParquetWarehouseIOManager
+    from assets.llm_resource import LLMResource
 
-    foundry = FoundryResource(profile_name=profile_name or FoundryResource().profile_name,
+    foundry = FoundryResource(profile_name=ProfileName(profile_name) if profile_name else None,
                               data_root=str(data_root or ""))
-    root = foundry.root()
     return {
         "foundry": foundry,
+        "io_manager": ParquetWarehouseIOManager(foundry=foundry),
+        "llm": LLMResource(),
         "training": TrainingResource(),
-        "io_manager": ParquetWarehouseIOManager(base_dir=str(root / "assets"), duckdb_path=str(root / "foundry.duckdb")),
     }

@@ -51,11 +51,20 @@ SAMPLE_EVAL_SETS: tuple[EvalSetSpec, ...] = (
     EvalSetSpec("math500_heldout", files=("data/sample/math/math500_test.jsonl",), field="problem", limit=100),
 )
 
-# The full profile is the Big-Math recipe (pipelines/bigmath/recipe.py), every Hub source pinned
-# by the committed lock file; `foundry sources lock` resolves it. Read the lock at import: a
-# missing or unresolved entry only matters when that source is loaded (it then refuses, naming the fix).
-FULL_MATH_SOURCES: tuple[SourceSpec, ...] = full_sources(read_lock())
-FULL_EVAL_SETS: tuple[EvalSetSpec, ...] = full_eval_sets(read_lock())  # type: ignore[assignment] - same attributes
+
+
+def full_math_sources() -> tuple[SourceSpec, ...]:
+    """The full profile's sources: the Big-Math recipe (pipelines/bigmath/recipe.py), every Hub
+    source pinned by the committed lock file (`foundry sources lock` resolves it). Read when the
+    full profile is asked for, never at import, so a malformed lock cannot break the sample profile."""
+    return full_sources(read_lock())
+
+
+def full_eval_sets_pinned() -> tuple[EvalSetSpec, ...]:
+    return full_eval_sets(read_lock())  # type: ignore[return-value] - same attributes
+
+
+PROFILE_NAMES = ("sample", "full")  # assets/resources.py offers these in the launchpad (ProfileName)
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,8 @@ def get_profile(name: str | None = None, data_root: str | Path | None = None,
         cfg = FunnelConfig(sources=SAMPLE_MATH_SOURCES, eval_sets=SAMPLE_EVAL_SETS, base_dir=str(REPO_ROOT),
                            verify=VerifyConfig(workers=workers), require_eval_sets=not allow_no_eval_sets)
     elif name == "full":
-        cfg = FunnelConfig(sources=FULL_MATH_SOURCES, eval_sets=FULL_EVAL_SETS, base_dir=str(REPO_ROOT),
+        cfg = FunnelConfig(sources=full_math_sources(), eval_sets=full_eval_sets_pinned(), base_dir=str(REPO_ROOT),
                            verify=VerifyConfig(workers=workers), require_eval_sets=not allow_no_eval_sets)
     else:
-        raise ValueError(f"unknown profile {name!r}; FOUNDRY_PROFILE must be 'sample' or 'full'")
+        raise ValueError(f"unknown profile {name!r}; FOUNDRY_PROFILE must be one of {PROFILE_NAMES}")
     return Profile(name=name, bigmath=cfg, data_root=root)

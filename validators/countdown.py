@@ -63,8 +63,9 @@ def every_strategy_present(traces: pl.DataFrame, strategies) -> tuple[bool, dict
     return not missing, {"strategies": len(have), "missing": ", ".join(missing) or "none"}
 
 
-def priming_counts_match_definitions(rows: pl.DataFrame) -> tuple[bool, dict]:
-    """In each set, the behaviors it is defined by appear (count >= 1) and no other behavior does."""
+def priming_counts_match_definitions(rows: pl.DataFrame, sets: tuple[str, ...] = PRIMING_SETS) -> tuple[bool, dict]:
+    """In each set, the behaviors it is defined by appear (count >= 1) and no other behavior does;
+    every set of ``sets`` (all of them, or the one a partition builds) is present."""
     problems = []
     for set_name, allowed in SET_BEHAVIORS.items():
         part = rows.filter(pl.col("set_name") == set_name)
@@ -75,7 +76,7 @@ def priming_counts_match_definitions(rows: pl.DataFrame) -> tuple[bool, dict]:
             if b not in allowed and part.height and int(col.max()) > 0:
                 problems.append(f"{set_name}: {int((col > 0).sum())} rows with {b}")
     present = set(rows["set_name"].unique().to_list()) if rows.height else set()
-    missing = sorted(set(PRIMING_SETS) - present)
+    missing = sorted(set(sets) - present)
     if missing:
         problems.append(f"missing sets: {', '.join(missing)}")
     return not problems, {"problems": "\n".join(problems) or "none", "sets": len(present)}

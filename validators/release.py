@@ -103,6 +103,18 @@ def _episode_steps(profile) -> list:
     ]
 
 
+def _fspo(which: str) -> Callable[[object], list]:
+    def expectations(profile) -> list:
+        from pipelines.fspo.config import config_for_profile
+        from validators import fspo as rules
+
+        if which == "episodes":
+            return rules.episode_expectations(config_for_profile(profile.name, seed=profile.seed).max_episode_tokens)
+        return rules.roleplay_expectations() if which == "roleplay" else rules.pairs_expectations()
+
+    return expectations
+
+
 # "<dataset>/<config>" -> (profile -> the family's own expectations on that config's released rows)
 FAMILY_SUITES: dict[str, Callable[[object], list]] = {
     "bigmath/default": _bigmath,
@@ -112,6 +124,7 @@ FAMILY_SUITES: dict[str, Callable[[object], list]] = {
     "countdown/priming": _countdown("priming"),
     "episodes/episodes": _episodes,
     "episodes/steps": _episode_steps,
+    **{f"fspo/{c}": _fspo(c) for c in ("review", "elix", "roleplay", "episodes")},
 }
 
 

@@ -1,19 +1,22 @@
 """Materialize the Big-Math family into a temp data root with a real instance."""
 
 import duckdb
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance
 
 import assets.bigmath as bm
+from assets.materialize import materialize_all
 from assets.resources import foundry_resources
+
+FAMILY = [bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected]
 
 
 def test_materialize_bigmath_family(tmp_path):
     root = tmp_path / "data"
     resources = foundry_resources("sample", root)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected],
-                             resources=resources, instance=instance)
-    assert result.success
+        results = materialize_all(FAMILY, resources, instance)  # every source partition, then the funnel
+    assert all(r.success for r in results) and len(results) == len(bm.SOURCE_PARTITIONS.get_partition_keys()) + 1
+    result = results[-1]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {bm.CHECK_CONSERVATION: True, bm.CHECK_SCHEMA: True, bm.CHECK_UNIQUE_ID: True,
                       bm.CHECK_RESIDUE: True, bm.CHECK_VERIFY_TIMEOUTS: True, bm.CHECK_GX_KEPT: True,
@@ -67,7 +70,8 @@ def test_blocking_checks_stop_bad_data(tmp_path, monkeypatch):
     monkeypatch.setattr(bm, "filter_rows", lossy)
     root = tmp_path / "data"
     resources = foundry_resources("sample", root)
-    result = materialize([bm.bigmath_sources, bm.bigmath_funnel], resources=resources, raise_on_error=False)
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize_all(FAMILY[:2], resources, instance, raise_on_error=False)[-1]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[bm.CHECK_CONSERVATION] is False
     assert checks[bm.CHECK_VERIFY_TIMEOUTS] is False

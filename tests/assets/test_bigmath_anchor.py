@@ -5,8 +5,7 @@ import pytest
 from dagster import AssetSelection, materialize
 
 from assets import bigmath, bigmath_anchor as A, bigmath_reformulated as BR
-from assets.io import ParquetWarehouseIOManager
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 from pipelines.bigmath import domain as D
 from pipelines.bigmath.normalize import normalize_source
 from pipelines.bigmath.sources import load_source
@@ -33,8 +32,7 @@ def _run(tmp_path, published: pl.DataFrame):
         [bigmath.bigmath_sources, bigmath.bigmath_funnel, BR.bigmath_reformulation, BR.bigmath_publish,
          A.bigmath_rollouts, A.bigmath_annotate],
         selection=AssetSelection.assets(A.ROLLOUTS, A.ANNOTATED),
-        resources={"foundry": FoundryResource(data_root=str(tmp_path)),
-                   "io_manager": ParquetWarehouseIOManager(base_dir=str(base), duckdb_path=str(tmp_path / "w.duckdb"))},
+        resources=foundry_resources(data_root=tmp_path),  # tables under tmp_path/assets, as `base`
     )
     annotated = pl.read_parquet(base / "bigmath_annotated", hive_partitioning=True)
     rollouts = pl.read_parquet(base / "bigmath_rollouts.parquet")

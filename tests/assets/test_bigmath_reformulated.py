@@ -5,8 +5,7 @@ import pytest
 from dagster import AssetSelection, materialize
 
 from assets import bigmath, bigmath_reformulated as BR
-from assets.io import ParquetWarehouseIOManager
-from assets.resources import FoundryResource
+from assets.resources import foundry_resources
 from pipelines.bigmath import signals
 from pipelines.bigmath.normalize import normalize_source
 from pipelines.bigmath.reformulate import AnswerPair, check_pair, option_math_value, option_residue
@@ -41,8 +40,7 @@ def _run(tmp_path, rejected: pl.DataFrame):
     return materialize(
         [bigmath.bigmath_sources, bigmath.bigmath_funnel, BR.bigmath_reformulation, BR.bigmath_publish],
         selection=AssetSelection.assets(BR.REFORMULATED, BR.REFORMULATION_REJECTED, BR.PUBLISHED),
-        resources={"foundry": FoundryResource(data_root=str(tmp_path)),
-                   "io_manager": ParquetWarehouseIOManager(base_dir=str(base), duckdb_path=str(tmp_path / "w.duckdb"))},
+        resources=foundry_resources(data_root=tmp_path),  # tables under tmp_path/assets, as `base`
     ), base
 
 

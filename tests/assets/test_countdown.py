@@ -12,8 +12,23 @@ from pipelines.countdown.priming import PRIMING_SETS
 
 TINY = cd_config.CountdownConfig(n_problems=160, traces_per_strategy=6, node_budget=150, mcts_iterations=60,
                                  priming_rows=5)
-ALL_ASSETS = [cd.countdown_problems, cd.countdown_search_traces, cd.countdown_priming_sets,
-              cd.gx_countdown_problems, cd.gx_countdown_traces, cd.gx_countdown_priming]
+ALL_ASSETS = [cd.countdown_problems, cd.countdown_search_traces, cd.countdown_priming_sets, cd.gx_countdown_problems]
+
+
+def materialize_family(root, instance, assets=ALL_ASSETS, raise_on_error=True):
+    """The unpartitioned tables, then every partition of the partitioned ones (what `make run` does)."""
+    from dagster import AssetSelection
+
+    resources = foundry_resources("sample", root)
+    results = [materialize(assets, selection=AssetSelection.assets(cd.PROBLEMS, cd.REJECTED, cd.FUNNEL),
+                           resources=resources, instance=instance, raise_on_error=raise_on_error)]
+    for a in assets[1:]:
+        if getattr(a, "partitions_def", None) is None:
+            continue
+        for key in a.partitions_def.get_partition_keys():
+            results.append(materialize(assets, selection=AssetSelection.assets(*a.keys), partition_key=key,
+                                       resources=resources, instance=instance, raise_on_error=raise_on_error))
+    return results
 
 
 
@@ -25,19 +40,27 @@ def tiny(monkeypatch):
 def test_materialize_countdown_family(tmp_path, tiny):
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(ALL_ASSETS, resources=foundry_resources("sample", root), instance=instance)
-    assert result.success
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        results = materialize_family(root, instance)
+    assert all(r.success for r in results)
+    checks = {}
+    for r in results:
+        for e in r.get_asset_check_evaluations():
+            checks[e.check_name] = checks.get(e.check_name, True) and e.passed
     assert checks == {name: True for name in (
         cd.CHECK_CONSERVATION, cd.CHECK_UNIQUE_ID, cd.CHECK_SOLUTIONS, cd.CHECK_HELDOUT, cd.CHECK_TRACE_SOLUTIONS,
         cd.CHECK_STRATEGIES, cd.CHECK_SET_RULES, cd.CHECK_ANSWERS, cd.CHECK_REPEATS, cd.CHECK_DETECTOR,
         cd.CHECK_GX_PROBLEMS, cd.CHECK_GX_TRACES, cd.CHECK_GX_PRIMING)}
 
-    mats = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
-    assert mats["countdown_problems"]["dagster/row_count"].value > 100
-    assert "problem_id" in mats["countdown_problems"]["preview"].value
-    assert mats["countdown_priming_sets"]["detector_agreement"].value["overall"] == 1.0
-    assert "all_strategies" in mats["countdown_priming_sets"]["per_set"].value
+    mats = {(m.asset_key.to_user_string(), m.partition): m.materialization.metadata
+            for r in results for m in r.get_asset_materialization_events()}
+    assert mats[("countdown_problems", None)]["dagster/row_count"].value > 100
+    assert "problem_id" in mats[("countdown_problems", None)]["preview"].value
+    assert mats[("countdown_priming_sets", "all_strategies")]["detector_agreement"].value["overall"] == 1.0
+    assert "all_strategies" in mats[("countdown_priming_sets", "all_strategies")]["per_set"].value
+    assert 0.0 <= mats[("countdown_search_traces", "mcts")]["solve_rate"].value <= 1.0
+    schema = mats[("countdown_problems", None)]["dagster/column_schema"].value
+    assert "problem_id" in [c.name for c in schema.columns]
+    assert mats[("countdown_search_traces", "mcts")]["dagster/table_name"].value == "countdown_search_traces"
     assert (root / "assets" / "countdown_search_traces" / "strategy=mcts" / "part-0.parquet").exists()
     assert (root / "assets" / "countdown_priming_sets" / "set_name=wrong_answer" / "part-0.parquet").exists()
 
@@ -59,8 +82,8 @@ def test_same_config_writes_same_bytes(tmp_path, tiny):
     for run in ("a", "b"):
         root = tmp_path / run
         with DagsterInstance.ephemeral() as instance:
-            assert materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=foundry_resources("sample", root),
-                               instance=instance).success
+            assert all(r.success for r in materialize_family(root, instance, [cd.countdown_problems,
+                                                                               cd.countdown_priming_sets]))
         outs.append([(root / "assets" / "countdown_problems.parquet").read_bytes(),
                      (root / "assets" / "countdown_priming_sets" / "set_name=all_strategies" / "part-0.parquet").read_bytes()])
     assert outs[0] == outs[1]
@@ -70,8 +93,8 @@ def test_blocking_check_fails_when_a_wrong_answer_row_scores(tmp_path, tiny, mon
     """If the wrong_answer control ever carried a correct answer, the blocking answers check fails."""
     real = cd.build_priming_sets
 
-    def leaky(problems, cfg):
-        rows, rejected = real(problems, cfg)
+    def leaky(problems, cfg, sets):
+        rows, rejected = real(problems, cfg, sets=tuple(sets) + ("all_strategies",))
         good = rows.filter(pl.col("set_name") == "all_strategies").head(1).with_columns(
             pl.lit("wrong_answer").alias("set_name"), pl.lit("leaked").alias("row_id"))
         return pl.concat([rows, good]), rejected
@@ -79,7 +102,10 @@ def test_blocking_check_fails_when_a_wrong_answer_row_scores(tmp_path, tiny, mon
     monkeypatch.setattr(cd, "build_priming_sets", leaky)
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize([cd.countdown_problems, cd.countdown_priming_sets], resources=foundry_resources("sample", root),
-                             instance=instance, raise_on_error=False)
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        results = materialize_family(root, instance, [cd.countdown_problems, cd.countdown_priming_sets],
+                                     raise_on_error=False)
+    answers = {r.dagster_run.tags.get("dagster/partition"): e.passed for r in results
+               for e in r.get_asset_check_evaluations() if e.check_name == cd.CHECK_ANSWERS}
+    assert answers["all_strategies"] is True  # only the partition with the leaked row fails
+    checks = {cd.CHECK_ANSWERS: answers["wrong_answer"]}
     assert checks[cd.CHECK_ANSWERS] is False

@@ -1,33 +1,38 @@
 """Materialize the episodes family (MuJoCo -> Minari -> standard -> LeRobot v3 / Minari) into a temp root."""
 
 import duckdb
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance
 
 import assets.episodes as ep
+from assets.materialize import materialize_all
 from assets.resources import foundry_resources
 
-ALL = [ep.episodes_minari_collected, ep.episodes_standardize, ep.episodes_exports, ep.gx_episodes_table,
-       ep.gx_episodes_quarantine]
+ALL = [ep.episodes_minari_collected, ep.episodes_standardize, ep.episodes_exports]
 
 
 
 def test_materialize_episodes_family(tmp_path):
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(ALL, resources=foundry_resources("sample", root), instance=instance)
-    assert result.success
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        results = materialize_all(ALL, foundry_resources("sample", root), instance)  # every source partition
+    assert all(r.success for r in results) and len(results) == 2 + len(ep.SOURCE_PARTITIONS.get_partition_keys())
+    checks: dict = {}
+    for r in results:
+        for e in r.get_asset_check_evaluations():
+            checks[e.check_name] = checks.get(e.check_name, True) and e.passed
     assert checks == {name: True for name in (
         ep.CHECK_CONSERVATION, ep.CHECK_SCHEMA, ep.CHECK_FLAGS, ep.CHECK_CONSISTENCY, ep.CHECK_VALUES,
         ep.CHECK_UNIQUE_ID, ep.CHECK_COVERAGE, ep.CHECK_ROUND_TRIP, ep.CHECK_GX_EPISODES, ep.CHECK_GX_QUARANTINE)}
 
-    mats = {m.asset_key.to_user_string(): m.materialization.metadata for m in result.get_asset_materialization_events()}
-    meta = mats["episodes_table"]
-    assert meta["dagster/row_count"].value == 27  # 3 tasks x 3 data sources x 3 episodes
-    assert set(meta["stats"].value) == {f"{t}_{s}" for t in ("invertedpendulum", "reacher", "halfcheetah")
-                                        for s in ("scripted", "noisy", "play")}
-    assert "q99" in meta["stats"].value["reacher_scripted"]["action"]
-    assert mats["episodes_steps"]["with_action_ee7"].value > 0
+    mats = {(m.asset_key.to_user_string(), m.partition): m.materialization.metadata
+            for r in results for m in r.get_asset_materialization_events()}
+    tables = {p: meta for (k, p), meta in mats.items() if k == "episodes_table"}
+    assert sum(meta["dagster/row_count"].value for meta in tables.values()) == 27  # 3 tasks x 3 data sources x 3
+    assert set(tables) == {f"{t}_{s}" for t in ("invertedpendulum", "reacher", "halfcheetah")
+                           for s in ("scripted", "noisy", "play")}
+    assert all(set(meta["stats"].value) == {p} for p, meta in tables.items())
+    assert "q99" in tables["reacher_scripted"]["stats"].value["reacher_scripted"]["action"]
+    assert mats[("episodes_steps", "reacher_scripted")]["with_action_ee7"].value > 0
     assert (root / "assets" / "episodes_steps" / "source=reacher_noisy" / "part-0.parquet").exists()
     assert (root / "artifacts" / "episodes" / "exports" / "lerobot" / "reacher_play" / "meta" / "info.json").exists()
 
@@ -56,6 +61,6 @@ def test_a_broken_export_fails_the_blocking_round_trip_check(tmp_path, monkeypat
     monkeypatch.setattr(ep, "write_lerobot_v3", lossy)
     root = tmp_path / "data"
     with DagsterInstance.ephemeral() as instance:
-        result = materialize(ALL[:3], resources=foundry_resources("sample", root), instance=instance, raise_on_error=False)
+        result = materialize_all(ALL, foundry_resources("sample", root), instance, raise_on_error=False)[-1]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[ep.CHECK_ROUND_TRIP] is False

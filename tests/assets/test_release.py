@@ -43,7 +43,7 @@ def _run(tmp_path, defs):
     foundry = FoundryResource(data_root=str(tmp_path))
     result = materialize(defs, raise_on_error=False, resources={
         "foundry": foundry,
-        "io_manager": ParquetWarehouseIOManager(base_dir=str(tmp_path / "assets"), duckdb_path=str(tmp_path / "f.duckdb")),
+        "io_manager": ParquetWarehouseIOManager(foundry=foundry),  # tables under tmp_path/assets
     })
     return result, foundry
 
