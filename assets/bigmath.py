@@ -18,6 +18,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
@@ -217,3 +218,10 @@ def gx_bigmath_kept(foundry: FoundryResource, bigmath_kept: pl.DataFrame) -> Ass
              description="Great Expectations suite of the rejected set (every row has a known reason and step)")
 def gx_bigmath_rejected(foundry: FoundryResource, bigmath_rejected: pl.DataFrame) -> AssetCheckResult:
     return gx_check(bigmath_rejected, rules.REJECTED_SUITE, rules.rejected_expectations())
+
+
+# The row contract on disk: normalized + quarantined rows = kept + rejected rows, in the files written.
+bigmath_conservation_on_disk = conservation_check(
+    asset=KEPT, kept=[KEPT], rejected=[REJECTED], funnel=FUNNEL, read=[NORMALIZED, QUARANTINE],
+    description="bigmath_normalized + bigmath_quarantine rows = bigmath_kept + bigmath_rejected rows, counted in the "
+                "Parquet files written (and bigmath_funnel on disk agrees)")

@@ -3,6 +3,7 @@
 import polars as pl
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetOut, MetadataValue, Output, multi_asset
 
+from assets.conservation import CHECK_NAME as CHECK_CONSERVATION_ON_DISK, asset_path, conservation_check, rows_where
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
@@ -19,6 +20,7 @@ SOURCE_REJECTED = AssetKey("bigmath_rejected")
 SOURCE_KEPT = AssetKey("bigmath_kept")
 REFORMULATED = AssetKey("bigmath_reformulated")
 REFORMULATION_REJECTED = AssetKey("bigmath_reformulation_rejected")
+REFORMULATION_FUNNEL = AssetKey("bigmath_reformulated_funnel")
 PUBLISHED = AssetKey("bigmath_published")
 
 CHECK_ACCOUNTED = "reformulation_rows_accounted"
@@ -26,6 +28,7 @@ CHECK_RESIDUE = "no_option_residue"
 CHECK_PROVENANCE = "llm_provenance"
 CHECK_ANSWERS = "answers_present"
 CHECK_UNIQUE = "unique_problem_id"
+CHECK_ON_DISK = CHECK_CONSERVATION_ON_DISK
 
 REFORMULATED_SUFFIX = "_reformulated"  # source "aqua" -> "aqua_reformulated" in the published set
 PROVENANCE = ["method", "original_problem_id", "original_problem", "model", "prompt_name", "prompt_version",
@@ -46,7 +49,12 @@ PREVIEW = ["problem_id", "source", "method", "problem", "answer"]
             is_required=False, key=REFORMULATION_REJECTED, group_name=GROUP, **asset_surface(FAMILY, "rejected"),
             description="Multiple-choice rows that could not be reformulated, with `reason` (stem_refers_to_options, "
                         "stem_incomplete, approximate_answer, answer_not_a_value, option_residue, answer_mismatch, "
-                        "judge_fail, llm_* ...) and a `detail` a person can act on."),
+                        "judge_fail, llm_* ...), the `step` that rejected it and a `detail` a person can act on; "
+                        "the input columns are kept."),
+        REFORMULATION_FUNNEL.path[-1]: AssetOut(
+            is_required=False, key=REFORMULATION_FUNNEL, group_name=GROUP, **asset_surface(FAMILY, "funnel"),
+            description="The funnel of the reformulation: per step (prepare, stem_stands_alone, llm_reformulate, "
+                        "output_checks, llm_review, dedup) the rows in, kept, rejected and the count per reason."),
     },
     check_specs=[
         AssetCheckSpec(CHECK_ACCOUNTED, asset=REFORMULATED, blocking=True,
@@ -88,8 +96,14 @@ def bigmath_reformulation(context: AssetExecutionContext, foundry: FoundryResour
     per_source = _per_source(mc, result.kept, rejected)
     if REFORMULATION_REJECTED in context.selected_asset_keys:
         yield Output(rejected, output_name=REFORMULATION_REJECTED.path[-1], metadata={
-            **frame_metadata(rejected, ["source", "source_id", "reason", "detail"]),
+            **frame_metadata(rejected, ["source", "source_id", "reason", "step", "detail"]),
             "rejected_by_reason": MetadataValue.json(summary["rejected_by_reason"]),
+        })
+    if REFORMULATION_FUNNEL in context.selected_asset_keys:
+        funnel = result.funnel_frame
+        yield Output(funnel, output_name=REFORMULATION_FUNNEL.path[-1], metadata={
+            "dagster/row_count": MetadataValue.int(funnel.height),
+            "preview": MetadataValue.md(markdown_table(funnel, rows=100, width=30)),
         })
     if REFORMULATED not in context.selected_asset_keys:
         return
@@ -142,3 +156,12 @@ def bigmath_publish(context: AssetExecutionContext, bigmath_kept: pl.DataFrame, 
         "rows_per_source": MetadataValue.md(markdown_table(counts, rows=100, width=30)),
     })
     yield to_check_result(CHECK_UNIQUE, unique_values(published, "problem_id"), asset_key=PUBLISHED)
+
+
+# The row contract on disk: the multiple-choice rows of bigmath_rejected = reformulated + rejected files.
+bigmath_reformulated_conservation = conservation_check(
+    asset=REFORMULATED, kept=[REFORMULATED], rejected=[REFORMULATION_REJECTED], funnel=REFORMULATION_FUNNEL,
+    read=[SOURCE_REJECTED],
+    read_rows=lambda foundry: rows_where(asset_path(foundry, SOURCE_REJECTED), "reason", reasons.MULTIPLE_CHOICE),
+    description="the multiple-choice rows of bigmath_rejected = reformulated + rejected rows, counted in the "
+                "Parquet files written (and the reformulation funnel on disk agrees)")

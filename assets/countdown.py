@@ -19,13 +19,14 @@ from dagster import (
     multi_asset,
 )
 
+from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.engine_resource import EngineResource
 from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.countdown.distributed import build_traces_on_engine
 from pipelines.core.plots import funnel_plot
-from pipelines.countdown.config import STRATEGIES, CountdownConfig, config_for_profile
-from pipelines.countdown.priming import PRIMING_SETS, build_priming_sets, detector_agreement
+from pipelines.countdown.config import STRATEGIES, CountdownConfig
+from pipelines.countdown.priming import PRIMING_SETS, build_priming, detector_agreement
 from pipelines.countdown.problems import build_problems, generate_candidates, heldout_targets
 from pipelines.countdown.traces import strategy_summary
 from validators import countdown as rules
@@ -40,6 +41,7 @@ FUNNEL = AssetKey("countdown_funnel")
 TRACES = AssetKey("countdown_search_traces")
 PRIMING = AssetKey("countdown_priming_sets")
 PRIMING_REJECTED = AssetKey("countdown_priming_rejected")
+PRIMING_FUNNEL = AssetKey("countdown_priming_funnel")
 
 CHECK_CONSERVATION = "row_conservation"
 CHECK_UNIQUE_ID = "unique_problem_id"
@@ -57,8 +59,7 @@ CHECK_GX_PRIMING = "gx_countdown_priming_suite"
 
 
 def countdown_config(foundry: FoundryResource) -> CountdownConfig:
-    profile = foundry.profile()
-    return config_for_profile(profile.name, seed=profile.seed)
+    return foundry.profile().countdown
 
 
 # one partition per search strategy and per priming set: a strategy or a set can be rebuilt alone
@@ -191,7 +192,13 @@ def _gx_result(result: AssetCheckResult, name: str, key: AssetKey) -> AssetCheck
         PRIMING_REJECTED.path[-1]: AssetOut(
             is_required=False, key=PRIMING_REJECTED, metadata={"partition_by": "set_name"}, **asset_surface(FAMILY, "rejected"),
             description="Problems a priming set could not use (no dead end to backtrack from, no solution within "
-                        "the search budget) or verbatim repeats, with reason and detail; one partition per set."),
+                        "the search budget) or verbatim repeats: the problem's columns and `set_name`, with "
+                        "`reason`, `step` and `detail`; one partition per set."),
+        PRIMING_FUNNEL.path[-1]: AssetOut(
+            is_required=False, key=PRIMING_FUNNEL, metadata={"partition_by": "set_name"},
+            **asset_surface(FAMILY, "funnel"),
+            description="The funnel of one priming set over every problem tried for it: usable_trace, then "
+                        "no_verbatim_repeat; rows in, kept, rejected, count per reason. One partition per set."),
     },
     check_specs=[
         AssetCheckSpec(CHECK_SET_RULES, asset=PRIMING, blocking=True,
@@ -215,7 +222,8 @@ def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResou
     set_name = context.partition_key
     # length_matched_dots copies the length of all_strategies' thinking, so it is built beside it
     sets = ("all_strategies", set_name) if set_name == "length_matched_dots" else (set_name,)
-    rows, rejected = build_priming_sets(countdown_problems, cfg, sets=sets)
+    rows, rejected, funnel = build_priming(countdown_problems, cfg, sets=sets, count_sets=(set_name,))
+    funnel_frame = funnel.to_frame()
     rows = rows.filter(pl.col("set_name") == set_name)
     rejected = rejected.filter(pl.col("set_name") == set_name)
     if _selected(context, PRIMING):
@@ -241,7 +249,13 @@ def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResou
         yield _gx_result(gx_check(rows, rules.PRIMING_SUITE, rules.priming_expectations()), CHECK_GX_PRIMING, PRIMING)
     if _selected(context, PRIMING_REJECTED):
         yield Output(rejected, output_name=PRIMING_REJECTED.path[-1], metadata={
-            **frame_metadata(rejected, ["set_name", "problem_id", "reason", "detail"]),
+            **frame_metadata(rejected, ["set_name", "problem_id", "reason", "step", "detail"]),
+            "rejected_by_reason": MetadataValue.json(funnel.rejected_by_reason()),
+        })
+    if _selected(context, PRIMING_FUNNEL):
+        yield Output(funnel_frame, output_name=PRIMING_FUNNEL.path[-1], metadata={
+            "dagster/row_count": MetadataValue.int(funnel_frame.height),
+            "preview": MetadataValue.md(markdown_table(funnel_frame, rows=50, width=30)),
         })
 
 
@@ -250,3 +264,16 @@ def countdown_priming_sets(context: AssetExecutionContext, foundry: FoundryResou
 def gx_countdown_problems(foundry: FoundryResource, countdown_problems: pl.DataFrame) -> AssetCheckResult:
     cfg = countdown_config(foundry)
     return gx_check(countdown_problems, rules.PROBLEMS_SUITE, rules.problems_expectations(cfg))
+
+
+# The row contract on disk. The inputs (generated candidates, (set, problem) pairs tried) live in
+# memory only, so the rows read are the funnel's first input (summed over the priming funnel's
+# partitions); kept and rejected files must add up to it and to the funnel's last kept and total rejected.
+countdown_problems_conservation = conservation_check(
+    asset=PROBLEMS, kept=[PROBLEMS], rejected=[REJECTED], funnel=FUNNEL,
+    description="candidates generated = countdown_problems + countdown_rejected rows, counted in the Parquet files "
+                "written (and countdown_funnel on disk agrees)")
+countdown_priming_conservation = conservation_check(
+    asset=PRIMING, kept=[PRIMING], rejected=[PRIMING_REJECTED], funnel=PRIMING_FUNNEL,
+    description="(set, problem) pairs tried = countdown_priming_sets + countdown_priming_rejected rows, counted in "
+                "the Parquet files written, every set written (and countdown_priming_funnel on disk agrees)")

@@ -20,6 +20,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table, selected_only
 from assets.resources import FoundryResource
 from pipelines.core.plots import funnel_plot
@@ -67,8 +68,7 @@ SOURCE_PARTITIONS = StaticPartitionsDefinition(sorted({
 
 
 def _config(foundry: FoundryResource):
-    profile = foundry.profile()
-    return episodes_config(profile.name, seed=profile.seed)
+    return foundry.profile().episodes
 
 
 def _as_schema(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
@@ -272,3 +272,12 @@ def episodes_exports(context: AssetExecutionContext, foundry: FoundryResource, e
     yield Output(manifest, metadata={**frame_metadata(manifest, rows=40), "exports_dir": MetadataValue.path(str(out))})
     yield to_check_result(CHECK_ROUND_TRIP, rules.round_trip(manifest), asset_key=EXPORTS)
     yield to_check_result(CHECK_COVERAGE, rules.coverage(episodes, 3, 3), asset_key=EXPORTS)
+
+
+# The row contract on disk: source episodes read = episodes_table + episodes_quarantine rows, in the files
+# written (the items read are the funnel's first input, summed over its source partitions: a reader
+# yields them, nothing writes them).
+episodes_conservation_on_disk = conservation_check(
+    asset=EPISODES, kept=[EPISODES], rejected=[QUARANTINE], funnel=FUNNEL,
+    description="source episodes read = episodes_table + episodes_quarantine rows, counted in the Parquet files "
+                "written (and episodes_funnel on disk agrees)")

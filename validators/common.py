@@ -5,9 +5,11 @@ Families turn them into ``AssetCheckResult`` with :func:`to_check_result`.
 
 from __future__ import annotations
 
-from typing import Mapping
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import polars as pl
+import pyarrow.parquet as pq
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from pipelines.core.steps import check_funnel_conservation
@@ -20,6 +22,89 @@ def row_conservation(funnel: pl.DataFrame, rows_in: int, kept: int, rejected: in
         problems.append(f"end to end: kept {kept} + rejected {rejected} != input {rows_in}")
     return not problems, {"rows_in": rows_in, "kept": kept, "rejected": rejected,
                           "problems": "\n".join(problems) or "none"}
+
+
+def parquet_files(path: str | Path) -> list[Path]:
+    """The Parquet files of one written table: the file itself, or every ``*.parquet`` under a
+    partitioned directory (any depth, so Hive folders and per-partition files both count)."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted(path.rglob("*.parquet"))
+    if path.exists():
+        return [path]
+    alt = path.with_suffix(".parquet") if path.suffix != ".parquet" else path.with_suffix("")
+    if alt.is_dir():
+        return sorted(alt.rglob("*.parquet"))
+    return [alt] if alt.exists() else []
+
+
+def parquet_rows(paths: str | Path | Sequence[str | Path]) -> int:
+    """Rows of the tables written at ``paths``, from the Parquet footers (no data is read)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    total = 0
+    for p in paths:
+        files = parquet_files(p)
+        if not files:
+            raise FileNotFoundError(f"{p}: no Parquet file written there; materialize the asset first")
+        total += sum(pq.read_metadata(f).num_rows for f in files)
+    return total
+
+
+def funnel_totals(files: Sequence[str | Path]) -> tuple[dict, list[str]]:
+    """Rows in (the first step's input), kept (the last step's) and rejected (all reasons) of funnel
+    tables on disk, summed over ``files``: a partitioned family writes one funnel per partition,
+    each a chain of its own. Also the problems of each (:func:`check_funnel_conservation`)."""
+    totals = {"rows_in": 0, "kept": 0, "rejected": 0}
+    problems: list[str] = []
+    for f in files:
+        funnel = pl.read_parquet(f)
+        if not funnel.height:
+            continue
+        problems += [f"funnel {f}: {p}" for p in check_funnel_conservation(funnel)]
+        totals["rows_in"] += int(funnel.get_column("rows_in")[0])
+        totals["kept"] += int(funnel.get_column("rows_kept")[-1])
+        totals["rejected"] += int(funnel.get_column("count").sum())
+    return totals, problems
+
+
+def conservation_on_disk(read_rows: int | str | Path | Sequence[str | Path],
+                         kept_paths: str | Path | Sequence[str | Path],
+                         rejected_paths: str | Path | Sequence[str | Path],
+                         funnel_path: str | Path | None = None) -> tuple[bool, dict]:
+    """kept + rejected = read, counted in the files the IO manager wrote, not in memory.
+
+    ``read_rows`` is the input: a count, or the files of the input tables. ``funnel_path`` (the
+    family's funnel table on disk), when given, must also conserve step by step, start from the
+    rows read, end with the kept file's rows and reject as many rows as the rejected files hold."""
+    problems: list[str] = []
+    try:
+        kept = parquet_rows(kept_paths)
+        rejected = parquet_rows(rejected_paths)
+        read = read_rows if isinstance(read_rows, int) else parquet_rows(read_rows)
+    except FileNotFoundError as exc:  # a table of the family not written yet (e.g. one asset materialized alone)
+        return False, {"problems": str(exc), "missing": True}
+    meta: dict = {"rows_read": read, "kept_on_disk": kept, "rejected_on_disk": rejected}
+    if kept + rejected != read:
+        problems.append(f"kept {kept} + rejected {rejected} = {kept + rejected} rows on disk, but {read} were read: "
+                        f"a step lost or invented rows, or a file was changed after writing; rematerialize the family")
+    if funnel_path is not None:
+        files = parquet_files(funnel_path)
+        if not files:
+            problems.append(f"{funnel_path}: no funnel table written; materialize the family's funnel")
+        else:
+            totals, funnel_problems = funnel_totals(files)
+            problems += funnel_problems
+            meta.update(funnel_rows_in=totals["rows_in"], funnel_kept=totals["kept"], funnel_rejected=totals["rejected"])
+            if totals["rows_in"] != read:
+                problems.append(f"funnel {funnel_path} starts from {totals['rows_in']} rows, but {read} were read")
+            if totals["kept"] != kept:
+                problems.append(f"funnel {funnel_path} ends with {totals['kept']} kept, but the kept files hold {kept}")
+            if totals["rejected"] != rejected:
+                problems.append(f"funnel {funnel_path} rejects {totals['rejected']} rows, "
+                                f"but the rejected files hold {rejected}")
+    meta["problems"] = "\n".join(problems) or "none"
+    return not problems, meta
 
 
 def unique_values(frame: pl.DataFrame, column: str) -> tuple[bool, dict]:

@@ -75,6 +75,19 @@ def check_accounting(rows_read: int, enriched: pl.DataFrame, control: pl.DataFra
     return []
 
 
+def check_accounting_on_disk(out_dir, rows_read: int) -> list[str]:
+    """The row contract on the files ``write_build`` wrote: enriched + control + rejected rows = read
+    (validators.common.conservation_on_disk; OWM has no funnel table yet, so none is compared)."""
+    from pathlib import Path
+
+    from validators.common import conservation_on_disk
+
+    out = Path(out_dir)
+    ok, meta = conservation_on_disk(rows_read, [out / "enriched.parquet", out / "control.parquet"],
+                                    [out / "rejected.parquet"])
+    return [] if ok else [meta["problems"]]
+
+
 def check_test_split(frame: pl.DataFrame, fraction: float, name: str, slack: float = 0.05) -> list[str]:
     """The test split is near ``fraction`` (a hash split: exact only on average)."""
     if not frame.height:

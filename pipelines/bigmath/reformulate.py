@@ -30,24 +30,24 @@ from pipelines.bigmath.answers import _OPTION_PREFIX, option_marks, option_value
 from pipelines.bigmath.limits import MAX_OPTION_CHARS, MAX_OPTION_LIST_TRIES
 from pipelines.bigmath.verify import VerifyOutcome, _as_latex, verify_answers
 from pipelines.core.hashing import content_id
+from pipelines.core.steps import Funnel
 
-# ------------------------------------------------------------------ stable reason codes
-NO_CORRECT_OPTION = "no_correct_option"          # the answer names no option / no options found
-ANSWER_NOT_A_VALUE = "answer_not_a_value"        # "None of these", words, "III only", ambiguous notation
-STEM_REFERS_TO_OPTIONS = "stem_refers_to_options"  # "which of the following", "could be", "none of"
-STEM_INCOMPLETE = "stem_incomplete"              # not a question on its own ("The marked price is:")
-APPROXIMATE = "approximate_answer"               # "closest to", "approximately": options are estimates
-OPTION_RESIDUE = "option_residue"                # the output still mentions options or letters
-ANSWER_MISMATCH = "answer_mismatch"              # math-verify: answer != the correct option's value
-UNPARSEABLE_ANSWER = "unparseable_answer"        # math-verify cannot parse the answer or the option
-VERIFY_TIMEOUT = "verify_timeout"                # the check ran out of its CPU budget twice: the machine, not the row
-HINT_ADDED = "hint_added"                        # the output reveals the answer or says "hint"
-NUMBERS_CHANGED = "numbers_changed"              # a number of the original stem is missing
-JUDGE_FAIL = "judge_fail"                        # the LLM judge said FAIL
-VERIFY_FAIL = "verify_fail"                      # the verifier's own answer disagrees / ill-posed
-DUPLICATE = "duplicate"                          # same problem as a kept or earlier reformulated row
-MALFORMED = "malformed"                          # unreadable input row (CLI)
-# LLM failures reuse the LLM layer's codes: llm_error, llm_malformed_output, llm_schema_mismatch
+# ------------------------------------------------------------------ stable reason codes and steps
+# The codes live in the family's reasons module (pipelines/bigmath/reasons.py); re-exported here.
+from pipelines.bigmath.reasons import (
+    ANSWER_MISMATCH, ANSWER_NOT_A_VALUE, APPROXIMATE, DUPLICATE, HINT_ADDED, JUDGE_FAIL, MALFORMED,
+    NO_CORRECT_OPTION, NUMBERS_CHANGED, OPTION_RESIDUE, STEM_INCOMPLETE, STEM_REFERS_TO_OPTIONS, UNHANDLED,
+    UNPARSEABLE_ANSWER, VERIFY_FAIL, VERIFY_TIMEOUT)
+
+# The steps, in order; each row is kept or rejected by exactly one of them (the funnel table).
+STEP_PREPARE = "prepare"                  # find the stem, the options and the correct option's value
+STEP_STEM = "stem_stands_alone"           # rule path: the stem is a complete question (else the LLM path)
+STEP_LLM_REFORMULATE = "llm_reformulate"  # LLM path: key-information extraction, then reformulation
+STEP_OUTPUT_CHECKS = "output_checks"      # no option residue, no hint, numbers kept, answer = correct option
+STEP_LLM_REVIEW = "llm_review"            # LLM outputs: the judge, then an independent solve
+STEP_DEDUP = "dedup"                      # same problem as a kept row or an earlier reformulated one
+STEP_UNHANDLED = "unhandled"              # a row no step took or rejected (never expected)
+STEPS = (STEP_PREPARE, STEP_STEM, STEP_LLM_REFORMULATE, STEP_OUTPUT_CHECKS, STEP_LLM_REVIEW, STEP_DEDUP)
 
 RULE, LLM = "rule", "llm"
 PROMPTS = ("bigmath/extract_key_info", "bigmath/reformulate", "bigmath/judge", "bigmath/verify")
@@ -347,6 +347,11 @@ class ReformulationResult:
     llm_status: str                      # "used" or why the LLM path was skipped
     llm_stats: dict = field(default_factory=dict)
     rule_candidates: int = 0             # items whose stem the rule path could take
+    funnel: Funnel = field(default_factory=Funnel)  # per step: rows in, kept, rejected per reason
+
+    @property
+    def funnel_frame(self) -> pl.DataFrame:
+        return self.funnel.to_frame()
 
     def by_reason(self) -> dict[str, int]:
         if not self.rejected.height:
@@ -381,11 +386,12 @@ class _Item:
     method: str | None = None
     reason: str | None = None
     detail: str | None = None
+    step: str | None = None
     provenance: dict = field(default_factory=dict)
     key_information: str | None = None
 
-    def reject(self, reason: str, detail: str | None) -> None:
-        self.reason, self.detail = reason, detail
+    def reject(self, reason: str, detail: str | None, step: str) -> None:
+        self.reason, self.detail, self.step = reason, detail, step
 
 
 def prepare_item(row: dict) -> _Item:
@@ -398,16 +404,16 @@ def prepare_item(row: dict) -> _Item:
         stem, options = split_inline_options(problem)
     item = _Item(row=row, stem=stem, options=options)
     if not stem:
-        item.reject(MALFORMED, "empty problem")
+        item.reject(MALFORMED, "empty problem", step=STEP_PREPARE)
         return item
     correct = _correct_option_text(options, row.get("answer_letter"), row.get("answer"))
     if correct is None:
         item.reject(NO_CORRECT_OPTION, f"answer {row.get('answer_letter') or row.get('answer')!r} matches none of "
-                                       f"{len(options)} options")
+                                       f"{len(options)} options", step=STEP_PREPARE)
         return item
     value = option_math_value(correct, stem)
     if value.value is None:
-        item.reject(ANSWER_NOT_A_VALUE, value.problem)
+        item.reject(ANSWER_NOT_A_VALUE, value.problem, step=STEP_PREPARE)
         return item
     item.expected, item.unit = value.value, value.unit
     return item
@@ -449,7 +455,7 @@ def rule_path(items: Sequence[_Item]) -> int:
             it.problem, it.answer, it.method = with_unit(it.stem, it.unit), it.expected, RULE
             taken += 1
         else:
-            it.reject(*why)
+            it.reject(*why, step=STEP_STEM)
     return taken
 
 
@@ -459,13 +465,13 @@ def llm_path(items: Sequence[_Item], client, prompts: dict) -> None:
     if not todo:
         return
     for it in todo:
-        it.reason = it.detail = None
+        it.reason = it.detail = it.step = None
     variables = [_vars(it) for it in todo]
     keys = client.structured(prompts["bigmath/extract_key_info"], variables, KeyInformation)
     ok = []
     for it, v, res in zip(todo, variables, keys):
         if not res.ok:
-            it.reject(res.reason, f"key-information extraction: {res.error}")
+            it.reject(res.reason, f"key-information extraction: {res.error}", step=STEP_LLM_REFORMULATE)
             continue
         k = res.parsed
         it.key_information = "\n".join([f"- given: {g}" for g in k.givens] + [f"- asked: {k.asked}"] +
@@ -476,7 +482,7 @@ def llm_path(items: Sequence[_Item], client, prompts: dict) -> None:
             "llm_prompts": json.dumps({n: f"{p.version}@{p.short_hash}" for n, p in prompts.items()}, sort_keys=True)}
     for (it, _), res in zip(ok, outs):
         if not res.ok:
-            it.reject(res.reason, f"reformulation: {res.error}")
+            it.reject(res.reason, f"reformulation: {res.error}", step=STEP_LLM_REFORMULATE)
             continue
         it.problem, it.answer, it.method, it.provenance = res.parsed.problem.strip(), res.parsed.answer.strip(), LLM, prov
 
@@ -494,17 +500,17 @@ def rule_checks(items: Sequence[_Item], workers: int, timeout_s: int) -> None:
             or (hint_added(it.stem, it.problem, it.answer) and (HINT_ADDED, hint_added(it.stem, it.problem, it.answer))) \
             or (numbers_missing(it.stem, it.problem) and (NUMBERS_CHANGED, numbers_missing(it.stem, it.problem)))
         if why:
-            it.reject(*why)
+            it.reject(*why, step=STEP_OUTPUT_CHECKS)
     outputs = [it for it in outputs if not it.reason]
     outcomes = verify_answers([AnswerPair(it.answer, it.expected) for it in outputs], workers=workers,
                               item_timeout_s=timeout_s, check=check_pair)
     for it, o in zip(outputs, outcomes):
         if o.timed_out:  # a timeout is a fact about the machine (issue 10): never "unparseable"
-            it.reject(VERIFY_TIMEOUT, o.detail)
+            it.reject(VERIFY_TIMEOUT, o.detail, step=STEP_OUTPUT_CHECKS)
         elif not o.parsed:
-            it.reject(UNPARSEABLE_ANSWER, o.detail)
+            it.reject(UNPARSEABLE_ANSWER, o.detail, step=STEP_OUTPUT_CHECKS)
         elif not o.agrees:
-            it.reject(ANSWER_MISMATCH, o.detail)
+            it.reject(ANSWER_MISMATCH, o.detail, step=STEP_OUTPUT_CHECKS)
 
 
 def llm_review(items: Sequence[_Item], client, prompts: dict, workers: int, timeout_s: int) -> None:
@@ -518,27 +524,28 @@ def llm_review(items: Sequence[_Item], client, prompts: dict, workers: int, time
     passed = []
     for it, res in zip(todo, judged):
         if not res.ok:
-            it.reject(res.reason, f"judge: {res.error}")
+            it.reject(res.reason, f"judge: {res.error}", step=STEP_LLM_REVIEW)
         elif res.parsed.verdict != "PASS":
-            it.reject(JUDGE_FAIL, "; ".join(res.parsed.reasons)[:500] or "FAIL without reasons")
+            it.reject(JUDGE_FAIL, "; ".join(res.parsed.reasons)[:500] or "FAIL without reasons", step=STEP_LLM_REVIEW)
         else:
             passed.append(it)
     checked = client.structured(prompts["bigmath/verify"], [{"problem": it.problem} for it in passed], Verification)
     solved = []
     for it, res in zip(passed, checked):
         if not res.ok:
-            it.reject(res.reason, f"verification: {res.error}")
+            it.reject(res.reason, f"verification: {res.error}", step=STEP_LLM_REVIEW)
         elif not res.parsed.well_posed:
-            it.reject(VERIFY_FAIL, "the verifier found the problem ill-posed")
+            it.reject(VERIFY_FAIL, "the verifier found the problem ill-posed", step=STEP_LLM_REVIEW)
         else:
             solved.append((it, res.parsed.final_answer))
     outcomes = verify_answers([AnswerPair(a, it.expected) for it, a in solved], workers=workers,
                               item_timeout_s=timeout_s, check=check_pair)
     for (it, a), o in zip(solved, outcomes):
         if o.timed_out:
-            it.reject(VERIFY_TIMEOUT, o.detail)
+            it.reject(VERIFY_TIMEOUT, o.detail, step=STEP_LLM_REVIEW)
         elif not (o.parsed and o.agrees):
-            it.reject(VERIFY_FAIL, f"the verifier answered {a!r}, the correct option is {it.expected!r}")
+            it.reject(VERIFY_FAIL, f"the verifier answered {a!r}, the correct option is {it.expected!r}",
+                      step=STEP_LLM_REVIEW)
 
 
 def reformulate_rows(frame: pl.DataFrame, *, client=None, llm_status: str = "used", prompts: dict | None = None,
@@ -576,9 +583,9 @@ def _dedup(items: Sequence[_Item], existing: set[str]) -> None:
             continue
         pid = content_id(it.problem)
         if pid in existing:
-            it.reject(DUPLICATE, f"same problem as kept row {pid}")
+            it.reject(DUPLICATE, f"same problem as kept row {pid}", step=STEP_DEDUP)
         elif pid in seen:
-            it.reject(DUPLICATE, f"same problem as reformulated row from {seen[pid]}")
+            it.reject(DUPLICATE, f"same problem as reformulated row from {seen[pid]}", step=STEP_DEDUP)
         else:
             seen[pid] = str(it.row.get("problem_id") or it.row.get("source_id") or "")
 
@@ -595,11 +602,30 @@ def _frames(frame: pl.DataFrame, items: Sequence[_Item], client, llm_status: str
                               "prompt_version": prov.get("prompt_version"), "prompt_hash": prov.get("prompt_hash"),
                               "llm_prompts": prov.get("llm_prompts")})
         else:
-            rej_rows.append({**it.row, "reason": it.reason or "unhandled", "step": "reformulate",
+            rej_rows.append({**it.row, "reason": it.reason or UNHANDLED, "step": it.step or STEP_UNHANDLED,
                              "detail": it.detail})
     kept_schema = {**frame.schema, **OUTPUT_COLUMNS}
     rej_schema = {**frame.schema, "reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8}
     kept = pl.DataFrame(kept_rows, schema=kept_schema, orient="row") if kept_rows else pl.DataFrame(schema=kept_schema)
     rejected = pl.DataFrame(rej_rows, schema=rej_schema, orient="row") if rej_rows else pl.DataFrame(schema=rej_schema)
     stats = client.stats.as_dict() if client is not None else {}
-    return ReformulationResult(kept, rejected, frame.height, llm_status if client is None else "used", stats, taken)
+    return ReformulationResult(kept, rejected, frame.height, llm_status if client is None else "used", stats, taken,
+                               funnel=_funnel(items))
+
+
+def _funnel(items: Sequence[_Item]) -> Funnel:
+    """The funnel table of the steps, in order: every row enters the first and leaves at most once."""
+    funnel = Funnel()
+    alive = len(items)
+    for step in STEPS + (STEP_UNHANDLED,):
+        by_reason: dict[str, int] = {}
+        for it in items:
+            if not (it.method and not it.reason) and (it.step or STEP_UNHANDLED) == step:
+                code = it.reason or UNHANDLED
+                by_reason[code] = by_reason.get(code, 0) + 1
+        if step == STEP_UNHANDLED and not by_reason:
+            continue  # a row no step took is a bug: the step appears only when it happened
+        rejected = sum(by_reason.values())
+        funnel.record_counts(step, alive, alive - rejected, by_reason)
+        alive -= rejected
+    return funnel

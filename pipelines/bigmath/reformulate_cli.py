@@ -92,10 +92,11 @@ def reformulate(files, fields, llm, workers, out_dir) -> None:
             if client is not None:
                 client.close()
         kept = result.kept.select([c for c in OUT_COLUMNS if c in result.kept.columns])
-        rejected = pl.concat([result.rejected.drop("options", "answer_letter"),
+        # the row contract: a rejected row keeps its input columns (options and answer_letter included)
+        rejected = pl.concat([result.rejected,
                               pl.DataFrame(bad, schema={c: pl.Utf8 for c in ("source", "source_id", "problem", "answer",
                                                                               "reason", "step", "detail")})],
-                             how="diagonal_relaxed") if bad else result.rejected.drop("options", "answer_letter")
+                             how="diagonal_relaxed") if bad else result.rejected
         atomic_write_parquet(kept, stage / "reformulated.parquet")
         atomic_write_parquet(rejected, stage / "rejected.parquet")
         summary = result.summary()

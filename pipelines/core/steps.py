@@ -180,6 +180,21 @@ class Funnel:
         for reason, count in counts.iter_rows():
             self.rows.append(FunnelRow(step, rows_in, kept, rejected, reason, int(count)))
 
+    def record_counts(self, step: str, rows_in: int, rows_kept: int, rejected_by_reason: dict[str, int]) -> None:
+        """Record a step that worked on items rather than frames (the reformulation, priming):
+        the same checks and rows as :meth:`record`, from counts."""
+        rejected = sum(rejected_by_reason.values())
+        if rows_kept + rejected != rows_in:
+            raise RowAccountingError(
+                f"step {step!r}: {rows_in} rows in, but {rows_kept} kept + {rejected} rejected = "
+                f"{rows_kept + rejected}; a step must keep or reject every row exactly once")
+        if rejected == 0:
+            self.rows.append(FunnelRow(step, rows_in, rows_kept, 0, None, 0))
+            return
+        for reason, count in sorted(rejected_by_reason.items()):
+            if count:
+                self.rows.append(FunnelRow(step, rows_in, rows_kept, rejected, reason, int(count)))
+
     def extend(self, other: "Funnel") -> None:
         self.rows.extend(other.rows)
         self.timings.extend(other.timings)

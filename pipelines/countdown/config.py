@@ -1,8 +1,7 @@
-"""Countdown sizes and seeds per profile.
+"""Countdown sizes and seeds per profile: the ``countdown`` section of a profile (pipelines/config.py).
 
-``pipelines/config.py`` is shared and carries no Countdown section yet, so the family keys its own
-defaults by profile name (``sample``/``full``). Tests and users may replace an entry of
-:data:`CONFIG_BY_PROFILE` or pass a :class:`CountdownConfig` directly.
+:func:`for_profile` builds it from :data:`CONFIG_BY_PROFILE`, read when the profile is built: tests
+and users may replace an entry of it or pass a :class:`CountdownConfig` directly.
 """
 
 from __future__ import annotations
@@ -70,8 +69,11 @@ CONFIG_BY_PROFILE: dict[str, CountdownConfig] = {
 }
 
 
-def config_for_profile(name: str, seed: int | None = None) -> CountdownConfig:
+def for_profile(name: str, seed: int | None = None) -> CountdownConfig:
     if name not in CONFIG_BY_PROFILE:
         raise ValueError(f"no Countdown config for profile {name!r}; known: {sorted(CONFIG_BY_PROFILE)}")
     cfg = CONFIG_BY_PROFILE[name]
     return cfg if seed is None else cfg.with_(seed=seed)
+
+
+config_for_profile = for_profile  # the name the CLI and release registry call

@@ -26,6 +26,7 @@ import polars as pl
 
 from pipelines.behaviors import BEHAVIORS, detect_behaviors
 from pipelines.core.hashing import content_id
+from pipelines.core.steps import REASON_COLUMNS, Funnel
 from pipelines.countdown import reasons, templates as T
 from pipelines.countdown.config import CountdownConfig
 from pipelines.countdown.reward import score_completion
@@ -203,16 +204,34 @@ def build_row(set_name: str, problem: dict, trace: SearchTrace, cfg: CountdownCo
     return row, None
 
 
+STEP_TRACE = "usable_trace"        # the problem's search gives a trace fit for the set
+STEP_REPEAT = "no_verbatim_repeat"  # the row does not repeat an earlier row of its set
+
+
 def build_priming_sets(problems: pl.DataFrame, cfg: CountdownConfig,
                        sets: tuple[str, ...] = PRIMING_SETS) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows, rejected): ``cfg.priming_rows`` rows per set from the train split, in problem-id order.
-    Problems that cannot serve a set are rejected with ``no_usable_trace``; verbatim repeats with
-    ``duplicate_row``."""
+    """(rows, rejected) of :func:`build_priming`, without the funnel."""
+    rows, rejected, _ = build_priming(problems, cfg, sets)
+    return rows, rejected
+
+
+def build_priming(problems: pl.DataFrame, cfg: CountdownConfig, sets: tuple[str, ...] = PRIMING_SETS,
+                  count_sets: tuple[str, ...] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, Funnel]:
+    """(rows, rejected, funnel): ``cfg.priming_rows`` rows per set from the train split, in problem-id order.
+
+    The input rows are the (set, problem) pairs tried; each is kept, or rejected by step
+    ``usable_trace`` (``no_usable_trace``) or ``no_verbatim_repeat`` (``duplicate_row``). A rejected
+    row carries its input columns (``set_name`` and the problem's columns) plus ``reason``,
+    ``step``, ``detail``; the funnel counts both steps over the sets of ``count_sets`` (default: all
+    built; a partition that builds a set beside its own, as length_matched_dots needs all_strategies,
+    counts its own only)."""
+    counted = set(sets if count_sets is None else count_sets)
     pool = problems.filter(pl.col("split") == "train").sort("problem_id")
     rows: list[dict] = []
     rejected: list[dict] = []
     traces: dict[str, SearchTrace] = {}
     all_thinking: dict[str, str] = {}
+    tried = no_trace = repeats = 0
     order = [s for s in sets if s != "length_matched_dots"] + (["length_matched_dots"] if "length_matched_dots" in sets else [])
     for set_name in order:
         seen: set = set()
@@ -220,28 +239,36 @@ def build_priming_sets(problems: pl.DataFrame, cfg: CountdownConfig,
         for problem in pool.iter_rows(named=True):
             if n >= cfg.priming_rows:
                 break
+            tried += set_name in counted
             pid = problem["problem_id"]
             if pid not in traces:
                 traces[pid] = priming_trace(problem["numbers"], problem["target"], cfg.node_budget)
             row, why = build_row(set_name, problem, traces[pid], cfg, dots_like=all_thinking.get(pid))
             if row is None:
-                rejected.append({"set_name": set_name, "problem_id": pid, "reason": reasons.NO_TRACE,
-                                 "step": "priming", "detail": why})
+                no_trace += set_name in counted
+                rejected.append({"set_name": set_name, **problem, "reason": reasons.NO_TRACE,
+                                 "step": STEP_TRACE, "detail": why})
                 continue
             key = (row["query"], row["completion"])
             if key in seen:
-                rejected.append({"set_name": set_name, "problem_id": pid, "reason": reasons.DUPLICATE_ROW,
-                                 "step": "priming", "detail": "same query and completion as an earlier row"})
+                repeats += set_name in counted
+                rejected.append({"set_name": set_name, **problem, "reason": reasons.DUPLICATE_ROW,
+                                 "step": STEP_REPEAT, "detail": "same query and completion as an earlier row"})
                 continue
             seen.add(key)
             if set_name == "all_strategies":
                 all_thinking[pid] = row["completion"].split("\n</think>")[0]
             rows.append(row)
             n += 1
+    funnel = Funnel()
+    funnel.record_counts(STEP_TRACE, tried, tried - no_trace, {reasons.NO_TRACE: no_trace})
+    funnel.record_counts(STEP_REPEAT, tried - no_trace, sum(r["set_name"] in counted for r in rows),
+                         {reasons.DUPLICATE_ROW: repeats})
     frame = pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else pl.DataFrame(schema=SCHEMA)
-    rej_schema = {"set_name": pl.Utf8, "problem_id": pl.Utf8, "reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8}
+    rej_schema = {"set_name": pl.Utf8, **{k: v for k, v in problems.schema.items() if k != "set_name"},
+                  **{c: pl.Utf8 for c in REASON_COLUMNS}}
     rej = pl.DataFrame(rejected, schema=rej_schema, orient="row") if rejected else pl.DataFrame(schema=rej_schema)
-    return frame.sort("set_name", "problem_id"), rej.sort("set_name", "problem_id")
+    return frame.sort("set_name", "problem_id"), rej.sort("set_name", "problem_id"), funnel
 
 
 def detector_agreement(rows: pl.DataFrame) -> dict:

@@ -31,6 +31,19 @@ class Standardized:
         return self.funnel.to_frame()
 
 
+def quarantine_table(read_q: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """The row contract: an episode rejected after it was laid out keeps its input columns (the
+    episodes-table columns; the per-step diagnostics are dropped, being derived, not input) plus
+    ``reason``, ``step``, ``detail``; an item the reader could not lay out has only the
+    quarantine columns, the episode columns null."""
+    schema = {**QUARANTINE_SCHEMA, **{c: t for c, t in EPISODE_SCHEMA.items() if c not in QUARANTINE_SCHEMA}}
+    checked = rejected.select([c for c in schema if c in rejected.columns]) if rejected.height else None
+    parts = [read_q.cast(QUARANTINE_SCHEMA)] + ([checked] if checked is not None else [])
+    out = pl.concat(parts, how="diagonal_relaxed")
+    return out.select([pl.col(c).cast(t) if c in out.columns else pl.lit(None, dtype=t).alias(c)
+                       for c, t in schema.items()]).sort(["source", "source_id", "step"])
+
+
 def standardize(items: list[ReadItem]) -> Standardized:
     """Lay out readable episodes, run the per-episode rules, split kept from quarantined."""
     good, bad = split_items(items)
@@ -50,9 +63,7 @@ def standardize(items: list[ReadItem]) -> Standardized:
     kept_eps = kept.drop([c for c in DIAGNOSTIC_COLUMNS if c in kept.columns]).select(list(EPISODE_SCHEMA))
     kept_steps = steps.join(kept_eps.select("episode_id"), on="episode_id", how="semi")
     kept_eps, kept_steps = sort_frames(kept_eps, kept_steps)
-    check_q = (rejected.select(list(QUARANTINE_SCHEMA)) if rejected.height
-               else pl.DataFrame(schema=QUARANTINE_SCHEMA))
-    quarantine = pl.concat([read_q, check_q.cast(QUARANTINE_SCHEMA)]).sort(["source", "source_id", "step"])
+    quarantine = quarantine_table(read_q, rejected)
     stats = compute_stats(kept_eps, kept_steps) if kept_eps.height else {}
     return Standardized(kept_eps.cast(EPISODE_SCHEMA), kept_steps.select(list(STEP_SCHEMA)).cast(STEP_SCHEMA),
                         quarantine, funnel, stats, len(items))

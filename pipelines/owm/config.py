@@ -1,7 +1,7 @@
 """OpenWebMath family settings per profile: sources, seeds, classifier, selection rules, budgets.
 
-Like the Countdown family, it keys its own defaults by profile name (``sample``/``full``) so the
-shared ``pipelines/config.py`` stays untouched; tests and users pass an :class:`OwmConfig`.
+The ``owm`` section of a profile (pipelines/config.py), built by :func:`for_profile` from
+:data:`CONFIG_BY_PROFILE`; tests and users may pass an :class:`OwmConfig` directly.
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ CONFIG_BY_PROFILE: dict[str, OwmConfig] = {
 }
 
 
-def config_for_profile(name: str) -> OwmConfig:
+def for_profile(name: str) -> OwmConfig:
     if name not in CONFIG_BY_PROFILE:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(CONFIG_BY_PROFILE)}")
     return CONFIG_BY_PROFILE[name]
+
+
+config_for_profile = for_profile  # the name the CLI calls

@@ -7,7 +7,7 @@ import assets.bigmath as bm
 from assets.materialize import materialize_all
 from assets.resources import foundry_resources
 
-FAMILY = [bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected]
+FAMILY = [bm.bigmath_sources, bm.bigmath_funnel, bm.gx_bigmath_kept, bm.gx_bigmath_rejected, bm.bigmath_conservation_on_disk]
 
 
 def test_materialize_bigmath_family(tmp_path):
@@ -20,7 +20,7 @@ def test_materialize_bigmath_family(tmp_path):
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {bm.CHECK_CONSERVATION: True, bm.CHECK_SCHEMA: True, bm.CHECK_UNIQUE_ID: True,
                       bm.CHECK_RESIDUE: True, bm.CHECK_VERIFY_TIMEOUTS: True, bm.CHECK_GX_KEPT: True,
-                      bm.CHECK_GX_REJECTED: True}
+                      bm.CHECK_GX_REJECTED: True, bm.CHECK_ON_DISK: True}
 
     mats = {m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()}
     kept_meta = mats["bigmath_kept"].materialization.metadata
@@ -71,7 +71,7 @@ def test_blocking_checks_stop_bad_data(tmp_path, monkeypatch):
     root = tmp_path / "data"
     resources = foundry_resources("sample", root)
     with DagsterInstance.ephemeral() as instance:
-        result = materialize_all(FAMILY[:2], resources, instance, raise_on_error=False)[-1]
+        result = materialize_all(FAMILY[:2], resources, instance, raise_on_error=False)[-1]  # no on-disk check
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[bm.CHECK_CONSERVATION] is False
     assert checks[bm.CHECK_VERIFY_TIMEOUTS] is False
@@ -87,3 +87,20 @@ def test_timeout_share_rule():
     ok, meta = verify_timeouts(rejected, 999, 0.001)
     assert ok is False and meta["verify_timeout_rows"] == 1
     assert verify_timeouts(pl.DataFrame({"reason": []}, schema={"reason": pl.Utf8}), 0, 0.001)[0] is True
+
+
+def test_a_row_lost_on_write_fails_the_blocking_on_disk_check(tmp_path):
+    """The rejected file ends one row short of what the funnel rejected (the frames in memory add up): only the
+    on-disk check sees it, and it blocks."""
+    from tests.assets.lossy_io import lossy_resources
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize_all([bm.bigmath_sources, bm.bigmath_funnel, bm.bigmath_conservation_on_disk],
+                                 lossy_resources(tmp_path / "data", "bigmath_rejected"), instance,
+                                 raise_on_error=False)[-1]
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks[bm.CHECK_CONSERVATION].passed is True
+    assert checks[bm.CHECK_ON_DISK].passed is False
+    problems = checks[bm.CHECK_ON_DISK].metadata["problems"].value
+    assert "but 3195 were read" in problems and "the rejected files hold" in problems
+    assert not result.success

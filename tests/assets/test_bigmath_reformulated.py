@@ -13,6 +13,7 @@ from pipelines.bigmath.schema import REJECTED_SCHEMA
 from pipelines.bigmath.sources import load_source
 from pipelines.config import REPO_ROOT, get_profile
 from pipelines.core.io import atomic_write_parquet, write_partitioned_parquet
+from tests.assets.lossy_io import lossy
 from tests.pipelines.llm.server import ScriptedServer, first_user, loopback_only, valid  # noqa: F401
 
 
@@ -31,16 +32,24 @@ def _mc_rows() -> pl.DataFrame:
                              pl.lit(None, dtype=pl.Utf8).alias("detail")).select(list(REJECTED_SCHEMA))
 
 
-def _run(tmp_path, rejected: pl.DataFrame):
+def _resources(tmp_path, lose_from: str) -> dict:
+    resources = foundry_resources(data_root=tmp_path)
+    return {**resources, "io_manager": lossy(resources["io_manager"], lose_from)}
+
+
+def _run(tmp_path, rejected: pl.DataFrame, lose_from: str = ""):
     base = tmp_path / "assets"
     kept = _mc_rows().tail(2).drop("reason", "step", "detail").with_columns(
         pl.lit("math500").alias("source"), pl.Series("problem_id", ["k" * 16, "j" * 16]))
     atomic_write_parquet(rejected, base / "bigmath_rejected.parquet")
     write_partitioned_parquet(kept, base / "bigmath_kept", "source")
     return materialize(
-        [bigmath.bigmath_sources, bigmath.bigmath_funnel, BR.bigmath_reformulation, BR.bigmath_publish],
-        selection=AssetSelection.assets(BR.REFORMULATED, BR.REFORMULATION_REJECTED, BR.PUBLISHED),
-        resources=foundry_resources(data_root=tmp_path),  # tables under tmp_path/assets, as `base`
+        [bigmath.bigmath_sources, bigmath.bigmath_funnel, BR.bigmath_reformulation, BR.bigmath_publish,
+         BR.bigmath_reformulated_conservation],
+        selection=AssetSelection.assets(BR.REFORMULATED, BR.REFORMULATION_REJECTED, BR.REFORMULATION_FUNNEL,
+                                        BR.PUBLISHED) | AssetSelection.checks(BR.bigmath_reformulated_conservation),
+        raise_on_error=False,
+        resources=_resources(tmp_path, lose_from),  # tables under tmp_path/assets, as `base`
     ), base
 
 
@@ -74,7 +83,11 @@ def test_rule_path_on_aqua_and_sat_math(tmp_path, monkeypatch):
     assert "FOUNDRY_LLM_BASE_URL" in meta["llm_path"].value
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == {BR.CHECK_ACCOUNTED: True, BR.CHECK_RESIDUE: True, BR.CHECK_PROVENANCE: True,
-                      BR.CHECK_ANSWERS: True, BR.CHECK_UNIQUE: True}
+                      BR.CHECK_ANSWERS: True, BR.CHECK_UNIQUE: True, BR.CHECK_ON_DISK: True}
+    funnel = pl.read_parquet(base / "bigmath_reformulated_funnel.parquet")
+    assert funnel["rows_in"][0] == 286 and funnel["rows_kept"][-1] == out.height
+    assert int(funnel["count"].sum()) == rej.height
+    assert set(rej["step"]) <= set(funnel["step"]) and "reformulate" not in set(rej["step"])
     published = pl.read_parquet(base / "bigmath_published", hive_partitioning=True)
     assert published.height == out.height + 2
     assert set(published.filter(pl.col("method") == "rule")["source"]) <= {"aqua_reformulated", "sat_math_reformulated"}
@@ -106,3 +119,16 @@ def test_llm_path_in_the_asset_records_model_and_stats(tmp_path, monkeypatch):
     assert meta["llm_path"].value == "used" and meta["llm_stats"].value["calls"] == 4
     assert "sk-never-shown" not in str({k: v.value for k, v in meta.items()})
     assert (tmp_path / "llm_cache.sqlite").exists()
+
+
+def test_a_row_lost_on_write_blocks_the_published_set(tmp_path, monkeypatch):
+    """The reformulated file ends one row short of what the step kept: the reformulated + rejected files no longer
+    add up to the multiple-choice rows read, the blocking on-disk check fails and nothing is published."""
+    monkeypatch.setenv("FOUNDRY_VERIFY_WORKERS", "1")
+    result, base = _run(tmp_path, _mc_rows().head(40), lose_from="bigmath_reformulated")
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks[BR.CHECK_ACCOUNTED].passed is True  # the frames in memory add up
+    assert checks[BR.CHECK_ON_DISK].passed is False
+    assert "but 40 were read" in checks[BR.CHECK_ON_DISK].metadata["problems"].value
+    assert not result.success
+    assert not (base / "bigmath_published").exists()

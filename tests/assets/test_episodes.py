@@ -6,8 +6,9 @@ from dagster import DagsterInstance
 import assets.episodes as ep
 from assets.materialize import materialize_all
 from assets.resources import foundry_resources
+from tests.assets.lossy_io import lossy_resources
 
-ALL = [ep.episodes_minari_collected, ep.episodes_standardize, ep.episodes_exports]
+ALL = [ep.episodes_minari_collected, ep.episodes_standardize, ep.episodes_exports, ep.episodes_conservation_on_disk]
 
 
 
@@ -22,7 +23,8 @@ def test_materialize_episodes_family(tmp_path):
             checks[e.check_name] = checks.get(e.check_name, True) and e.passed
     assert checks == {name: True for name in (
         ep.CHECK_CONSERVATION, ep.CHECK_SCHEMA, ep.CHECK_FLAGS, ep.CHECK_CONSISTENCY, ep.CHECK_VALUES,
-        ep.CHECK_UNIQUE_ID, ep.CHECK_COVERAGE, ep.CHECK_ROUND_TRIP, ep.CHECK_GX_EPISODES, ep.CHECK_GX_QUARANTINE)}
+        ep.CHECK_UNIQUE_ID, ep.CHECK_COVERAGE, ep.CHECK_ROUND_TRIP, ep.CHECK_GX_EPISODES, ep.CHECK_GX_QUARANTINE,
+        ep.CHECK_ON_DISK)}
 
     mats = {(m.asset_key.to_user_string(), m.partition): m.materialization.metadata
             for r in results for m in r.get_asset_materialization_events()}
@@ -64,3 +66,20 @@ def test_a_broken_export_fails_the_blocking_round_trip_check(tmp_path, monkeypat
         result = materialize_all(ALL, foundry_resources("sample", root), instance, raise_on_error=False)[-1]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks[ep.CHECK_ROUND_TRIP] is False
+
+
+def test_an_episode_lost_on_write_blocks_the_exports(tmp_path):
+    """An episodes-table partition ends one episode short of what standardization kept: the episodes + quarantine
+    files no longer add up to the episodes read, the blocking on-disk check fails and the exports do not run."""
+    with DagsterInstance.ephemeral() as instance:
+        results = materialize_all(ALL, lossy_resources(tmp_path / "d", "episodes_table"), instance,
+                                  raise_on_error=False)
+    evaluations = [e for r in results for e in r.get_asset_check_evaluations()]
+    in_memory = [e.passed for e in evaluations if e.check_name == ep.CHECK_CONSERVATION]
+    on_disk = [e for e in evaluations if e.check_name == ep.CHECK_ON_DISK]
+    assert in_memory and all(in_memory)  # the frames in memory add up
+    assert on_disk and not any(e.passed for e in on_disk)
+    assert "rows on disk, but" in on_disk[0].metadata["problems"].value
+    assert not all(r.success for r in results)
+    materialized = {m.asset_key.to_user_string() for r in results for m in r.get_asset_materialization_events()}
+    assert "episodes_exports" not in materialized

@@ -51,6 +51,17 @@ def test_lost_rows_are_found(build):
     assert check_accounting(build.rows_read, build.enriched, build.control, build.rejected) == []
 
 
+def test_lost_rows_on_disk_are_found(build, tmp_path):
+    from pipelines.owm.pipeline import write_build
+    from validators.owm import check_accounting_on_disk
+
+    write_build(build, tmp_path)
+    assert check_accounting_on_disk(tmp_path, build.rows_read) == []
+    rejected = pl.read_parquet(tmp_path / "rejected.parquet")
+    rejected.head(rejected.height - 1).write_parquet(tmp_path / "rejected.parquet")  # changed after writing
+    assert "rows on disk, but" in check_accounting_on_disk(tmp_path, build.rows_read)[0]
+
+
 def test_long_documents_are_found(build):
     assert "over 100 tokens" in check_max_tokens(build.enriched, 100, "enriched")[0]
 

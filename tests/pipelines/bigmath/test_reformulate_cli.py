@@ -47,6 +47,7 @@ def test_options_in_text_in_a_string_or_a_list_and_answers_as_letter_or_value(tm
         ("What is 2 + 3?", "5"), ("how many legs do 3 cats have ?", "12"), ("What is 10 / 4?", "2.5")]
     rejected = pl.read_parquet(out / "rejected.parquet")
     assert sorted(rejected["reason"].to_list()) == ["malformed", "stem_refers_to_options"]
+    assert {"options", "answer_letter", "step", "detail"} <= set(rejected.columns)  # input columns kept
     assert json.loads((out / "report.json").read_text())["rows_in"] == 5
 
 

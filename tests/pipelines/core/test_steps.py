@@ -41,3 +41,15 @@ def test_conservation_check_reports_a_broken_funnel():
     f.record("a", 6, reject_where(frame(), pl.col("x") > 4, reason="r", step="a"))
     table = f.to_frame().with_columns(pl.col("rows_kept") + 1)
     assert check_funnel_conservation(table)
+
+
+def test_record_counts_gives_the_same_rows_as_record_and_refuses_lost_rows():
+    by_frame, by_count = Funnel(), Funnel()
+    res = reject_where(frame(), pl.col("x") > 4, reason="big", step="size")
+    by_frame.record("size", 6, res)
+    by_count.record_counts("size", 6, 4, {"big": 2})
+    assert by_frame.to_frame().equals(by_count.to_frame())
+    by_count.record_counts("none", 4, 4, {})
+    assert check_funnel_conservation(by_count.to_frame()) == []
+    with pytest.raises(RowAccountingError, match="'lossy': 4 rows in, but 3 kept"):
+        Funnel().record_counts("lossy", 4, 3, {})

@@ -100,3 +100,20 @@ def test_render_counts_exact_sentences():
     assert out.counts["subgoal_setting"] >= 1 and out.counts["backward_chaining"] >= 1
     assert detect_behaviors(out.thinking).as_dict() == out.counts
     assert score_completion(f"<answer>{out.expression}</answer>", [10, 4, 3, 2], 24).correct
+
+
+def test_the_funnel_counts_every_pair_tried_and_only_the_sets_asked(sets):
+    from pipelines.core.steps import check_funnel_conservation
+    from pipelines.countdown.priming import build_priming
+
+    problems, rows, rejected = sets
+    again, rej, funnel = build_priming(problems, CFG)
+    table = funnel.to_frame()
+    assert check_funnel_conservation(table) == []
+    assert table["rows_in"][0] == rows.height + rejected.height and table["rows_kept"][-1] == rows.height
+    assert {"numbers", "target", "query", "set_name", "reason", "step", "detail"} <= set(rej.columns)
+    _, _, only = build_priming(problems, CFG, sets=("all_strategies", "length_matched_dots"),
+                               count_sets=("length_matched_dots",))
+    dots = rows.filter(pl.col("set_name") == "length_matched_dots").height
+    dots_rej = rejected.filter(pl.col("set_name") == "length_matched_dots").height
+    assert only.to_frame()["rows_in"][0] == dots + dots_rej and only.to_frame()["rows_kept"][-1] == dots

@@ -32,6 +32,10 @@ def test_standardize_quarantines_each_rule_and_conserves_rows():
     assert check_funnel_conservation(funnel) == []
     assert funnel.filter(pl.col("step") == "read").get_column("rows_in")[0] == len(items)
     assert res.episodes.height + res.quarantine.height == len(items)
+    # the row contract: a laid-out episode keeps its input columns; an unreadable item has them null
+    by_id = {r["source_id"]: r for r in res.quarantine.iter_rows(named=True)}
+    assert set(res.episodes.columns) <= set(res.quarantine.columns)
+    assert by_id["out"]["length"] == 4 and by_id["out"]["step"] and by_id["gone"]["length"] is None
 
 
 def test_dataset_checks_pass_on_clean_data_and_fail_on_tampering():
