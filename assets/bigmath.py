@@ -19,9 +19,11 @@ from dagster import (
 )
 
 from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
+from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
+from pipelines.bigmath.distributed import filter_rows_on_engine
 from pipelines.bigmath.funnel import filter_rows, read_all, source_breakdown
 from pipelines.bigmath.llm_signals import fill_llm_signals
 from pipelines.bigmath.recipe import BIGMATH_RECIPE
@@ -137,7 +139,7 @@ def in_source_order(frame: pl.DataFrame, names: list[str], schema: dict) -> pl.D
     can_subset=True,  # one pass of the funnel; each table is written only when selected
 )
 def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
-                   bigmath_normalized: pl.DataFrame, bigmath_quarantine: pl.DataFrame):
+                   engine: EngineResource, bigmath_normalized: pl.DataFrame, bigmath_quarantine: pl.DataFrame):
     """Runs the filtering funnel once over every source; writes the selected tables (kept, rejected, funnel)."""
     profile = foundry.profile()
     config = profile.bigmath
@@ -150,7 +152,9 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource, llm
         with client:
             bigmath_normalized, asked = fill_llm_signals(bigmath_normalized, client)
         signal_meta.update(asked)
-    result = filter_rows(bigmath_normalized, bigmath_quarantine, config)
+    with engine.open() as eng:  # local in-process: the single-frame funnel; otherwise shards on the engine
+        result = (filter_rows(bigmath_normalized, bigmath_quarantine, config) if eng.kind == "local" and eng.num_workers == 1
+                  else filter_rows_on_engine(bigmath_normalized, bigmath_quarantine, config, eng))
     funnel = result.funnel_frame
     kept, rejected = result.kept, result.rejected
     png = funnel_plot(funnel, foundry.artifact_dir(FAMILY) / "bigmath_funnel.png", "Big-Math funnel")

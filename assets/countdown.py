@@ -20,13 +20,15 @@ from dagster import (
 )
 
 from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
+from assets.engine_resource import EngineResource
 from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource
+from pipelines.countdown.distributed import build_traces_on_engine
 from pipelines.core.plots import funnel_plot
 from pipelines.countdown.config import STRATEGIES, CountdownConfig
 from pipelines.countdown.priming import PRIMING_SETS, build_priming, detector_agreement
 from pipelines.countdown.problems import build_problems, generate_candidates, heldout_targets
-from pipelines.countdown.traces import build_traces, strategy_summary
+from pipelines.countdown.traces import strategy_summary
 from validators import countdown as rules
 from validators.common import gx_check, row_conservation, to_check_result, unique_values
 
@@ -144,7 +146,7 @@ def countdown_problems(context: AssetExecutionContext, foundry: FoundryResource)
                        description="Great Expectations suite of the search traces (strategies, ratings, SoS text)"),
     ],
 )
-def countdown_search_traces(context: AssetExecutionContext, foundry: FoundryResource,
+def countdown_search_traces(context: AssetExecutionContext, foundry: FoundryResource, engine: EngineResource,
                             countdown_problems: pl.DataFrame):
     """Search traces (Meta-CoT / Stream of Search), one partition per strategy: DFS and BFS beams of
     several widths with the sum and factor heuristics, A*, MCTS, all run on the same train problems.
@@ -153,7 +155,8 @@ def countdown_search_traces(context: AssetExecutionContext, foundry: FoundryReso
     and the rating. Backfill one strategy alone: `--partition <strategy>`."""
     cfg = countdown_config(foundry)
     strategy = context.partition_key
-    traces = build_traces(countdown_problems, cfg, strategies=(strategy,))
+    with engine.open() as eng:  # chunks of problems as engine tasks; the same rows as build_traces
+        traces = build_traces_on_engine(countdown_problems, cfg, eng, strategies=(strategy,))
     summary = strategy_summary(traces)
     solve_rate = float(traces.get_column("solved").mean() or 0.0) if traces.height else 0.0
     context.log.info(f"{traces.height} traces of strategy {strategy}")

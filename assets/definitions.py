@@ -32,7 +32,7 @@ TRAINING_GROUP = "training"  # minutes of torch even on cpu: its own job, never 
 AUTOMATION_SENSOR = "foundry_automation"
 HUB_REFRESH_SCHEDULE = "hub_sources_refresh"
 HUB_SOURCES_JOB = "bigmath_source_job"  # the job family_jobs makes for bigmath's source partitions
-_INFRA = ("definitions", "families", "resources", "io", "metadata", "llm_resource", "materialize")
+_INFRA = ("definitions", "families", "resources", "io", "metadata", "llm_resource", "materialize", "engine_resource")
 
 
 def family_jobs(assets: list, modules: list) -> list:

@@ -18,6 +18,7 @@ files, so every asset can be queried by name; each materialization records ``dag
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from dagster import ConfigurableIOManager, InputContext, MetadataValue, OutputCo
 
 from assets.metadata import column_schema
 from assets.resources import FoundryResource
+from pipelines.core import storage
 from pipelines.core.io import atomic_write_parquet, write_partitioned_parquet
 
 
@@ -34,9 +36,10 @@ def view_name(key_path: list[str]) -> str:
     return "__".join(key_path)
 
 
-def register_view(db_path: Path, name: str, target: Path, hive: bool, attempts: int = 50) -> None:
-    """Create or replace a view; retries while another process holds the DuckDB file's lock."""
-    pattern = str(target / "**" / "*.parquet") if hive else str(target)
+def register_view(db_path: Path, name: str, target: Path | str, hive: bool, attempts: int = 50) -> None:
+    """Create or replace a view; retries while another process holds the DuckDB file's lock.
+    ``target`` may be a URI: the connection reads it through fsspec (see pipelines/core/storage.py)."""
+    pattern = f"{str(target).rstrip('/')}/**/*.parquet" if hive else str(target)
     sql = (f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM read_parquet('{pattern}'"
            f"{', hive_partitioning = true, union_by_name = true' if hive else ''})")
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +50,7 @@ def register_view(db_path: Path, name: str, target: Path, hive: bool, attempts: 
             time.sleep(0.1 * (attempt + 1))
             continue
         try:
+            storage.register_duckdb_filesystem(con, str(target))  # a no-op for local paths
             con.execute(sql).fetchall()
         finally:
             con.close()
@@ -68,6 +72,13 @@ class ParquetWarehouseIOManager(ConfigurableIOManager):
     The data root comes from the ``foundry`` resource, resolved when the run starts."""
 
     foundry: FoundryResource
+    # where tables go instead of <data root>/assets: an fsspec URI (s3://bucket/prefix); empty =
+    # FOUNDRY_ASSETS_URI at run time, else the local data root. The DuckDB file stays local.
+    base_uri: str = ""
+
+    def remote_base(self) -> str | None:
+        uri = self.base_uri or os.environ.get("FOUNDRY_ASSETS_URI", "")
+        return uri.rstrip("/") if storage.is_uri(uri) else None
 
     @property
     def base_dir(self) -> Path:
@@ -91,6 +102,8 @@ class ParquetWarehouseIOManager(ConfigurableIOManager):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a polars.DataFrame, got {type(obj).__name__}")
         key = list(context.asset_key.path)
         by = _partition_by(context)
+        if self.remote_base():
+            return self._handle_remote(context, obj, key, by)
         if context.has_asset_partitions:
             if not by:
                 raise ValueError(f"{context.asset_key.to_user_string()} is partitioned but its definition metadata "
@@ -113,8 +126,52 @@ class ParquetWarehouseIOManager(ConfigurableIOManager):
             "dagster/column_schema": column_schema(obj),
         })
 
+    def _handle_remote(self, context: OutputContext, obj: pl.DataFrame, key: list[str], by: str | None) -> None:
+        """The same layout under an object-store URI: one PUT per file (an object appears whole)."""
+        base = self.remote_base()
+        if context.has_asset_partitions:
+            if not by:
+                raise ValueError(f"{context.asset_key.to_user_string()} is partitioned but its definition metadata "
+                                 "sets no partition_by column; add metadata={'partition_by': '<column>'}")
+            target = storage.join(base, *key)
+            written = storage.write_parquet(obj.drop(by, strict=False),
+                                            storage.join(target, f"{by}={context.asset_partition_key}", "part-0.parquet"))
+        elif by:
+            target = written = storage.join(base, *key)
+            storage.write_partitioned_parquet(obj, target, by)
+        else:
+            target = written = storage.join(base, *key[:-1], key[-1] + ".parquet")
+            storage.write_parquet(obj, target)
+        if not by or storage.list_files(target, "*=*/part-*.parquet"):
+            register_view(self.duckdb_path, view_name(key), target, hive=bool(by))
+        context.add_output_metadata({
+            "dagster/uri": MetadataValue.url(written),
+            "dagster/table_name": MetadataValue.text(view_name(key)),
+            "dagster/column_schema": column_schema(obj),
+        })
+
+    def _load_remote(self, context: InputContext, key: list[str]) -> pl.DataFrame:
+        base = self.remote_base()
+        directory = storage.join(base, *key)
+        if not storage.is_dir(directory):
+            return storage.read_parquet(storage.join(base, *key[:-1], key[-1] + ".parquet"))
+        by = _partition_by(context)
+        if by and context.has_asset_partitions:
+            files = [storage.join(directory, f"{by}={k}", "part-0.parquet") for k in sorted(context.asset_partition_keys)]
+        else:
+            files = storage.list_files(directory, "*=*/part-*.parquet")
+        if not files:
+            return pl.DataFrame()
+        parts = []
+        for f in files:
+            column, value = f.rstrip("/").split("/")[-2].split("=", 1)
+            parts.append(storage.read_parquet(f).with_columns(pl.lit(value, dtype=pl.Utf8).alias(column)))
+        return pl.concat(parts, how="diagonal_relaxed")
+
     def load_input(self, context: InputContext) -> pl.DataFrame:
         key = list(context.asset_key.path)
+        if self.remote_base():
+            return self._load_remote(context, key)
         directory = self.asset_path(key)
         if directory.is_dir():
             by = _partition_by(context)

@@ -67,6 +67,7 @@ class TrainingResource(ConfigurableResource):
 def foundry_resources(profile_name: str | None = None, data_root: str | Path | None = None) -> dict:
     """The resources every asset needs: the profile, the Parquet IO manager with its DuckDB
     warehouse file (both rooted at the profile's data root, resolved at run time) and the LLM."""
+    from assets.engine_resource import EngineResource
     from assets.io import ParquetWarehouseIOManager
     from assets.llm_resource import LLMResource
 
@@ -76,5 +77,6 @@ def foundry_resources(profile_name: str | None = None, data_root: str | Path | N
         "foundry": foundry,
         "io_manager": ParquetWarehouseIOManager(foundry=foundry),
         "llm": LLMResource(),
+        "engine": EngineResource(),  # local unless configured (FOUNDRY_ENGINE=ray, RAY_ADDRESS)
         "training": TrainingResource(),
     }

@@ -1,0 +1,208 @@
+"""The Big-Math funnel over shards on an engine, with the cross-shard steps on signatures.
+
+The funnel's steps are of two kinds:
+
+- per-row steps (decontaminate, the text signals, language, missing_answer, verify_answer): a
+  row's verdict depends only on the row (and the evaluation index, shipped to every worker). They
+  run as one batch function per shard on the engine; a shard sends back, per row, the first step
+  that rejected it (reason, step, detail) and, for rows that survived, the two signatures the
+  cross-shard steps need: the exact-dedup hash and the MinHash signature of the problem.
+- cross-shard steps (exact_dedup, near_dedup): run once, in input order, over the signatures
+  only: 8 bytes + ``num_perm`` hash values per row, never the text.
+
+The result (kept, rejected, funnel table) equals :func:`pipelines.bigmath.funnel.filter_rows` on
+the same rows, on any engine and any shard size (``tests/pipelines/engine/test_bigmath_sharded.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Iterable, Sequence
+
+import numpy as np
+import polars as pl
+
+from pipelines.bigmath import reasons as R
+from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_key, minhash_signatures, shingle_strs
+from pipelines.bigmath.funnel import (
+    FunnelConfig,
+    FunnelResult,
+    build_contamination_index,
+    build_steps,
+    read_all,
+)
+from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
+from pipelines.bigmath.sources import SourceRows
+from pipelines.core.steps import Funnel, StepResult, concat_rejected, measure_step, run_steps
+from pipelines.engine import Engine, split_rows
+
+CROSS_SHARD_STEPS = ("exact_dedup", "near_dedup")
+OUTCOME_SCHEMA = {
+    "reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8,
+    "dedup_key": pl.UInt64,              # exact-dedup hash of the problem (survivors only)
+    "minhash": pl.List(pl.UInt64),       # MinHash signature of the problem's shingles (survivors only)
+}
+DEFAULT_SHARD_ROWS = 2000
+
+
+def per_row_steps(config: FunnelConfig, index: ContaminationIndex | None):
+    return [s for s in build_steps(config, index) if s.name not in CROSS_SHARD_STEPS]
+
+
+def row_outcomes(frame: pl.DataFrame, config: FunnelConfig, index: ContaminationIndex | None) -> pl.DataFrame:
+    """The batch function: one outcome row per input row (see :data:`OUTCOME_SCHEMA`)."""
+    pos = "__pos"
+    kept, rejected, _ = run_steps(frame.with_columns(pl.int_range(frame.height, dtype=pl.Int64).alias(pos)),
+                                  per_row_steps(config, index))
+    texts = kept.get_column("problem").to_list()
+    nd = config.near_dedup
+    sigs = minhash_signatures([shingle_strs(t, nd.shingle_size) for t in texts], nd) if texts else []
+    survivors = pl.DataFrame({
+        pos: kept.get_column(pos),
+        "dedup_key": pl.Series([dedup_key(t) for t in texts], dtype=pl.UInt64),
+        "minhash": pl.Series([row.astype(np.uint64).tolist() for row in sigs], dtype=pl.List(pl.UInt64)),
+    })
+    out = (pl.DataFrame({pos: pl.int_range(frame.height, dtype=pl.Int64, eager=True)})
+           .join(rejected.select(pos, "reason", "step", "detail"), on=pos, how="left")
+           .join(survivors, on=pos, how="left")
+           .sort(pos))
+    return out.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()])
+
+
+def exact_duplicates_from_keys(keys: Iterable[int]) -> list[bool]:
+    """True where a key was seen earlier (input order): :func:`pipelines.bigmath.dedup.exact_duplicates` on hashes."""
+    seen: set[int] = set()
+    flags = []
+    for k in keys:
+        flags.append(k in seen)
+        seen.add(k)
+    return flags
+
+
+def near_duplicates_from_signatures(signatures: np.ndarray | Sequence[Sequence[int]],
+                                    config: NearDedupConfig = NearDedupConfig()) -> list[int | None]:
+    """For each signature, the position of the earlier kept one it nearly duplicates, or None.
+
+    The same decisions as :func:`pipelines.bigmath.dedup.near_duplicates` on the texts (datasketch's
+    LSH bands, candidates in position order, the share of equal hash values as the Jaccard
+    estimate), from signatures computed anywhere.
+    """
+    from datasketch import MinHashLSH
+
+    sigs = np.asarray(signatures, dtype=np.uint64)
+    if not len(sigs):
+        return []
+    ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
+    tables: list[dict[bytes, list[int]]] = [{} for _ in ranges]
+    out: list[int | None] = []
+    for i, sig in enumerate(sigs):
+        keys = [sig[a:b].tobytes() for a, b in ranges]
+        cands: set[int] = set()
+        for key, table in zip(keys, tables):
+            cands.update(table.get(key, ()))
+        match = None
+        for c in sorted(cands):
+            if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
+                match = c
+                break
+        out.append(match)
+        if match is None:
+            for key, table in zip(keys, tables):
+                table.setdefault(key, []).append(i)
+    return out
+
+
+def shard_rows(rows: pl.DataFrame, rows_per_shard: int = DEFAULT_SHARD_ROWS) -> list[pl.DataFrame]:
+    """Shards: each run of one source on its own (input order kept), cut into slices of ``rows_per_shard``."""
+    if not rows.height:
+        return [rows]
+    runs = rows.select((pl.col("source") != pl.col("source").shift()).fill_null(True).cum_sum().alias("r")).to_series()
+    out = []
+    for part in rows.with_columns(runs.alias("__run")).partition_by("__run", maintain_order=True):
+        out += split_rows(part.drop("__run"), rows_per_shard)  # contiguous runs: the rows' order is kept
+    return out
+
+
+def filter_rows_on_engine(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig, engine: Engine,
+                          loaded: Sequence[SourceRows] = (), rows_per_shard: int = DEFAULT_SHARD_ROWS) -> FunnelResult:
+    """:func:`pipelines.bigmath.funnel.filter_rows`, with the per-row steps on ``engine`` over shards."""
+    if config.require_eval_sets and not config.eval_sets:
+        raise ValueError("this profile declares no evaluation set, so decontamination would silently not run; declare "
+                         "eval_sets in pipelines/config.py or set FOUNDRY_ALLOW_NO_EVAL_SETS=1 to run without one")
+    funnel = Funnel()
+    rows_in = rows.height + quarantined.height
+    funnel.record("normalize", rows_in, StepResult(rows, quarantined))
+    with measure_step(funnel, "build_contamination_index"):
+        index = build_contamination_index(config)
+    if engine.kind != "local" or engine.num_workers > 1:
+        # the engine is the parallelism: one verification worker per task, not a pool per task
+        config = dataclasses.replace(config, verify=dataclasses.replace(config.verify, workers=1))
+    shards = shard_rows(rows, rows_per_shard)
+    with measure_step(funnel, f"per_row_steps[{engine.kind}]"):
+        outcomes = engine.map_batches(partial(row_outcomes, config=config, index=index if len(index) else None), shards)
+    outcome = pl.concat(outcomes, how="vertical") if outcomes else pl.DataFrame(schema=OUTCOME_SCHEMA)
+    # shards keep the sources' order, so concatenated shards are ``rows`` in the funnel's order
+    rows = pl.concat(shards, how="vertical")
+    with measure_step(funnel, "cross_shard_dedup"):
+        outcome = cross_shard_dedup(outcome, rows.select("problem_id", "source"), config.near_dedup)
+    step_names = [s.name for s in build_steps(config, index)]
+    labelled = rows.hstack(outcome.select("reason", "step", "detail"))
+    remaining = rows.height
+    parts = []
+    for name in step_names:
+        mine = labelled.filter(pl.col("step") == name)
+        _record(funnel, name, remaining, mine)
+        remaining -= mine.height
+        if mine.height:
+            parts.append(mine)
+    kept = labelled.filter(pl.col("step").is_null()).select(list(SCHEMA))
+    rejected = concat_rejected(parts, rows.schema)
+    all_rejected = concat_rejected([quarantined, rejected], SCHEMA).select(list(REJECTED_SCHEMA))
+    both = pl.concat([rows.select("source", "source_revision"), quarantined.select("source", "source_revision")])
+    counts = both.group_by("source").agg(pl.len(), pl.col("source_revision").first()).sort("source")
+    per_source = {s.spec.name: len(s.records) for s in loaded} or dict(zip(counts["source"], counts["len"]))
+    revisions = {s.spec.name: s.revision for s in loaded} or dict(zip(counts["source"], counts["source_revision"]))
+    return FunnelResult(kept=kept, rejected=all_rejected, funnel=funnel, rows_in=rows_in, source_rows_in=per_source,
+                        source_revisions=revisions, eval_set_sizes=dict(index.sizes))
+
+
+def cross_shard_dedup(outcome: pl.DataFrame, ids: pl.DataFrame, config: NearDedupConfig) -> pl.DataFrame:
+    """Add exact_dedup and near_dedup verdicts to the survivors of the per-row steps, from signatures."""
+    reason, step, detail = (outcome.get_column(c).to_list() for c in ("reason", "step", "detail"))
+    alive = [i for i, s in enumerate(step) if s is None]
+    keys = outcome.get_column("dedup_key").to_list()
+    dup = exact_duplicates_from_keys(keys[i] for i in alive)
+    for i, d in zip(alive, dup):
+        if d:
+            reason[i], step[i], detail[i] = R.DUPLICATE, "exact_dedup", None
+    alive = [i for i, d in zip(alive, dup) if not d]
+    if alive:
+        sigs = outcome.get_column("minhash").gather(alive).to_list()
+        matches = near_duplicates_from_signatures(sigs, config)
+        pid, src = ids.get_column("problem_id").to_list(), ids.get_column("source").to_list()
+        for i, m in zip(alive, matches):
+            if m is not None:
+                j = alive[m]
+                reason[i], step[i], detail[i] = R.NEAR_DUPLICATE, "near_dedup", f"near copy of {pid[j]} ({src[j]})"
+    return pl.DataFrame({"reason": reason, "step": step, "detail": detail},
+                        schema={"reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8})
+
+
+def _record(funnel: Funnel, name: str, rows_in: int, rejected: pl.DataFrame) -> None:
+    # the rows Funnel.record would write for this step, from the labelled rows of every shard
+    funnel.record(name, rows_in, StepResult(kept=pl.DataFrame({"_": [0] * (rows_in - rejected.height)}),
+                                            rejected=rejected))
+
+
+def run_funnel_on_engine(config: FunnelConfig, engine: Engine, rows_per_shard: int = DEFAULT_SHARD_ROWS) -> FunnelResult:
+    probe = Funnel()
+    with measure_step(probe, "normalize"):
+        rows, quarantined, loaded = read_all(config)
+    result = filter_rows_on_engine(rows, quarantined, config, engine, loaded, rows_per_shard)
+    result.funnel.timings[:0] = probe.timings
+    return result
+
+
+__all__ = ["CROSS_SHARD_STEPS", "cross_shard_dedup", "exact_duplicates_from_keys", "filter_rows_on_engine",
+           "near_duplicates_from_signatures", "row_outcomes", "run_funnel_on_engine", "shard_rows"]
