@@ -28,11 +28,12 @@ from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_k
 from pipelines.bigmath.funnel import (
     FunnelConfig,
     FunnelResult,
-    build_contamination_index,
     build_steps,
+    finish_funnel,
     read_all,
+    start_funnel,
 )
-from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
+from pipelines.bigmath.schema import SCHEMA
 from pipelines.bigmath.sources import SourceRows
 from pipelines.core.steps import Funnel, StepResult, concat_rejected, measure_step, run_steps
 from pipelines.engine import Engine, split_rows
@@ -127,14 +128,7 @@ def shard_rows(rows: pl.DataFrame, rows_per_shard: int = DEFAULT_SHARD_ROWS) -> 
 def filter_rows_on_engine(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig, engine: Engine,
                           loaded: Sequence[SourceRows] = (), rows_per_shard: int = DEFAULT_SHARD_ROWS) -> FunnelResult:
     """:func:`pipelines.bigmath.funnel.filter_rows`, with the per-row steps on ``engine`` over shards."""
-    if config.require_eval_sets and not config.eval_sets:
-        raise ValueError("this profile declares no evaluation set, so decontamination would silently not run; declare "
-                         "eval_sets in pipelines/config.py or set FOUNDRY_ALLOW_NO_EVAL_SETS=1 to run without one")
-    funnel = Funnel()
-    rows_in = rows.height + quarantined.height
-    funnel.record("normalize", rows_in, StepResult(rows, quarantined))
-    with measure_step(funnel, "build_contamination_index"):
-        index = build_contamination_index(config)
+    funnel, rows_in, index = start_funnel(rows, quarantined, config)
     if engine.kind != "local" or engine.num_workers > 1:
         # the engine is the parallelism: one verification worker per task, not a pool per task
         config = dataclasses.replace(config, verify=dataclasses.replace(config.verify, workers=1))
@@ -158,13 +152,7 @@ def filter_rows_on_engine(rows: pl.DataFrame, quarantined: pl.DataFrame, config:
             parts.append(mine)
     kept = labelled.filter(pl.col("step").is_null()).select(list(SCHEMA))
     rejected = concat_rejected(parts, rows.schema)
-    all_rejected = concat_rejected([quarantined, rejected], SCHEMA).select(list(REJECTED_SCHEMA))
-    both = pl.concat([rows.select("source", "source_revision"), quarantined.select("source", "source_revision")])
-    counts = both.group_by("source").agg(pl.len(), pl.col("source_revision").first()).sort("source")
-    per_source = {s.spec.name: len(s.records) for s in loaded} or dict(zip(counts["source"], counts["len"]))
-    revisions = {s.spec.name: s.revision for s in loaded} or dict(zip(counts["source"], counts["source_revision"]))
-    return FunnelResult(kept=kept, rejected=all_rejected, funnel=funnel, rows_in=rows_in, source_rows_in=per_source,
-                        source_revisions=revisions, eval_set_sizes=dict(index.sizes))
+    return finish_funnel(kept, rejected, quarantined, rows, funnel, rows_in, index, loaded)
 
 
 def cross_shard_dedup(outcome: pl.DataFrame, ids: pl.DataFrame, config: NearDedupConfig) -> pl.DataFrame:

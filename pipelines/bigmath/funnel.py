@@ -248,9 +248,9 @@ def run_funnel(config: FunnelConfig) -> FunnelResult:
     return result
 
 
-def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig,
-                loaded: Sequence[SourceRows] = ()) -> FunnelResult:
-    """Run the filter chain on normalized ``rows``; ``quarantined`` are the read-time rejects."""
+def start_funnel(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig):
+    """The funnel's first records, shared by the in-process and the engine paths: the refusal of a
+    profile without evaluation sets, the normalize step, and the contamination index (timed)."""
     if config.require_eval_sets and not config.eval_sets:
         raise ValueError("this profile declares no evaluation set, so decontamination would silently not run; declare "
                          "eval_sets in pipelines/config.py or set FOUNDRY_ALLOW_NO_EVAL_SETS=1 to run without one")
@@ -259,21 +259,27 @@ def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelCon
     funnel.record("normalize", rows_in, StepResult(rows, quarantined))
     with measure_step(funnel, "build_contamination_index"):
         index = build_contamination_index(config)
-    kept, rejected, funnel = run_steps(rows, build_steps(config, index), funnel)
+    return funnel, rows_in, index
+
+
+def finish_funnel(kept: pl.DataFrame, rejected: pl.DataFrame, quarantined: pl.DataFrame, rows: pl.DataFrame,
+                  funnel: Funnel, rows_in: int, index, loaded: Sequence[SourceRows] = ()) -> FunnelResult:
+    """The result of either path: read-time and step rejects in one table, per-source counts and revisions."""
     all_rejected = concat_rejected([quarantined, rejected], SCHEMA).select(list(REJECTED_SCHEMA))
     both = pl.concat([rows.select("source", "source_revision"), quarantined.select("source", "source_revision")])
     counts = both.group_by("source").agg(pl.len(), pl.col("source_revision").first()).sort("source")
     per_source = {s.spec.name: len(s.records) for s in loaded} or dict(zip(counts["source"], counts["len"]))
     revisions = {s.spec.name: s.revision for s in loaded} or dict(zip(counts["source"], counts["source_revision"]))
-    return FunnelResult(
-        kept=kept.select(list(SCHEMA)),
-        rejected=all_rejected,
-        funnel=funnel,
-        rows_in=rows_in,
-        source_rows_in=per_source,
-        source_revisions=revisions,
-        eval_set_sizes=dict(index.sizes),
-    )
+    return FunnelResult(kept=kept, rejected=all_rejected, funnel=funnel, rows_in=rows_in, source_rows_in=per_source,
+                        source_revisions=revisions, eval_set_sizes=dict(index.sizes))
+
+
+def filter_rows(rows: pl.DataFrame, quarantined: pl.DataFrame, config: FunnelConfig,
+                loaded: Sequence[SourceRows] = ()) -> FunnelResult:
+    """Run the filter chain on normalized ``rows``; ``quarantined`` are the read-time rejects."""
+    funnel, rows_in, index = start_funnel(rows, quarantined, config)
+    kept, rejected, funnel = run_steps(rows, build_steps(config, index), funnel)
+    return finish_funnel(kept.select(list(SCHEMA)), rejected, quarantined, rows, funnel, rows_in, index, loaded)
 
 
 def source_breakdown(result: FunnelResult) -> pl.DataFrame:
