@@ -12,14 +12,15 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from assets.metadata import frame_metadata, image_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table
 from assets.resources import FoundryResource, TrainingResource
 from pipelines.core.plots import metrics_plot
 
 FAMILY = "training"
 GROUP = "training"
-OWNERS = ["team:foundry"]
 KINDS = {"pytorch", "parquet"}
+# the shared surface, without an automation condition: a training run is launched on purpose, never
+# because an upstream table changed
 
 PROBLEMS = AssetKey("countdown_problems")
 PRIMING = AssetKey("countdown_priming_sets")
@@ -33,10 +34,6 @@ GRPO_COUNTDOWN = AssetKey("training_grpo_countdown")
 GRPO_BIGMATH = AssetKey("training_grpo_bigmath")
 EVALUATION = AssetKey("training_evaluation")
 TRAINING_ASSETS = (EXPORTS, PRETRAIN, PRIMING_SFT, GRPO_COUNTDOWN, GRPO_BIGMATH, EVALUATION)
-
-
-def _tags(stage: str) -> dict[str, str]:
-    return {"family": FAMILY, "stage": stage}
 
 
 def _dir(foundry: FoundryResource, *parts: str) -> Path:
@@ -79,7 +76,7 @@ def _stage_output(foundry: FoundryResource, stage: str, result, consumed: dict, 
 
 
 @asset(
-    key=EXPORTS, group_name=GROUP, owners=OWNERS, kinds=KINDS, tags=_tags("exports"),
+    key=EXPORTS, group_name=GROUP, **asset_surface(FAMILY, "exports", kinds=KINDS, automate=False),
     ins={"countdown_problems": AssetIn(PROBLEMS), "countdown_priming_sets": AssetIn(PRIMING),
          "countdown_search_traces": AssetIn(TRACES), "bigmath_kept": AssetIn(BIGMATH_KEPT)},
 )
@@ -130,7 +127,7 @@ def _texts(manifest: pl.DataFrame, cfg) -> tuple[list[str], list[str]]:
 
 
 @asset(
-    key=PRETRAIN, group_name=GROUP, owners=OWNERS, kinds=KINDS, tags=_tags("pretrain"),
+    key=PRETRAIN, group_name=GROUP, **asset_surface(FAMILY, "pretrain", kinds=KINDS, automate=False),
     ins={"training_exports": AssetIn(EXPORTS)},
 )
 def training_pretrain(context: AssetExecutionContext, foundry: FoundryResource, training: TrainingResource,
@@ -149,7 +146,7 @@ def training_pretrain(context: AssetExecutionContext, foundry: FoundryResource, 
 
 
 @asset(
-    key=PRIMING_SFT, group_name=GROUP, owners=OWNERS, kinds=KINDS, tags=_tags("priming"),
+    key=PRIMING_SFT, group_name=GROUP, **asset_surface(FAMILY, "priming", kinds=KINDS, automate=False),
     ins={"training_exports": AssetIn(EXPORTS), "training_pretrain": AssetIn(PRETRAIN)},
 )
 def training_priming_sft(context: AssetExecutionContext, foundry: FoundryResource, training: TrainingResource,
@@ -185,7 +182,7 @@ def _bigmath_rl_rows(manifest: pl.DataFrame, cfg) -> list[dict]:
 
 
 @asset(
-    key=GRPO_COUNTDOWN, group_name=GROUP, owners=OWNERS, kinds=KINDS, tags=_tags("grpo"),
+    key=GRPO_COUNTDOWN, group_name=GROUP, **asset_surface(FAMILY, "grpo", kinds=KINDS, automate=False),
     ins={"training_exports": AssetIn(EXPORTS), "training_priming_sft": AssetIn(PRIMING_SFT)},
 )
 def training_grpo_countdown(context: AssetExecutionContext, foundry: FoundryResource, training: TrainingResource,
@@ -204,7 +201,7 @@ def training_grpo_countdown(context: AssetExecutionContext, foundry: FoundryReso
 
 
 @asset(
-    key=GRPO_BIGMATH, group_name=GROUP, owners=OWNERS, kinds=KINDS, tags=_tags("grpo"),
+    key=GRPO_BIGMATH, group_name=GROUP, **asset_surface(FAMILY, "grpo", kinds=KINDS, automate=False),
     ins={"training_exports": AssetIn(EXPORTS), "training_pretrain": AssetIn(PRETRAIN)},
 )
 def training_grpo_bigmath(context: AssetExecutionContext, foundry: FoundryResource, training: TrainingResource,
@@ -222,7 +219,7 @@ def training_grpo_bigmath(context: AssetExecutionContext, foundry: FoundryResour
 
 
 @asset(
-    key=EVALUATION, group_name=GROUP, owners=OWNERS, kinds=KINDS, tags=_tags("evaluation"),
+    key=EVALUATION, group_name=GROUP, **asset_surface(FAMILY, "evaluation", kinds=KINDS, automate=False),
     ins={"countdown_problems": AssetIn(PROBLEMS), "training_grpo_countdown": AssetIn(GRPO_COUNTDOWN)},
 )
 def training_evaluation(context: AssetExecutionContext, foundry: FoundryResource, training: TrainingResource,
