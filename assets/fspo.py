@@ -25,7 +25,7 @@ from dagster import (
 )
 
 from assets.llm_resource import LLMResource
-from assets.metadata import frame_metadata, markdown_table
+from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.core.steps import check_funnel_conservation
 from pipelines.fspo.config import FspoConfig, config_for_profile
@@ -40,7 +40,6 @@ from validators.common import gx_check, to_check_result, unique_values
 
 FAMILY = "fspo"
 GROUP = "fspo"
-OWNERS = ["team:foundry"]
 TABLE = {"polars", "parquet"}
 LLM_TAG = {"requires": "llm"}  # definitions.py keeps these and their downstream out of foundry_all
 PARTITION_BY = {"partition_by": "domain"}  # the IO manager's Hive layout, one directory per domain
@@ -74,13 +73,12 @@ CHECK_LIMIT = "episodes_within_token_limit"
 CHECK_GX_EPISODES = "gx_fspo_episodes_suite"
 
 
-def _tags(stage: str, llm: bool = False) -> dict:
-    return {"family": FAMILY, "stage": stage, **(LLM_TAG if llm else {})}
-
-
 def _out(key: AssetKey, stage: str, description: str, llm: bool = False, partitioned: bool = True) -> AssetOut:
-    return AssetOut(key=key, group_name=GROUP, description=description, kinds=TABLE, owners=OWNERS,
-                    tags=_tags(stage, llm), metadata=PARTITION_BY if partitioned else None)
+    # the shared surface, without an automation condition (LLM stages are launched on purpose)
+    surface = asset_surface(FAMILY, stage, kinds=TABLE, automate=False)
+    surface["tags"].update(LLM_TAG if llm else {})
+    return AssetOut(key=key, group_name=GROUP, description=description,
+                    metadata=PARTITION_BY if partitioned else None, **surface)
 
 
 def fspo_config(foundry: FoundryResource) -> FspoConfig:
