@@ -64,7 +64,7 @@ BIGMATH_RECIPE: tuple[RecipeSource, ...] = (
                             fields={"problem": "problem", "answer": "answer", "solution": "solution"},
                             answer_from="column", license="Apache-2.0", origin="KbsdJames/Omni-MATH"),
                  2_478, False, "id confirmed (dataset card); split and columns (domain, difficulty, problem, "
-                               "solution, answer, source) from the card's loader, split name unconfirmed"),
+                               "solution, answer, source) from the card's loader; `test` is its only split (public loaders)"),
     _numina("amc_aime", 78, "; most amc_aime rows are AMC multiple choice, hence 78 kept"),
 )
 
@@ -90,12 +90,12 @@ def _eval(name: str, hf_id: str, split: str, column: str, confirmed: str, config
 EVAL_RECIPE: tuple[RecipeEvalSet, ...] = (
     _eval("math500", "HuggingFaceH4/MATH-500", "test", "problem", "id, split, column confirmed"),
     _eval("gsm8k_test", "openai/gsm8k", "test", "question", "id, config, split, column confirmed", config="main"),
-    _eval("aime_2024", "HuggingFaceH4/aime_2024", "train", "problem", "id confirmed; split/column unconfirmed"),
-    _eval("aime_2025", "math-ai/aime25", "test", "problem", "id and test.jsonl confirmed; column unconfirmed"),
-    _eval("amc_2023", "math-ai/amc23", "test", "question", "id and test split confirmed; column unconfirmed"),
+    _eval("aime_2024", "HuggingFaceH4/aime_2024", "train", "problem", "id confirmed; train split and `problem` column as public loaders read them"),
+    _eval("aime_2025", "math-ai/aime25", "test", "problem", "id, test split and `problem`/`answer` columns (card features and public loaders)"),
+    _eval("amc_2023", "math-ai/amc23", "test", "question", "id, test split and `question` column as public loaders read them"),
     _eval("olympiadbench", "Hothan/OlympiadBench", "train", "question",
-          "id and config confirmed; column unconfirmed", config="OE_TO_maths_en_COMP"),
-    _eval("minerva_ocw", "math-ai/minervamath", "test", "question", "id and test.jsonl confirmed; column unconfirmed"),
+          "id, config, train split and `question` column as public loaders read them", config="OE_TO_maths_en_COMP"),
+    _eval("minerva_ocw", "math-ai/minervamath", "test", "question", "id, test split and `question` column as public loaders read them"),
 )
 
 
