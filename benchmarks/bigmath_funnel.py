@@ -313,9 +313,12 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, default=3, help="resample the sample rows this many times (signals + dedup)")
     ap.add_argument("--workers", type=int, default=2, help="verification processes of the funnel")
+    ap.add_argument("--only", choices=("verify", "latex"), help="only the verification ratios (or only the LaTeX one)")
     args = ap.parse_args(argv)
     report: dict = {"cpu_count": mp.cpu_count(), "workers": args.workers}
     for kind, target in (("numeric", 10.0), ("latex", 1.8)):
+        if args.only == "latex" and kind != "latex":
+            continue
         ours = measure(run_verify_funnel, kind, args.workers)
         single = measure(run_verify_single, kind, args.workers)
         report[f"verify_{kind}"] = {
@@ -341,6 +344,9 @@ def main(argv=None) -> dict:
                 "warm_cpu_bound_ratio": _ratio(single["cpu_seconds"], warm["cpu_seconds"] / args.workers),
                 "warm_same_verdicts": warm["verdicts"] == single["verdicts"],
             })
+    if args.only:
+        print(json.dumps(report, indent=2))
+        return report
     cheap = measure(run_funnel_cheap, args.scale, args.workers)
     cheap_map = measure(run_map_cheap, args.scale, args.workers)
     report["signals_dedup"] = {

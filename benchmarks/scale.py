@@ -7,8 +7,11 @@
    the sample (the fast-path sources, replicated): each path in a fresh process, peak RSS from
    the kernel (VmHWM);
    - whole-frame: read the whole Parquet file, run :func:`pipelines.bigmath.funnel.filter_rows`;
-   - streaming: Parquet record batches -> per-row steps -> only the outcome columns and
-     signatures kept -> cross-shard dedup on signatures;
+   - streaming: :class:`pipelines.bigmath.distributed.StreamingFunnel`: Parquet record batches
+     -> per-row steps (built once, one verification pool for the run) -> exact and near dedup
+     against the earlier batches' keys and signatures -> the batch is done (written or dropped);
+     held across batches: per row the exact-dedup key, per kept row its MinHash signature and
+     LSH band keys; run on 1x and on the 10x input, against the whole-frame path on both;
 3. a projection, from the measured CPU seconds per row (this process + the verification
    workers), of core-hours and wall hours for the full Big-Math sources (~1M rows before
    filtering) and, from the behavior scorer's measured CPU seconds per token, for OpenWebMath
@@ -39,6 +42,7 @@ sys.path.insert(0, str(REPO))
 BIGMATH_FULL_ROWS = 1_000_000      # Big-Math's sources before filtering (the paper: "over 1M")
 OWM_DOCS, OWM_TOKENS = 6_300_000, 14_700_000_000
 FAST_SOURCES = ("gsm8k", "mawps", "aqua", "sat_math", "harp_proofs")  # the 10x input: no LaTeX-heavy answers
+BATCH_ROWS = 1000  # rows per record batch of the streaming path
 
 
 def _cpu_seconds() -> float:
@@ -113,60 +117,71 @@ def owm_cpu_per_token() -> tuple[float, int, int]:
 # ------------------------------------------------------------------ memory: one fresh process per path
 
 
-def write_scaled_input(path: Path, scale: int) -> int:
+def write_scaled_input(path: Path, scale: int) -> dict:
+    """The fast-path sources, ``scale`` times: copy k > 0 of a row gets " (variant k)" on its problem
+    and "#k" on its ids, so every copy is a distinct row that each step still has to look at."""
     import polars as pl
 
     _, rows, _, _ = sample_rows()
     rows = rows.filter(pl.col("source").is_in(FAST_SOURCES))
-    big = pl.concat([rows] * scale)
-    big.write_parquet(path, row_group_size=1000)
-    return big.height
+    parts = [rows] + [rows.with_columns(pl.col("problem") + f" (variant {k})", pl.col("problem_id") + f"#{k}",
+                                        pl.col("source_id") + f"#{k}") for k in range(1, scale)]
+    big = pl.concat(parts)
+    big.write_parquet(path, row_group_size=BATCH_ROWS)
+    # the data a path holds at once: the streaming path one record batch (plus what the steps
+    # derive from it), the whole-frame path the whole table
+    batch_mb = max(big.slice(i, BATCH_ROWS).estimated_size() for i in range(0, big.height, BATCH_ROWS)) / 2**20
+    return {"rows": big.height, "input_mb": round(big.estimated_size() / 2**20, 1), "batch_cap_mb": round(batch_mb, 2)}
 
 
 def run_path(mode: str, path: str) -> dict:
     import polars as pl
 
-    from pipelines.bigmath.distributed import OUTCOME_SCHEMA, cross_shard_dedup, row_outcomes
+    from pipelines.bigmath.distributed import StreamingFunnel
     from pipelines.bigmath.funnel import build_contamination_index, filter_rows
     from pipelines.bigmath.schema import REJECTED_SCHEMA
     from pipelines.config import get_profile
+    from pipelines.core import steps
     from pipelines.core.storage import iter_parquet_batches
-    from pipelines.engine.local import LocalEngine
 
+    # the funnel's per-step timings reset the kernel's peak-RSS mark before every step (to report
+    # each step's own peak); here the whole run's peak is the figure, so no resets
+    steps._reset_peak_rss = lambda: False
     config = get_profile("sample").bigmath
     index = build_contamination_index(config)
+    import datasketch  # noqa: F401  (both paths: imports before the baseline RSS)
     base = _peak_rss_mb()
     t0 = time.perf_counter()
+    extra = {}
     if mode == "whole":
         rows = pl.read_parquet(path)
         result = filter_rows(rows, pl.DataFrame(schema=REJECTED_SCHEMA), config)
         kept = result.kept.height
     else:
-        parts, ids = [], []
-        fn = partial(row_outcomes, config=config, index=index)
-        batches = iter_parquet_batches(path, batch_rows=1000)
-        for batch, out in zip(iter_parquet_batches(path, batch_rows=1000), LocalEngine().map_stream(fn, batches)):
-            parts.append(out)  # outcome columns and signatures only; the batch's text is dropped here
-            ids.append(batch.select("problem_id", "source"))
-        outcome = pl.concat(parts) if parts else pl.DataFrame(schema=OUTCOME_SCHEMA)
-        final = cross_shard_dedup(outcome, pl.concat(ids), config.near_dedup)
-        kept = final.filter(pl.col("step").is_null()).height
+        kept = 0
+        with StreamingFunnel(config, index) as funnel:
+            for batch in iter_parquet_batches(path, batch_rows=BATCH_ROWS):
+                k, _ = funnel.add(batch)  # a real run writes k and the rejects out here; nothing is kept
+                kept += k.height
+        extra = {"held_signature_mb": round(funnel.held_bytes() / 2**20, 2), "held_keys": len(funnel.seen)}
     return {"mode": mode, "kept": kept, "seconds": round(time.perf_counter() - t0, 1),
-            "peak_rss_mb": round(_peak_rss_mb(), 1), "rss_after_imports_mb": round(base, 1)}
+            "peak_rss_mb": round(_peak_rss_mb(), 1), "rss_after_imports_mb": round(base, 1), **extra}
 
 
-def memory(scale: int) -> list[dict]:
-    out = []
+def memory(scale: int) -> tuple[list[dict], dict]:
+    out, inputs = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bigmath_x.parquet"
-        n = write_scaled_input(path, scale)
-        for mode in ("whole", "stream"):
-            proc = subprocess.run([sys.executable, __file__, "--path-mode", mode, "--path", str(path)],
-                                  capture_output=True, text=True, check=True, cwd=REPO)
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
-            row["rows"] = n
-            out.append(row)
-    return out
+        for s, modes in ((1, ("stream", "whole")), (scale, ("stream", "whole"))):
+            path = Path(tmp) / f"bigmath_x{s}.parquet"
+            inputs[s] = write_scaled_input(path, s)
+            for mode in modes:
+                proc = subprocess.run([sys.executable, __file__, "--path-mode", mode, "--path", str(path)],
+                                      capture_output=True, text=True, check=True, cwd=REPO)
+                row = json.loads(proc.stdout.strip().splitlines()[-1])
+                row = {"input": f"{s}x", "rows": inputs[s]["rows"], "input_mb": inputs[s]["input_mb"], **row}
+                row["over_imports_mb"] = round(row["peak_rss_mb"] - row["rss_after_imports_mb"], 1)
+                out.append(row)
+    return out, inputs[scale]
 
 
 def projection(cpu_per_row: float, owm_cpu_per_token: float) -> list[dict]:
@@ -190,6 +205,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, default=10)
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--only-memory", action="store_true", help="only the peak-memory table")
     ap.add_argument("--path-mode", choices=("whole", "stream"), help=argparse.SUPPRESS)
     ap.add_argument("--path", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -197,10 +213,21 @@ def main() -> None:
         print(json.dumps(run_path(args.path_mode, args.path)))
         return
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (shared machines give lower rows/s)")
-    speed, cpu_per_row = rows_per_second(args.skip_ray)
-    print("\n## Big-Math per-row steps, sample sources (measured)\n" + table(speed))
-    mem = memory(args.scale)
-    print(f"\n## Peak memory, {args.scale}x input ({', '.join(FAST_SOURCES)} replicated; measured)\n" + table(mem))
+    if not args.only_memory:
+        speed, cpu_per_row = rows_per_second(args.skip_ray)
+        print("\n## Big-Math per-row steps, sample sources (measured)\n" + table(speed))
+    mem, big = memory(args.scale)
+    print(f"\n## Peak memory, 1x and {args.scale}x input ({', '.join(FAST_SOURCES)} replicated; measured)\n"
+          + table([{k: v for k, v in r.items() if k not in ("held_signature_mb", "held_keys")} for r in mem]))
+    cap = big["batch_cap_mb"]
+    print(f"memory cap for the data the streaming path holds at once: one record batch of {BATCH_ROWS} rows, "
+          f"<= {cap} MB; the {args.scale}x input is {big['input_mb']} MB = {big['input_mb'] / cap:.0f}x that cap")
+    for r in mem:
+        if r["mode"] == "stream":
+            print(f"streaming {r['input']}: held across batches {r['held_keys']} exact-dedup keys and "
+                  f"{r['held_signature_mb']} MB of MinHash signatures (kept rows only)")
+    if args.only_memory:
+        return
     owm_per_token, docs, tokens = owm_cpu_per_token()
     print(f"\nCPU seconds per row (Big-Math per-row steps, sample mix): {cpu_per_row:.5f}")
     print(f"CPU seconds per token (OWM lexical behavior scorer, {docs} sample docs, {tokens} GPT-2 tokens): "

@@ -17,6 +17,7 @@ the same rows, on any engine and any shard size (``tests/pipelines/engine/test_b
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from functools import partial
 from typing import Iterable, Sequence
 
@@ -51,11 +52,14 @@ def per_row_steps(config: FunnelConfig, index: ContaminationIndex | None):
     return [s for s in build_steps(config, index) if s.name not in CROSS_SHARD_STEPS]
 
 
-def row_outcomes(frame: pl.DataFrame, config: FunnelConfig, index: ContaminationIndex | None) -> pl.DataFrame:
-    """The batch function: one outcome row per input row (see :data:`OUTCOME_SCHEMA`)."""
+def row_outcomes(frame: pl.DataFrame, config: FunnelConfig, index: ContaminationIndex | None,
+                 steps=None) -> pl.DataFrame:
+    """The batch function: one outcome row per input row (see :data:`OUTCOME_SCHEMA`). ``steps``:
+    :func:`per_row_steps` built once by a caller that runs many batches (the language model is
+    loaded when the steps are built)."""
     pos = "__pos"
     kept, rejected, _ = run_steps(frame.with_columns(pl.int_range(frame.height, dtype=pl.Int64).alias(pos)),
-                                  per_row_steps(config, index))
+                                  steps if steps is not None else per_row_steps(config, index))
     texts = kept.get_column("problem").to_list()
     nd = config.near_dedup
     sigs = minhash_signatures([shingle_strs(t, nd.shingle_size) for t in texts], nd) if texts else []
@@ -112,6 +116,130 @@ def near_duplicates_from_signatures(signatures: np.ndarray | Sequence[Sequence[i
             for key, table in zip(keys, tables):
                 table.setdefault(key, []).append(i)
     return out
+
+
+class NearDedupIndex:
+    """:func:`near_duplicates_from_signatures`, one signature at a time: the same LSH bands,
+    candidates in position order and Jaccard estimate, so feeding rows batch after batch in input
+    order gives the same matches as one call over all of them. It holds, per KEPT row only, its
+    signature (``num_perm`` values in the dtype given: 8 bytes each as uint64, 4 as uint32) and its
+    band keys; nothing of the text."""
+
+    def __init__(self, config: NearDedupConfig = NearDedupConfig()):
+        from datasketch import MinHashLSH
+
+        self.config = config
+        self.ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
+        self.tables: list[dict[bytes, list[int]]] = [{} for _ in self.ranges]
+        self._blocks: list[np.ndarray] = []  # signatures of kept rows, in blocks of the batches
+        self._ends: list[int] = []           # kept-row count at the end of each block
+        self.kept = 0
+
+    def _signature(self, k: int) -> np.ndarray:
+        b = int(np.searchsorted(self._ends, k, side="right"))
+        return self._blocks[b][k - (self._ends[b - 1] if b else 0)]
+
+    def add(self, signatures: np.ndarray) -> list[int | None]:
+        """Match each row (in order) against the kept rows before it; returns, per row, the number
+        of the kept row it nearly duplicates (0-based, in kept order), or None (it is kept)."""
+        out: list[int | None] = []
+        new: list[np.ndarray] = []
+        base = self.kept  # kept rows before this batch; those of this batch are in ``new``
+        for sig in signatures:
+            keys = [sig[a:b].tobytes() for a, b in self.ranges]
+            cands: set[int] = set()
+            for key, table in zip(keys, self.tables):
+                cands.update(table.get(key, ()))
+            match = None
+            for c in sorted(cands):
+                other = self._signature(c) if c < base else new[c - base]
+                if float(np.count_nonzero(sig == other)) / float(self.config.num_perm) >= self.config.threshold:
+                    match = c
+                    break
+            out.append(match)
+            if match is None:
+                for key, table in zip(keys, self.tables):
+                    table.setdefault(key, []).append(self.kept)
+                new.append(sig)
+                self.kept += 1
+        if new:
+            self._blocks.append(np.vstack(new))
+            self._ends.append(self.kept)
+        return out
+
+
+class StreamingFunnel:
+    """The Big-Math funnel's filter steps over record batches, with memory that does not grow with
+    the text: each batch goes through the per-row steps (built once: one language model), then
+    through exact and near dedup against every earlier batch's survivors, in input order, and is
+    finished there: the caller writes or drops its kept and rejected rows. Held across batches:
+    per kept row, the exact-dedup key, its MinHash signature and LSH band keys
+    (:class:`NearDedupIndex`), plus its id and source for the near-copy detail; one verification
+    pool (:class:`pipelines.bigmath.verify.VerifyPool`) serves every batch.
+
+    Kept and rejected rows equal :func:`pipelines.bigmath.funnel.filter_rows` on the concatenated
+    batches (``tests/pipelines/bigmath/test_streaming.py``)."""
+
+    def __init__(self, config: FunnelConfig, index: ContaminationIndex | None = None):
+        from pipelines.bigmath.verify import VerifyPool
+
+        self.config = config
+        self.index = index if index is not None and len(index) else None
+        self.steps = per_row_steps(config, self.index)
+        self.pool = VerifyPool(workers=config.verify.workers, item_timeout_s=config.verify.item_timeout_s)
+        self.seen: set[int] = set()
+        self.near = NearDedupIndex(config.near_dedup)
+        self.kept_ids: list[str] = []      # problem_id (source) of each kept row: the near-copy detail
+        self.rows_in = 0
+        self.rows_kept = 0
+        self.rejected_by: dict[tuple[str, str], int] = {}
+
+    def __enter__(self) -> "StreamingFunnel":
+        self.pool.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.__exit__(*exc)
+
+    def add(self, batch: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """One batch in input order: (kept rows, rejected rows with reason, step, detail)."""
+        self.rows_in += batch.height
+        kept, rejected, _ = run_steps(batch, self.steps)
+        texts = kept.get_column("problem").to_list()
+        keys = [dedup_key(t) for t in texts]
+        exact = []
+        for k in keys:
+            exact.append(k in self.seen)
+            self.seen.add(k)
+        alive = [i for i, d in enumerate(exact) if not d]
+        nd = self.config.near_dedup
+        sigs = minhash_signatures([shingle_strs(texts[i], nd.shingle_size) for i in alive], nd) if alive else []
+        matches = self.near.add(sigs) if alive else []
+        pid, src = kept.get_column("problem_id").to_list(), kept.get_column("source").to_list()
+        reason: list[str | None] = [R.DUPLICATE if d else None for d in exact]
+        step: list[str | None] = ["exact_dedup" if d else None for d in exact]
+        detail: list[str | None] = [None] * len(exact)
+        for i, m in zip(alive, matches):
+            if m is None:
+                self.kept_ids.append(f"{pid[i]} ({src[i]})")
+            else:
+                reason[i], step[i], detail[i] = R.NEAR_DUPLICATE, "near_dedup", f"near copy of {self.kept_ids[m]}"
+        labels = pl.DataFrame({"reason": reason, "step": step, "detail": detail},
+                              schema={"reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8})
+        labelled = kept.hstack(labels)
+        dups = labelled.filter(pl.col("step").is_not_null())
+        kept = labelled.filter(pl.col("step").is_null()).select(list(SCHEMA))
+        rejected = concat_rejected([rejected, dups], batch.schema)
+        for (r, s), n in Counter(zip(rejected.get_column("reason").to_list(),
+                                     rejected.get_column("step").to_list())).items():
+            self.rejected_by[(s, r)] = self.rejected_by.get((s, r), 0) + n
+        self.rows_kept += kept.height
+        return kept, rejected
+
+    def held_bytes(self) -> int:
+        """Bytes of the per-row state held across batches (signatures; the band keys, key set and
+        ids are Python objects on top: see ``benchmarks/scale.py`` for the measured total)."""
+        return sum(b.nbytes for b in self.near._blocks)
 
 
 def shard_rows(rows: pl.DataFrame, rows_per_shard: int = DEFAULT_SHARD_ROWS) -> list[pl.DataFrame]:
@@ -192,5 +320,5 @@ def run_funnel_on_engine(config: FunnelConfig, engine: Engine, rows_per_shard: i
     return result
 
 
-__all__ = ["CROSS_SHARD_STEPS", "cross_shard_dedup", "exact_duplicates_from_keys", "filter_rows_on_engine",
+__all__ = ["CROSS_SHARD_STEPS", "NearDedupIndex", "StreamingFunnel", "cross_shard_dedup", "exact_duplicates_from_keys", "filter_rows_on_engine",
            "near_duplicates_from_signatures", "row_outcomes", "run_funnel_on_engine", "shard_rows"]

@@ -20,6 +20,7 @@ the machine is:
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import re
@@ -49,6 +50,8 @@ class VerifyOutcome:
 
 
 WORKER_CPU_SECONDS = 0.0  # CPU seconds of the workers closed so far in this process (benchmarks)
+_PARSE_CACHE: dict[str, object] | None = None  # in a worker: math-verify's parse result per LaTeX string
+_PARSE_CACHE_SIZE = 4096
 
 
 class ItemTimeout(BaseException):
@@ -116,7 +119,7 @@ def check_item(item: VerifyItem, timeout_s: int | None = 5) -> VerifyOutcome:
     ``timeout_s`` is math-verify's own (SIGALRM, main thread only) timeout; the worker pool
     passes None and enforces a CPU budget itself (see the module docstring).
     """
-    from math_verify import parse, verify
+    from math_verify import verify
 
     if not item.answer:
         return VerifyOutcome(False, None, "no answer")
@@ -124,7 +127,7 @@ def check_item(item: VerifyItem, timeout_s: int | None = 5) -> VerifyOutcome:
         return VerifyOutcome(False, None, "answer is words, not a mathematical value")
     gold_latex = _as_latex(item.answer)
     try:
-        gold = parse(gold_latex, parsing_timeout=timeout_s)
+        gold = _parse(gold_latex, timeout_s)
     except Exception as exc:  # math-verify raises on some malformed LaTeX even with raise_on_error=False
         return VerifyOutcome(False, None, f"parse error: {type(exc).__name__}")
     if not gold:
@@ -136,13 +139,75 @@ def check_item(item: VerifyItem, timeout_s: int | None = 5) -> VerifyOutcome:
         # most solutions box the very string the answer column holds: parse is a pure function of
         # its text, so the same text is parsed once (about a third of the work of such an item)
         pred_latex = _as_latex(stated)
-        pred = gold if pred_latex == gold_latex else parse(pred_latex, parsing_timeout=timeout_s)
+        pred = gold if pred_latex == gold_latex else _parse(pred_latex, timeout_s)
         if not pred:
             return VerifyOutcome(True, None, "solution's final answer not parseable")
         same = verify(gold, pred, timeout_seconds=timeout_s)
     except Exception as exc:
         return VerifyOutcome(True, None, f"compare error: {type(exc).__name__}")
     return VerifyOutcome(True, bool(same), None if same else f"solution says {stated[:200]!r}")
+
+
+def _parse(latex: str, timeout_s: int | None):
+    """math-verify's ``parse``; in a worker, each distinct string parsed once (gold answers and
+    solutions' final answers repeat: "\\frac{1}{2}", "\\sqrt{2}"). ``parse`` is a pure function of the
+    string and its results (sympy expressions, strings) are immutable. Only successes are kept."""
+    from math_verify import parse
+
+    cache = _PARSE_CACHE
+    if cache is None:
+        return parse(latex, parsing_timeout=timeout_s)
+    hit = cache.get(latex)
+    if hit is None:
+        hit = parse(latex, parsing_timeout=timeout_s)
+        if len(cache) >= _PARSE_CACHE_SIZE:  # bounded: a long-lived worker sees millions of strings
+            cache.clear()
+        cache[latex] = hit
+    return hit
+
+
+class _TwoStageParser:
+    """ANTLR's two-stage parse for latex2sympy's grammar: SLL prediction first, full LL only when
+    SLL reports a syntax error. ANTLR documents SLL as giving either the very tree LL gives or a
+    syntax error, so the tree (and every verdict) is LL's; SLL skips the full-context predictions
+    that cost a large share of a parse (``PredictionMode`` in the ANTLR runtime). latex2sympy's error
+    listener raises at the first syntax error, so a failed SLL attempt ends there."""
+
+    def __init__(self, make):
+        self._make = make
+
+    def math(self):
+        from antlr4.atn.PredictionMode import PredictionMode
+
+        parser = self._make()
+        parser._interp.predictionMode = PredictionMode.SLL
+        try:
+            return parser.math()
+        except Exception:  # a syntax error under SLL: LL decides, from a fresh parser (ItemTimeout passes through)
+            pass
+        return self._make().math()
+
+
+def _speed_up_worker() -> None:
+    """Make a worker cheaper than plain math-verify in one process, with the same verdicts:
+    the two-stage parse, the parse cache, and a garbage collector that no longer walks the
+    modules inherited from the fork server (``gc.freeze``) and runs less often (ANTLR allocates
+    millions of short-lived objects per few hundred answers)."""
+    global _PARSE_CACHE
+    from latex2sympy2_extended import latex2sympy2 as l2s
+
+    cls = l2s._Latex2Sympy
+    if not getattr(cls.create_parser, "_two_stage", False):
+        plain = cls.create_parser
+
+        def create_parser(self, latex_str):
+            return _TwoStageParser(lambda: plain(self, latex_str))
+
+        create_parser._two_stage = True  # type: ignore[attr-defined]
+        cls.create_parser = create_parser
+    _PARSE_CACHE = {}
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _quiet_math_verify() -> None:
@@ -162,6 +227,7 @@ def _on_budget(signum, frame):  # SIGPROF handler in the worker
 def _worker(conn: Connection, cpu_budget_s: float, check=check_item) -> None:
     """Take chunks of (index, item); say when each item starts, answer it as soon as it is checked."""
     _quiet_math_verify()
+    _speed_up_worker()
     signal.signal(signal.SIGPROF, _on_budget)
     while True:
         try:
@@ -220,14 +286,20 @@ class _Slot:
 
 
 def _run_pool(items: Sequence[VerifyItem], todo: deque[int], results: list, *, ctx, workers: int,
-              cpu_budget_s: float, wall_s: float, check, chunk_size: int, fresh_per_item: bool) -> None:
+              cpu_budget_s: float, wall_s: float, check, chunk_size: int, fresh_per_item: bool,
+              kept: list[_Slot] | None = None) -> None:
     """Check the items whose indices are in ``todo``; fill ``results``. ``fresh_per_item``: a new
-    worker for every item (the retry round)."""
+    worker for every item (the retry round). ``kept``: the workers of a :class:`VerifyPool`,
+    used and left running (replaced ones are put back in the list)."""
     n = len(todo)
     if n == 0:
         return
-    workers = max(1, min(workers, n))
-    slots = [_Slot(ctx, cpu_budget_s, check) for _ in range(workers)]
+    if kept is not None:
+        while len(kept) < workers:
+            kept.append(_Slot(ctx, cpu_budget_s, check))
+        slots = kept
+    else:
+        slots = [_Slot(ctx, cpu_budget_s, check) for _ in range(max(1, min(workers, n)))]
     done = 0
 
     def feed(slot: _Slot) -> None:
@@ -283,9 +355,48 @@ def _run_pool(items: Sequence[VerifyItem], todo: deque[int], results: list, *, c
                         s.close()
                         s = slots[i] = _Slot(ctx, cpu_budget_s, check)
                     feed(s)
-    finally:
+    except BaseException:
+        for s in slots:  # workers may still hold items of this call: none of them is reused
+            s.kill() if s.pending else s.close()
+        slots.clear()
+        raise
+    if kept is None:
         for s in slots:
             s.close()
+
+
+_ACTIVE: list["VerifyPool"] = []  # pools opened with ``with VerifyPool(...)`` in this process, innermost last
+
+
+class VerifyPool:
+    """Verification workers kept for many calls: ``with VerifyPool(workers=2): ...`` makes every
+    :func:`verify_answers` call inside the block (with the same budget and check function) use
+    these workers instead of starting its own. A streaming funnel verifies batch after batch: the
+    workers start once, and what they built (parse cache, ANTLR prediction tables) serves every
+    batch. Deadlines, retries and verdicts are those of :func:`verify_answers` (the retry round
+    still runs each timed-out item alone in a fresh worker)."""
+
+    def __init__(self, workers: int | None = None, item_timeout_s: float = 5, check=check_item):
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.item_timeout_s = item_timeout_s
+        self.check = check
+        self.slots: list[_Slot] = []
+
+    def serves(self, item_timeout_s: float, check) -> bool:
+        return item_timeout_s == self.item_timeout_s and check is self.check
+
+    def __enter__(self) -> "VerifyPool":
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _ACTIVE.remove(self)
+        self.close()
+
+    def close(self) -> None:
+        for s in self.slots:
+            s.close()
+        self.slots.clear()
 
 
 def _context():
@@ -323,12 +434,17 @@ def verify_answers(
     if n == 0:
         return []
     deadline_s = deadline_s if deadline_s is not None else 12 * item_timeout_s
-    workers = max(1, min(workers or os.cpu_count() or 1, n))
+    pool = _ACTIVE[-1] if _ACTIVE and _ACTIVE[-1].serves(item_timeout_s, check) else None
+    workers = pool.workers if pool is not None else max(1, min(workers or os.cpu_count() or 1, n))
     chunk_size = chunk_size or max(1, min(64, n // (workers * 4)))
     ctx = _context()
     results: list[VerifyOutcome | None] = [None] * n
-    _run_pool(items, deque(range(n)), results, ctx=ctx, workers=workers, cpu_budget_s=item_timeout_s,
-              wall_s=deadline_s, check=check, chunk_size=chunk_size, fresh_per_item=False)
+    # equal and alike answers next to each other: a chunk goes to one worker, whose parse cache
+    # and ANTLR prediction tables then serve the rest of the chunk (results stay in input order)
+    order = deque(sorted(range(n), key=lambda i: items[i].answer or ""))
+    _run_pool(items, order, results, ctx=ctx, workers=workers, cpu_budget_s=item_timeout_s,
+              wall_s=deadline_s, check=check, chunk_size=chunk_size, fresh_per_item=False,
+              kept=pool.slots if pool is not None else None)
     again = deque(i for i, o in enumerate(results) if o is not None and o.timed_out)
     if again:
         _run_pool(items, again, results, ctx=ctx, workers=workers, cpu_budget_s=item_timeout_s * retry_factor,

@@ -66,3 +66,40 @@ def test_real_world_answer_formats_through_the_worker_pool():
         VerifyItem("72", "48 + 24 = 72\nThe answer is: 73"),
     ], workers=2)
     assert [(o.parsed, o.agrees) for o in out] == [(True, True), (True, True), (False, None), (True, False)]
+
+
+def _pid(item: VerifyItem, timeout_s) -> VerifyOutcome:
+    if item.answer == "SPIN":
+        while True:
+            pass
+    return VerifyOutcome(True, None, str(os.getpid()))
+
+
+def test_a_pool_keeps_its_workers_across_calls_and_still_retries_alone():
+    from pipelines.bigmath.verify import VerifyPool
+
+    with VerifyPool(workers=2, item_timeout_s=0.5, check=_pid) as pool:
+        first = verify_answers([VerifyItem(str(i), None) for i in range(20)], item_timeout_s=0.5, check=_pid)
+        started = {s.proc.pid for s in pool.slots}
+        second = verify_answers([VerifyItem(str(i), None) for i in range(20)] + [VerifyItem("SPIN", None)],
+                                item_timeout_s=0.5, retry_factor=2, check=_pid)
+    workers = {int(o.detail) for o in first}
+    assert len(started) == 2 and workers <= started
+    assert {int(o.detail) for o in second[:20]} <= started  # the second call ran on the same processes
+    assert second[20].timed_out and second[20].detail == "timeout: over 1s CPU"  # retried alone, 2 x the budget
+    assert pool.slots == []  # closed with the block
+    # outside the block, calls start their own workers again
+    assert not ({int(o.detail) for o in verify_answers([VerifyItem("1", None)], check=_pid)} & workers)
+
+
+def test_the_worker_speed_ups_keep_math_verify_verdicts():
+    # workers parse with ANTLR's two-stage SLL/LL prediction and a parse cache; this process
+    # runs plain math-verify: every verdict must be the same on LaTeX answers of many shapes
+    import json
+    from pathlib import Path
+
+    pairs = json.loads((Path(__file__).parent / "data" / "math_verify_pairs.json").read_text())["pairs"]
+    items = [VerifyItem(g, p) for g, p, _ in pairs[:150]] + [VerifyItem(p, None) for _, p, _ in pairs[:150]] + [
+        VerifyItem("\\frac{\\sqrt{3}}{2}", "\\boxed{\\dfrac{\\sqrt3}{2}}"), VerifyItem("(-\\infty, 3)", "\\boxed{x<3}"),
+        VerifyItem("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\boxed{(1,2)}"), VerifyItem("x^2+", None)]
+    assert verify_answers(items, workers=2) == [check_item(it, None) for it in items]
