@@ -1,0 +1,131 @@
+"""Episode conversion on the engine: reading (the heavy part: HDF5, Parquet, TFRecord parsing,
+image encoding) runs as engine batch tasks, one task per unit of the source.
+
+What crosses the task boundary: in, one row per task naming the format, the path or URI of the
+unit (a Minari dataset, a share of its episodes, a D4RL file, a pickle, an RLDS shard, a LeRobot
+dataset) and the reader's options; out, one row per task holding the items the reader made
+(episodes with their arrays and encoded images, or quarantine records), pickled. Each task reads
+its own files, so on a cluster the units must be reachable from every worker: URIs (``s3://``)
+or a shared filesystem. The driver runs :func:`pipelines.episodes.convert.standardize` on the
+items in task order, which is the order the reader alone gives: the same standard tables on every
+engine. A file or episode a reader cannot read is one quarantined item, as before; a task whose
+reader fails unexpectedly is one quarantined item for its unit (``read_source``'s last resort).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.core import storage
+from pipelines.engine import Engine
+from pipelines.episodes.readers import (READERS, ReadItem, RLDSLayoutError, minari_dataset_dirs, read_source,
+                                        rlds_version_dirs)
+
+TASK_SCHEMA = {"format": pl.Utf8, "path": pl.Utf8, "options": pl.Utf8, "episodes": pl.List(pl.Int64)}
+RESULT_SCHEMA = {"items": pl.Binary, "layout_error": pl.Utf8}
+
+
+def _task(fmt: str, path, options: dict, episodes: list[int] | None = None) -> dict:
+    return {"format": fmt, "path": str(path), "options": json.dumps(options, sort_keys=True), "episodes": episodes}
+
+
+def _minari_episode_count(dataset: Path) -> int | None:
+    meta = dataset / "data" / "metadata.json"
+    try:
+        return int(json.loads(meta.read_text(encoding="utf-8"))["total_episodes"])
+    except Exception:  # noqa: BLE001 - no count: the dataset is one task and its reader reports the problem
+        return None
+
+
+def plan_tasks(fmt: str, path: str | Path, options: dict | None = None, episodes_per_task: int = 0) -> pl.DataFrame:
+    """The tasks that read ``path`` as the reader alone would, in the reader's order.
+
+    Local paths are split: Minari per dataset (and per ``episodes_per_task`` episodes when > 0), D4RL
+    HDF5 and D5RL pickles per file, RLDS per shard; a LeRobot dataset is one task (an episode may
+    span its data files). A URI is split per file for D4RL HDF5 and per shard for an RLDS version
+    directory; other URIs are one task. Anything the planner cannot see into is one task, and the
+    reader reports it."""
+    if fmt not in READERS:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(READERS)}")
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    one = [_task(fmt, path, options)]
+    if storage.is_uri(path):
+        tasks = _plan_uri(fmt, str(path), options) or one
+    else:
+        tasks = _plan_local(fmt, Path(path), options, episodes_per_task) or one
+    return pl.DataFrame(tasks, schema=TASK_SCHEMA, orient="row")
+
+
+def _plan_local(fmt: str, path: Path, options: dict, episodes_per_task: int) -> list[dict]:
+    if fmt == "minari":
+        single = (path / "data" / "metadata.json").exists() or (path / "metadata.json").exists()
+        dirs = [path] if single else minari_dataset_dirs(path)
+        # a directory of several: the reader names each dataset's source itself (source= applies to one)
+        opts = options if single else {k: v for k, v in options.items() if k != "source"}
+        tasks = []
+        for d in dirs:
+            total = _minari_episode_count(d) if episodes_per_task > 0 else None
+            if not total:
+                tasks.append(_task(fmt, d, opts))
+                continue
+            for start in range(0, total, episodes_per_task):
+                tasks.append(_task(fmt, d, opts, list(range(start, min(total, start + episodes_per_task)))))
+        return tasks
+    if fmt == "d4rl-hdf5" and path.is_dir():
+        files = sorted([*path.rglob("*.hdf5"), *path.rglob("*.h5")])
+        return [_task(fmt, f, options) for f in files]
+    if fmt == "d5rl-pickle" and path.is_dir():
+        files = sorted([*path.rglob("*.pkl"), *path.rglob("*.pickle")])
+        opts = {**options, "source": options.get("source") or path.name}  # the reader's default for a directory
+        return [_task(fmt, f, opts) for f in files]
+    if fmt == "rlds" and path.is_dir():
+        dirs = rlds_version_dirs(path)
+        if len(dirs) != 1 or not (dirs[0] / "features.json").exists():
+            return []  # refused or reported by the reader, as one task
+        shards = sorted(p for p in dirs[0].iterdir() if p.is_file() and ".tfrecord" in p.name)
+        return [_task(fmt, s, options) for s in shards]
+    return []
+
+
+def _plan_uri(fmt: str, uri: str, options: dict) -> list[dict]:
+    if fmt == "d4rl-hdf5" and storage.is_dir(uri):
+        files = sorted([*storage.list_files(uri, "**/*.hdf5"), *storage.list_files(uri, "**/*.h5")])
+        return [_task(fmt, f, options) for f in files]
+    if fmt == "rlds" and storage.is_dir(uri) and storage.exists(storage.join(uri, "dataset_info.json")):
+        shards = [f for f in storage.list_files(uri, "*") if ".tfrecord" in storage.name_of(f)]
+        return [_task(fmt, s, options) for s in shards]
+    return []
+
+
+def read_batch(tasks: pl.DataFrame) -> pl.DataFrame:
+    """The batch function: every task's items, pickled (one row per task, in order)."""
+    rows = []
+    for t in tasks.iter_rows(named=True):
+        options = json.loads(t["options"])
+        if t["episodes"] is not None:
+            options["episodes"] = list(t["episodes"])
+        try:
+            items, error = read_source(t["format"], t["path"], **options), None
+        except RLDSLayoutError as exc:  # a usage error: raised again on the driver, not quarantined
+            items, error = [], str(exc)
+        rows.append({"items": pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL), "layout_error": error})
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
+
+
+def read_on_engine(fmt: str, path: str | Path, engine: Engine, *, episodes_per_task: int = 0,
+                   **options) -> list[ReadItem]:
+    """:func:`pipelines.episodes.readers.read_source` with the reading done as engine tasks; the
+    same items in the same order."""
+    tasks = plan_tasks(fmt, path, options, episodes_per_task)
+    (done,) = engine.map_batches(read_batch, [tasks], batch_rows=1)  # one task per unit
+    items: list[ReadItem] = []
+    for blob, error in done.iter_rows():
+        if error is not None:
+            raise RLDSLayoutError(error)
+        # our own workers' output, written by read_batch above (never a user file): plain pickle is fine
+        items.extend(pickle.loads(blob))
+    return items
