@@ -93,15 +93,20 @@ def convert(src: str, fmt: str, out: str, to: str, source: str | None, robot: st
 
 
 @group.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def validate(directory: Path) -> None:
+@click.argument("directory")
+def validate(directory: str) -> None:
     """Run every check of the standard on DIRECTORY and print each result; exit 1 when one fails.
 
-    DIRECTORY is a standard dataset (the --out of convert), a LeRobotDataset or a Minari dataset.
+    DIRECTORY is a standard dataset (the --out of convert), a LeRobotDataset or a Minari dataset: a
+    local directory, or a URI prefix (s3://...; read from a temporary local copy).
     """
+    from pipelines.core import storage
     from pipelines.episodes.checks import dataset_checks
 
-    episodes, steps, stats, quarantined = _load_any(directory)
+    if not storage.is_dir(directory):
+        raise click.BadParameter(f"{directory}: not a directory (or URI prefix)", param_hint="DIRECTORY")
+    with storage.local_copy(directory) as local:
+        episodes, steps, stats, quarantined = _load_any(local)
     outcomes = dataset_checks(episodes, steps, stats)
     click.echo(f"{directory}: {episodes.height} episodes, {steps.height} steps"
                + (f", {quarantined} quarantined while reading" if quarantined else ""))

@@ -93,6 +93,10 @@ def test_cli_convert_out_s3_writes_the_local_files(s3, tmp_path):
     remote = {f[len(out) + 1:]: storage.read_bytes(f) for f in storage.list_files(out, "**")
               if not storage.is_dir(f)}
     assert remote == local_files and any(k.endswith(".parquet") for k in remote)
+    checked_local = runner.invoke(group, ["validate", str(tmp_path / "std")])
+    checked = runner.invoke(group, ["validate", out])  # read back from the store: the same checks pass
+    assert checked.exit_code == checked_local.exit_code == 0, checked.output
+    assert checked.output.replace(out, "DIR") == checked_local.output.replace(str(tmp_path / "std"), "DIR")
 
 
 def test_missing_uri_is_one_quarantined_item(s3):
