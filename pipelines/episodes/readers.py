@@ -1045,10 +1045,16 @@ def _read_copied(fmt: str, uri: str, options: dict) -> list[ReadItem]:
         return [Quarantined(options.get("source") or storage.name_of(uri), fmt, uri, reasons.UNREADABLE,
                             f"{uri}: no such object or prefix; check the URI and FOUNDRY_S3_ENDPOINT_URL / credentials")]
     with _copy_for(fmt, uri) as local:
-        items = READERS[fmt](local, **options)
         back = [(str(local), uri)]
         if fmt == "rlds" and local.is_file():  # one shard: its copied version directory is the URI's parent
             back.append((str(local.parent), uri.rstrip("/").rsplit("/", 1)[0]))
+        try:
+            items = READERS[fmt](local, **options)
+        except RLDSLayoutError as exc:  # the usage error names the URI the user gave, not the copy
+            message = str(exc)
+            for here, there in back:
+                message = message.replace(here, there)
+            raise RLDSLayoutError(message) from None
     out: list[ReadItem] = []
     for it in items:
         if isinstance(it, Quarantined):

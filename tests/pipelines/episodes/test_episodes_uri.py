@@ -17,7 +17,7 @@ from pipelines.engine.local import LocalEngine
 from pipelines.episodes.cli import group
 from pipelines.episodes.convert import standardize
 from pipelines.episodes.engine import plan_tasks, read_on_engine
-from pipelines.episodes.readers import read_lerobot, read_minari, read_source
+from pipelines.episodes.readers import RLDSLayoutError, read_lerobot, read_minari, read_source
 from pipelines.episodes.writers import write_lerobot_v3
 from tests.pipelines.engine.test_storage import BUCKET, s3, s3_endpoint  # noqa: F401 - the moto server fixtures
 
@@ -102,3 +102,11 @@ def test_cli_convert_out_s3_writes_the_local_files(s3, tmp_path):
 def test_missing_uri_is_one_quarantined_item(s3):
     items = read_source("lerobot", f"s3://{BUCKET}/no/such/dataset")
     assert len(items) == 1 and "no such object" in items[0].detail
+
+
+def test_rlds_prefix_with_two_versions_is_a_usage_error_naming_the_uri(s3):
+    _up(RLDS_FIXTURE, "episodes/two/ds/1.0.0")
+    _up(RLDS_FIXTURE, "episodes/two/ds/1.0.1")
+    with pytest.raises(RLDSLayoutError, match=f"s3://{BUCKET}/episodes/two: holds 2"):
+        with LocalEngine() as eng:
+            read_on_engine("rlds", f"s3://{BUCKET}/episodes/two", eng)
