@@ -30,7 +30,7 @@ from pipelines.config import PROFILE_NAMES
 from pipelines.episodes.collect import collect, dataset_id
 from pipelines.episodes.config import episodes_config
 from pipelines.episodes.convert import standardize
-from pipelines.episodes.engine import read_on_engine
+from pipelines.episodes.engine import LaidOut, convert_on_engine
 from pipelines.episodes.readers import minari_source_name, read_lerobot, read_minari
 from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
 from pipelines.episodes.writers import write_lerobot_v3, write_minari
@@ -59,8 +59,8 @@ CHECK_ROUND_TRIP = "export_round_trip_equal"
 CHECK_GX_EPISODES = "gx_episodes_table_suite"
 CHECK_GX_QUARANTINE = "gx_episodes_quarantine_suite"
 
-# Episodes per engine task: a task reads one Minari dataset's share of episodes (an episode is
-# milliseconds to a second to read and lay out; a few per task keep the tasks worth sending).
+# Episodes per engine task: a task reads and lays out one Minari dataset's share of episodes (an
+# episode is milliseconds to a second; a few per task keep the tasks worth sending).
 EPISODES_PER_TASK = 2
 
 PREVIEW = ["episode_id", "source", "robot", "task", "data_source", "length", "return"]
@@ -155,13 +155,13 @@ def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResourc
                          episodes_minari_collected: pl.DataFrame):
     root = foundry.root()
     source = context.partition_key
-    items = []
-    with engine.open() as eng:  # reading as engine tasks (a share of a dataset's episodes each); same items, same order
+    laid_out = LaidOut()
+    with engine.open() as eng:  # read + lay out as engine tasks (a share of a dataset's episodes each)
         for did, rel in episodes_minari_collected.select("dataset_id", "path").iter_rows():
             if minari_source_name(did) == source:
-                items.extend(read_on_engine("minari", root / rel, eng, episodes_per_task=EPISODES_PER_TASK,
-                                            source=source))
-    result = standardize(items)
+                convert_on_engine("minari", root / rel, eng, episodes_per_task=EPISODES_PER_TASK, into=laid_out,
+                                  source=source)
+    result = laid_out.standardize()  # dedup and checks over the whole source, as in-process
     episodes, steps, funnel = result.episodes, result.steps, result.funnel_frame
     artifacts = foundry.artifact_dir(FAMILY)
     (artifacts / "stats").mkdir(exist_ok=True)

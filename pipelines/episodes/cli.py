@@ -32,14 +32,13 @@ def convert(src: str, fmt: str, out: str, to: str, source: str | None, robot: st
     """Read SRC, check every episode, and write the ones that pass to OUT.
 
     SRC and OUT are local paths or fsspec URIs (s3://...; the endpoint from FOUNDRY_S3_ENDPOINT_URL).
-    Reading runs on the engine FOUNDRY_ENGINE names (local by default; ray with RAY_ADDRESS).
+    Reading and laying out episodes run on the engine FOUNDRY_ENGINE names (local by default; ray with RAY_ADDRESS).
     Malformed episodes are quarantined with a reason (written to OUT/quarantine.parquet for the
     standard output, and printed); the rest convert.
     """
     from pipelines.core import storage
     from pipelines.engine import EngineError, make_engine
-    from pipelines.episodes.convert import standardize
-    from pipelines.episodes.engine import read_on_engine
+    from pipelines.episodes.engine import convert_on_engine
     from pipelines.episodes.readers import RLDSLayoutError
     from pipelines.episodes.writers import write_lerobot_v3, write_minari, write_standard
 
@@ -64,12 +63,11 @@ def convert(src: str, fmt: str, out: str, to: str, source: str | None, robot: st
     with storage.output_location(out, inputs=local_inputs) as stage:
         try:
             with make_engine() as engine:
-                items = read_on_engine(fmt, src, engine, **options)
+                result = convert_on_engine(fmt, src, engine, **options).standardize()
         except RLDSLayoutError as exc:  # several datasets/versions under SRC, or no TFDS spec: the user picks
             raise click.UsageError(str(exc)) from None
         except EngineError as exc:
             raise click.ClickException(str(exc)) from None
-        result = standardize(items)
         if to == "standard":
             write_standard(stage, result.episodes, result.steps, result.quarantine, result.stats)
             written = [stage]

@@ -1,32 +1,37 @@
-"""Episode conversion on the engine: reading (the heavy part: HDF5, Parquet, TFRecord parsing,
-image encoding) runs as engine batch tasks, one task per unit of the source.
+"""Episode conversion on the engine: reading and laying out episodes (HDF5, Parquet and TFRecord
+decoding, PNG encoding, the steps table) run as engine batch tasks, one task per unit of the source.
 
 What crosses the task boundary: in, one row per task naming the format, the path or URI of the
-unit (a Minari dataset, a share of its episodes, a D4RL file, a pickle, an RLDS shard, a LeRobot
-dataset) and the reader's options; out, one row per task holding the items the reader made
-(episodes with their arrays and encoded images, or quarantine records), pickled. Each task reads
-its own files, so on a cluster the units must be reachable from every worker: URIs (``s3://``)
-or a shared filesystem. The driver runs :func:`pipelines.episodes.convert.standardize` on the
-items in task order, which is the order the reader alone gives: the same standard tables on every
-engine. A file or episode a reader cannot read is one quarantined item, as before; a task whose
-reader fails unexpectedly is one quarantined item for its unit (``read_source``'s last resort).
+unit (a Minari dataset or a share of its episodes, a D4RL file, a pickle, an RLDS shard, a
+LeRobot dataset) and the reader's options; out, one row per task with, per item in reader order,
+the episodes-table row of a readable episode or the quarantine record of one that is not
+(pickled, small), and the steps-table rows of its episodes as Arrow IPC. Each task reads its own
+files, so on a cluster the units must be reachable from every worker: URIs (``s3://``) or a
+shared filesystem. The driver then dedups and checks all episodes of the source at once
+(:func:`pipelines.episodes.convert.standardize_laid_out`), in task order, which is the order of
+the reader alone: the same standard tables on every engine. A file or episode a reader cannot
+read is one quarantined item, as before; a task whose reader fails outright is one quarantined
+item for its unit (``read_source``'s last resort).
 """
 
 from __future__ import annotations
 
 import json
 import pickle
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.core import storage
 from pipelines.engine import Engine
-from pipelines.episodes.readers import (READERS, ReadItem, RLDSLayoutError, minari_dataset_dirs, read_source,
-                                        rlds_version_dirs)
+from pipelines.episodes.convert import Standardized, standardize_laid_out
+from pipelines.episodes.readers import READERS, RLDSLayoutError, minari_dataset_dirs, read_source, rlds_version_dirs
+from pipelines.episodes.schema import STEP_SCHEMA, Quarantined, episode_row, step_frame
 
 TASK_SCHEMA = {"format": pl.Utf8, "path": pl.Utf8, "options": pl.Utf8, "episodes": pl.List(pl.Int64)}
-RESULT_SCHEMA = {"items": pl.Binary, "layout_error": pl.Utf8}
+RESULT_SCHEMA = {"records": pl.Binary, "steps": pl.Binary, "layout_error": pl.Utf8}
+STEP_INDEX = "__episode"  # which of the task's readable episodes a step row belongs to
 
 
 def _task(fmt: str, path, options: dict, episodes: list[int] | None = None) -> dict:
@@ -101,8 +106,15 @@ def _plan_uri(fmt: str, uri: str, options: dict) -> list[dict]:
     return []
 
 
-def read_batch(tasks: pl.DataFrame) -> pl.DataFrame:
-    """The batch function: every task's items, pickled (one row per task, in order)."""
+def convert_batch(tasks: pl.DataFrame) -> pl.DataFrame:
+    """The batch function: read every task's unit and lay its episodes out (one row per task).
+
+    ``records``: per item in reader order, the episodes-table row of a readable episode or the
+    quarantine record of one that is not (pickled: plain dicts and dataclasses, small). ``steps``:
+    the steps-table rows of the task's readable episodes in that order, tagged with
+    :data:`STEP_INDEX`, as Arrow IPC (the arrays and images never travel as Python objects)."""
+    import io
+
     rows = []
     for t in tasks.iter_rows(named=True):
         options = json.loads(t["options"])
@@ -112,20 +124,57 @@ def read_batch(tasks: pl.DataFrame) -> pl.DataFrame:
             items, error = read_source(t["format"], t["path"], **options), None
         except RLDSLayoutError as exc:  # a usage error: raised again on the driver, not quarantined
             items, error = [], str(exc)
-        rows.append({"items": pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL), "layout_error": error})
+        records, frames = [], []
+        for item in items:
+            if isinstance(item, Quarantined):
+                records.append(item)
+            else:
+                records.append(episode_row(item))
+                frames.append(step_frame(item).with_columns(pl.lit(len(frames), dtype=pl.Int64).alias(STEP_INDEX)))
+        buf = io.BytesIO()
+        (pl.concat(frames) if frames else pl.DataFrame(schema={**STEP_SCHEMA, STEP_INDEX: pl.Int64})).write_ipc(buf)
+        rows.append({"records": pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL), "steps": buf.getvalue(),
+                     "layout_error": error})
     return pl.DataFrame(rows, schema=RESULT_SCHEMA, orient="row")
 
 
-def read_on_engine(fmt: str, path: str | Path, engine: Engine, *, episodes_per_task: int = 0,
-                   **options) -> list[ReadItem]:
-    """:func:`pipelines.episodes.readers.read_source` with the reading done as engine tasks; the
-    same items in the same order."""
+@dataclass
+class LaidOut:
+    """What the tasks sent back, in task order: :func:`standardize_laid_out`'s inputs."""
+
+    rows: list[dict] = field(default_factory=list)
+    steps: list[pl.DataFrame] = field(default_factory=list)
+    bad: list[Quarantined] = field(default_factory=list)
+    items_in: int = 0
+
+    def standardize(self) -> Standardized:
+        return standardize_laid_out(self.rows, self.steps, self.bad, self.items_in)
+
+
+def convert_on_engine(fmt: str, path: str | Path, engine: Engine, *, episodes_per_task: int = 0,
+                      into: LaidOut | None = None, **options) -> LaidOut:
+    """Read and lay out ``path`` as engine tasks; ``.standardize()`` gives exactly what
+    ``standardize(read_source(fmt, path, **options))`` gives. ``into``: add to an earlier result
+    (several paths of one source)."""
+    import io
+
+    out = into if into is not None else LaidOut()
     tasks = plan_tasks(fmt, path, options, episodes_per_task)
-    (done,) = engine.map_batches(read_batch, [tasks], batch_rows=1)  # one task per unit
-    items: list[ReadItem] = []
-    for blob, error in done.iter_rows():
+    (done,) = engine.map_batches(convert_batch, [tasks], batch_rows=1)  # one task per unit
+    for blob, steps, error in done.iter_rows():
         if error is not None:
             raise RLDSLayoutError(error)
-        # our own workers' output, written by read_batch above (never a user file): plain pickle is fine
-        items.extend(pickle.loads(blob))
-    return items
+        # our own workers' output, written by convert_batch above (never a user file): plain pickle is fine
+        records = pickle.loads(blob)
+        frame = pl.read_ipc(io.BytesIO(steps))
+        by_episode = {k: part.drop(STEP_INDEX) for (k,), part in frame.partition_by(STEP_INDEX, as_dict=True).items()}
+        k = 0
+        for record in records:
+            if isinstance(record, Quarantined):
+                out.bad.append(record)
+            else:
+                out.rows.append(record)
+                out.steps.append(by_episode[k])
+                k += 1
+        out.items_in += len(records)
+    return out

@@ -1,5 +1,5 @@
-"""Episode reading as engine tasks: the same items, in the same order, as the reader alone; the
-standard tables byte-identical on the local engine (in-process and worker processes) and on Ray."""
+"""Episode conversion as engine tasks (read + lay out per unit): the standard tables byte-identical
+to the reader alone, on the local engine (in-process and worker processes) and on Ray."""
 
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from pipelines.core.storage import parquet_bytes
 from pipelines.engine.local import LocalEngine
 from pipelines.episodes import reasons
 from pipelines.episodes.convert import standardize
-from pipelines.episodes.engine import plan_tasks, read_on_engine
+from pipelines.episodes.engine import convert_on_engine, plan_tasks
 from pipelines.episodes.readers import read_source
 
 RLDS_FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "episodes" / "rlds" / "foundry_two_cameras" / "1.0.0"
 
 
-def _tables(items) -> dict[str, bytes]:
-    res = standardize(items)
+def _tables(res) -> dict[str, bytes]:
     return {"episodes": parquet_bytes(res.episodes), "steps": parquet_bytes(res.steps),
             "quarantine": parquet_bytes(res.quarantine), "funnel": parquet_bytes(res.funnel_frame)}
 
@@ -50,20 +49,20 @@ def test_minari_split_by_episodes_equals_the_reader(minari_root):
     # 4 datasets x 2 episodes: one task per episode, each naming its dataset and episode
     assert tasks.height == 8 and tasks.get_column("episodes").to_list()[:2] == [[0], [1]]
     with LocalEngine(num_workers=1) as eng:
-        items = read_on_engine("minari", minari_root, eng, episodes_per_task=1)
-    assert _tables(items) == _tables(read_source("minari", minari_root))
+        laid_out = convert_on_engine("minari", minari_root, eng, episodes_per_task=1)
+    assert laid_out.items_in == 8 and len(laid_out.steps) == 8
+    assert _tables(laid_out.standardize()) == _tables(standardize(read_source("minari", minari_root)))
 
 
 def test_bad_file_is_one_quarantined_row_on_worker_processes(tmp_path):
     root = _d4rl_dir(tmp_path)
     assert plan_tasks("d4rl-hdf5", root).height == 3  # one task per file
     with LocalEngine(num_workers=2) as eng:  # tasks and items travel pickled between processes
-        items = read_on_engine("d4rl-hdf5", root, eng, robot="arm")
-    res = standardize(items)
+        res = convert_on_engine("d4rl-hdf5", root, eng, robot="arm").standardize()
     assert res.quarantine.get_column("reason").to_list() == [reasons.UNREADABLE]
     assert "broken.h5" in res.quarantine.get_column("detail")[0]
     assert res.episodes.height == 4
-    assert _tables(items) == _tables(read_source("d4rl-hdf5", root, robot="arm"))
+    assert _tables(res) == _tables(standardize(read_source("d4rl-hdf5", root, robot="arm")))
 
 
 def test_rlds_is_one_task_per_shard_and_equals_the_reader(tmp_path):
@@ -73,14 +72,14 @@ def test_rlds_is_one_task_per_shard_and_equals_the_reader(tmp_path):
     tasks = plan_tasks("rlds", src)
     assert [t.rsplit("/", 1)[-1] for t in tasks.get_column("path").to_list()] == shards
     with LocalEngine() as eng:
-        items = read_on_engine("rlds", src, eng)
-    assert _tables(items) == _tables(read_source("rlds", src))
+        res = convert_on_engine("rlds", src, eng).standardize()
+    assert res.episodes.height > 0 and _tables(res) == _tables(standardize(read_source("rlds", src)))
 
 
 @pytest.mark.slow
 def test_minari_on_ray_equals_local(minari_root, ray_inprocess):
     """Ray Data batches, one task per episode share: the same standard tables, byte for byte."""
     with LocalEngine() as eng:
-        local = _tables(read_on_engine("minari", minari_root, eng, episodes_per_task=1))
-    ray = _tables(read_on_engine("minari", minari_root, ray_inprocess, episodes_per_task=1))
+        local = _tables(convert_on_engine("minari", minari_root, eng, episodes_per_task=1).standardize())
+    ray = _tables(convert_on_engine("minari", minari_root, ray_inprocess, episodes_per_task=1).standardize())
     assert local == ray and pl.read_parquet(__import__("io").BytesIO(ray["episodes"])).height == 8

@@ -16,7 +16,7 @@ from pipelines.core.storage import parquet_bytes
 from pipelines.engine.local import LocalEngine
 from pipelines.episodes.cli import group
 from pipelines.episodes.convert import standardize
-from pipelines.episodes.engine import plan_tasks, read_on_engine
+from pipelines.episodes.engine import convert_on_engine, plan_tasks
 from pipelines.episodes.readers import RLDSLayoutError, read_lerobot, read_minari, read_source
 from pipelines.episodes.writers import write_lerobot_v3
 from tests.pipelines.engine.test_storage import BUCKET, s3, s3_endpoint  # noqa: F401 - the moto server fixtures
@@ -60,7 +60,7 @@ def test_d4rl_hdf5_by_uri_reads_through_file_objects(s3, tmp_path):
     uri = _up(root, "episodes/d4rl")
     assert plan_tasks("d4rl-hdf5", uri).height == 2  # one task per object
     with LocalEngine() as eng:
-        by_uri = standardize(read_on_engine("d4rl-hdf5", uri, eng, robot="arm"))
+        by_uri = convert_on_engine("d4rl-hdf5", uri, eng, robot="arm").standardize()
     local = standardize(read_source("d4rl-hdf5", root, robot="arm"))
     assert by_uri.episodes.height == 2 and _tables(by_uri) == _tables(local)
     (detail,) = by_uri.quarantine.get_column("detail").to_list()
@@ -71,7 +71,7 @@ def test_rlds_shards_by_uri_equal_local(s3, tmp_path):
     uri = _up(RLDS_FIXTURE, "episodes/rlds/foundry_two_cameras/1.0.0")
     assert plan_tasks("rlds", uri).height == 8  # one task per shard object
     with LocalEngine() as eng:
-        by_uri = standardize(read_on_engine("rlds", uri, eng))
+        by_uri = convert_on_engine("rlds", uri, eng).standardize()
     local = standardize(read_source("rlds", RLDS_FIXTURE))
     assert by_uri.episodes.height == local.episodes.height > 0 and _tables(by_uri) == _tables(local)
 
@@ -109,4 +109,4 @@ def test_rlds_prefix_with_two_versions_is_a_usage_error_naming_the_uri(s3):
     _up(RLDS_FIXTURE, "episodes/two/ds/1.0.1")
     with pytest.raises(RLDSLayoutError, match=f"s3://{BUCKET}/episodes/two: holds 2"):
         with LocalEngine() as eng:
-            read_on_engine("rlds", f"s3://{BUCKET}/episodes/two", eng)
+            convert_on_engine("rlds", f"s3://{BUCKET}/episodes/two", eng)
