@@ -342,8 +342,7 @@ def read_d4rl_hdf5(path: str | Path, source: str | None = None, robot: str = "un
 
 
 def _stem(path: str | Path) -> str:
-    name = storage.name_of(path)
-    return name.rsplit(".", 1)[0] if "." in name else name
+    return Path(storage.name_of(path)).stem
 
 
 def _read_d4rl_file(path: str | Path, source: str, robot: str, task: str | None, data_source: str | None,
@@ -1044,10 +1043,13 @@ def _read_copied(fmt: str, uri: str, options: dict) -> list[ReadItem]:
     if not storage.exists(uri):
         return [Quarantined(options.get("source") or storage.name_of(uri), fmt, uri, reasons.UNREADABLE,
                             f"{uri}: no such object or prefix; check the URI and FOUNDRY_S3_ENDPOINT_URL / credentials")]
+    parent = uri.rstrip("/").rsplit("/", 1)[0]
+    if fmt == "d5rl-pickle" and not options.get("source") and not storage.is_dir(uri):
+        options = {**options, "source": storage.name_of(parent)}  # the reader's default: the file's directory
     with _copy_for(fmt, uri) as local:
         back = [(str(local), uri)]
         if fmt == "rlds" and local.is_file():  # one shard: its copied version directory is the URI's parent
-            back.append((str(local.parent), uri.rstrip("/").rsplit("/", 1)[0]))
+            back.append((str(local.parent), parent))
         try:
             items = READERS[fmt](local, **options)
         except RLDSLayoutError as exc:  # the usage error names the URI the user gave, not the copy

@@ -110,3 +110,18 @@ def test_rlds_prefix_with_two_versions_is_a_usage_error_naming_the_uri(s3):
     with pytest.raises(RLDSLayoutError, match=f"s3://{BUCKET}/episodes/two: holds 2"):
         with LocalEngine() as eng:
             convert_on_engine("rlds", f"s3://{BUCKET}/episodes/two", eng)
+
+
+def test_d5rl_pickle_file_by_uri_keeps_the_source_name(s3, tmp_path):
+    import pickle
+
+    kitchen = tmp_path / "kitchen"
+    kitchen.mkdir()
+    n = 4
+    episode = {"observations": np.arange(n * 2, dtype=np.float64).reshape(n, 2), "actions": np.zeros((n, 1)),
+               "rewards": np.ones(n), "terminals": np.eye(1, n, n - 1, dtype=bool)[0]}
+    (kitchen / "ep0.pkl").write_bytes(pickle.dumps(episode))
+    uri = _up(kitchen, "episodes/kitchen")
+    one = standardize(read_source("d5rl-pickle", f"{uri}/ep0.pkl"))
+    local = standardize(read_source("d5rl-pickle", kitchen / "ep0.pkl"))
+    assert one.episodes.get_column("source").to_list() == ["kitchen"] and _tables(one) == _tables(local)
