@@ -38,11 +38,15 @@ def _task(fmt: str, path, options: dict, episodes: list[int] | None = None) -> d
     return {"format": fmt, "path": str(path), "options": json.dumps(options, sort_keys=True), "episodes": episodes}
 
 
-def _minari_episode_count(dataset: Path) -> int | None:
-    meta = dataset / "data" / "metadata.json"
+def _minari_episode_indices(dataset: Path) -> list[int] | None:
+    """The dataset's own episode indices (not assumed 0..n-1: a share must never miss one)."""
     try:
-        return int(json.loads(meta.read_text(encoding="utf-8"))["total_episodes"])
-    except Exception:  # noqa: BLE001 - no count: the dataset is one task and its reader reports the problem
+        import minari
+
+        from pipelines.episodes.readers import _minari_data_dir
+
+        return [int(i) for i in minari.MinariDataset(_minari_data_dir(dataset)).episode_indices.tolist()]
+    except Exception:  # noqa: BLE001 - unopenable: the dataset is one task and its reader reports the problem
         return None
 
 
@@ -73,12 +77,12 @@ def _plan_local(fmt: str, path: Path, options: dict, episodes_per_task: int) -> 
         opts = options if single else {k: v for k, v in options.items() if k != "source"}
         tasks = []
         for d in dirs:
-            total = _minari_episode_count(d) if episodes_per_task > 0 else None
-            if not total:
+            indices = _minari_episode_indices(d) if episodes_per_task > 0 else None
+            if not indices:
                 tasks.append(_task(fmt, d, opts))
                 continue
-            for start in range(0, total, episodes_per_task):
-                tasks.append(_task(fmt, d, opts, list(range(start, min(total, start + episodes_per_task)))))
+            for start in range(0, len(indices), episodes_per_task):
+                tasks.append(_task(fmt, d, opts, indices[start:start + episodes_per_task]))
         return tasks
     if fmt == "d4rl-hdf5" and path.is_dir():
         files = sorted([*path.rglob("*.hdf5"), *path.rglob("*.h5")])

@@ -54,6 +54,19 @@ def test_minari_split_by_episodes_equals_the_reader(minari_root):
     assert _tables(laid_out.standardize()) == _tables(standardize(read_source("minari", minari_root)))
 
 
+def test_one_corrupt_minari_episode_is_one_quarantined_row(tmp_path, minari_root):
+    copy = tmp_path / "foundry" / "reacher" / "play-v0"
+    shutil.copytree(minari_root / "foundry" / "reacher" / "play-v0", copy)
+    with h5py.File(copy / "data" / "main_data.hdf5", "a") as fh:
+        del fh["episode_1"]["actions"]
+    with LocalEngine() as eng:  # one task per episode: the task holding episode 1 sends back its quarantine record
+        res = convert_on_engine("minari", copy, eng, episodes_per_task=1).standardize()
+    assert res.items_in == 2 and res.episodes.get_column("source_id").to_list() == ["foundry/reacher/play-v0#0"]
+    assert res.quarantine.get_column("reason").to_list() == [reasons.UNREADABLE]
+    assert "episode 1" in res.quarantine.get_column("detail")[0]
+    assert _tables(res) == _tables(standardize(read_source("minari", copy)))
+
+
 def test_bad_file_is_one_quarantined_row_on_worker_processes(tmp_path):
     root = _d4rl_dir(tmp_path)
     assert plan_tasks("d4rl-hdf5", root).height == 3  # one task per file
