@@ -20,6 +20,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.engine_resource import EngineResource
 from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
 from assets.metadata import asset_surface, frame_metadata, image_metadata, markdown_table, selected_only
 from assets.resources import FoundryResource
@@ -29,6 +30,7 @@ from pipelines.config import PROFILE_NAMES
 from pipelines.episodes.collect import collect, dataset_id
 from pipelines.episodes.config import episodes_config
 from pipelines.episodes.convert import standardize
+from pipelines.episodes.engine import LaidOut, convert_on_engine
 from pipelines.episodes.readers import minari_source_name, read_lerobot, read_minari
 from pipelines.episodes.schema import EPISODE_SCHEMA, STEP_SCHEMA, sort_frames
 from pipelines.episodes.writers import write_lerobot_v3, write_minari
@@ -56,6 +58,10 @@ CHECK_COVERAGE = "three_tasks_three_data_sources"
 CHECK_ROUND_TRIP = "export_round_trip_equal"
 CHECK_GX_EPISODES = "gx_episodes_table_suite"
 CHECK_GX_QUARANTINE = "gx_episodes_quarantine_suite"
+
+# Episodes per engine task: a task reads and lays out one Minari dataset's share of episodes (an
+# episode is milliseconds to a second; a few per task keep the tasks worth sending).
+EPISODES_PER_TASK = 2
 
 PREVIEW = ["episode_id", "source", "robot", "task", "data_source", "length", "return"]
 
@@ -145,15 +151,17 @@ def episodes_minari_collected(context: AssetExecutionContext, foundry: FoundryRe
     partitions_def=SOURCE_PARTITIONS,
     can_subset=True,  # one conversion pass; each table is written only when selected
 )
-def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResource,
+def episodes_standardize(context: AssetExecutionContext, foundry: FoundryResource, engine: EngineResource,
                          episodes_minari_collected: pl.DataFrame):
     root = foundry.root()
     source = context.partition_key
-    items = []
-    for did, rel in episodes_minari_collected.select("dataset_id", "path").iter_rows():
-        if minari_source_name(did) == source:
-            items.extend(read_minari(root / rel, source))
-    result = standardize(items)
+    laid_out = LaidOut()
+    with engine.open() as eng:  # read + lay out as engine tasks (a share of a dataset's episodes each)
+        for did, rel in episodes_minari_collected.select("dataset_id", "path").iter_rows():
+            if minari_source_name(did) == source:
+                convert_on_engine("minari", root / rel, eng, episodes_per_task=EPISODES_PER_TASK, into=laid_out,
+                                  source=source)
+    result = laid_out.standardize()  # dedup and checks over the whole source, as in-process
     episodes, steps, funnel = result.episodes, result.steps, result.funnel_frame
     artifacts = foundry.artifact_dir(FAMILY)
     (artifacts / "stats").mkdir(exist_ok=True)

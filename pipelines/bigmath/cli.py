@@ -11,7 +11,7 @@ from pipelines.bigmath.funnel import EvalSetSpec, FunnelConfig, VerifyConfig, ru
 from pipelines.bigmath.sources import SCHEMA_FIELDS, SourceSpec
 from pipelines.core.fields import parse_field_mapping
 from pipelines.core.io import InputFileError, atomic_write_parquet, atomic_write_text
-from pipelines.core.outputs import staged_output
+from pipelines.core import storage
 
 
 @click.group(name="bigmath")
@@ -20,7 +20,7 @@ def group() -> None:
 
 
 @group.command(name="filter")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--field", "fields", multiple=True, required=True,
               help="Schema field = your column: problem=COL (required), answer=COL, solution=COL, options=COL, id=COL.")
 @click.option("--source", default=None, help="Source name recorded on every row (default: the first file's stem).")
@@ -31,7 +31,7 @@ def group() -> None:
 @click.option("--eval-field", default="problem=problem", show_default=True,
               help="problem=COL: the column holding the problem text in the evaluation files.")
 @click.option("--workers", default=2, show_default=True, help="Processes for answer verification.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, help="Output directory: a path, or a URI (s3://bucket/prefix).")
 def filter_command(files, fields, source, answer_from, eval_sets, eval_field, workers, out_dir) -> None:
     """Run the Big-Math funnel on FILES; write kept.parquet, rejected.parquet and funnel.json to --out.
 
@@ -43,11 +43,16 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
     """
     mapping = parse_field_mapping(fields, SCHEMA_FIELDS, required=("problem",))
     eval_col = parse_field_mapping((eval_field,), ("problem",), required=("problem",))["problem"]
-    spec = SourceSpec(source or files[0].stem, files=tuple(str(f.resolve()) for f in files), fields=mapping,
+    # FILES: local paths or fsspec URIs (s3://...), read by pipelines/bigmath/sources.py
+    files = tuple(f if storage.is_uri(f) else Path(f) for f in files)
+    spec = SourceSpec(source or _stem(files[0]), files=tuple(f if storage.is_uri(f) else str(f.resolve()) for f in files),
+                      fields=mapping,
                       answer_from=answer_from, license="user-provided")
     evals = (EvalSetSpec("user_eval", files=tuple(str(f.resolve()) for f in eval_sets), field=eval_col),) if eval_sets else ()
     config = FunnelConfig(sources=(spec,), eval_sets=evals, verify=VerifyConfig(workers=workers))
-    with staged_output(out_dir, inputs=[*files, *eval_sets]) as stage:  # --out checked before the work
+    local_inputs = [*(f for f in files if not storage.is_uri(f)), *eval_sets]
+    # a local --out: checked before the work, the set swapped in whole; a URI --out: one PUT per file
+    with storage.output_location(out_dir, inputs=local_inputs) as stage:
         try:
             result = run_funnel(config)
         except InputFileError as exc:
@@ -69,6 +74,11 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
     for reason, count in report["rejected_by_reason"].items():
         click.echo(f"  {reason:<20} {count:>8}")
     click.echo(f"wrote {out_dir}/kept.parquet, rejected.parquet, funnel.json")
+
+
+def _stem(file) -> str:
+    name = storage.name_of(file)
+    return Path(name).stem
 
 
 try:  # the reformulation command lives beside the LLM layer (issue 3)

@@ -1,6 +1,7 @@
 """Sources as configuration: where rows come from and how their fields map to the schema.
 
-A source is either local files (JSONL/Parquet) or a Hugging Face dataset (id, config, split,
+A source is either files (JSONL/Parquet; local paths or fsspec URIs such as ``s3://bucket/x.jsonl``,
+see :mod:`pipelines.core.storage`) or a Hugging Face dataset (id, config, split,
 revision). ``fields`` maps schema names (``problem``, ``answer``, ``solution``, ``options``,
 ``id``) to the source's column names; ``answer_from`` says how the final answer is found:
 
@@ -23,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Literal
 
-from pipelines.core.hashing import file_sha256
-from pipelines.core.io import InputFileError, RawRecord, read_records
+from pipelines.core import storage
+from pipelines.core.io import InputFileError, RawRecord
 
 AnswerFrom = Literal["column", "gsm8k", "boxed", "option", "auto"]
 SCHEMA_FIELDS = ("problem", "answer", "solution", "options", "id")
@@ -63,12 +64,18 @@ class SourceSpec:
     def kind(self) -> str:
         return "hf" if self.hf_id else "local"
 
-    def resolved_files(self, base: Path | None = None) -> list[Path]:
-        out = []
+    def resolved_files(self, base: Path | str | None = None) -> list[Path | str]:
+        """Local files relative to ``base``; a URI (``s3://...``) stays as given, and a relative file
+        under a URI ``base`` becomes a URI below it."""
+        out: list[Path | str] = []
         for f in self.files:
+            if storage.is_uri(f):
+                out.append(str(f))
+                continue
             p = Path(f)
             if not p.is_absolute() and base is not None:
-                p = base / p
+                out.append(storage.join(base, str(p)) if storage.is_uri(base) else Path(base) / p)
+                continue
             out.append(p)
         return out
 
@@ -90,11 +97,12 @@ def load_source(spec: SourceSpec, base: Path | None = None) -> SourceRows:
         digests = []
         paths = spec.resolved_files(base)
         for path in paths:
-            recs = read_records(path)
+            # a URI is read from a temporary local copy (same name, so row reasons read the same)
+            recs, digest = storage.read_records_and_digest(path)
             if len(paths) > 1:  # keep source_id unique across files
-                recs = [RawRecord(f"{path.name}:{r.source_id}", r.record, r.error, r.raw) for r in recs]
+                recs = [RawRecord(f"{storage.name_of(path)}:{r.source_id}", r.record, r.error, r.raw) for r in recs]
             records.extend(recs)
-            digests.append(file_sha256(path)[:12])
+            digests.append(digest[:12])
         revision = "sha256:" + "+".join(digests)
         if spec.where:
             records = [r for r in records if r.record is not None and _matches(r.record, spec.where)]

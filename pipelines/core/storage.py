@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -167,3 +169,115 @@ def _protocol(location: str | Path) -> str:
 
 def _strip(uri: str) -> str:
     return uri.split("://", 1)[1] if "://" in uri else uri
+
+
+# --- inputs and command outputs by URI ------------------------------------------------------
+# The families' readers take a local path or a URI for their inputs. A reader that can work on a
+# file object opens the object through fsspec (Parquet, JSONL, HDF5 through h5py, TFRecord); one
+# whose library needs a path on disk (Minari's) reads a temporary local copy, removed afterwards.
+
+
+def exists(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> bool:
+    if not is_uri(location):
+        return local_path(location).exists()
+    fs, path = filesystem(location, storage_options)
+    return fs.exists(path)
+
+
+def open_input(location: str | Path, storage_options: Mapping[str, Any] | None = None):
+    """A binary file object for reading ``location`` (local file or object); the caller closes it."""
+    if not is_uri(location):
+        return open(local_path(location), "rb")
+    fs, path = filesystem(location, storage_options)
+    return fs.open(path, "rb")
+
+
+def read_bytes(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> bytes:
+    with open_input(location, storage_options) as fh:
+        return fh.read()
+
+
+def name_of(location: str | Path) -> str:
+    """The last component of a path or URI (``s3://b/x/y.parquet`` -> ``y.parquet``)."""
+    return str(location).rstrip("/").rsplit("/", 1)[-1] if is_uri(location) else local_path(location).name
+
+
+@contextmanager
+def local_copy(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> Iterator[Path]:
+    """``location`` as a local path: the path itself, or for a URI a temporary copy of the object (or of
+    every object under the prefix) with the same last name, removed when the block ends."""
+    if not is_uri(location):
+        yield local_path(location)
+        return
+    fs, path = filesystem(location, storage_options)
+    with tempfile.TemporaryDirectory(prefix="foundry-input-") as tmp:
+        target = Path(tmp) / name_of(location)
+        if fs.isdir(path):
+            base = path.rstrip("/")
+            for obj in sorted(fs.find(base)):  # every object under the prefix, its relative key kept
+                dest = target / obj[len(base):].lstrip("/")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fs.get_file(obj, str(dest))
+        elif fs.exists(path):
+            fs.get_file(path, str(target))
+        yield target
+
+
+def upload_tree(local: str | Path, location: str | Path, storage_options: Mapping[str, Any] | None = None) -> list[str]:
+    """Every file under ``local`` (or the file itself) to ``location``, one PUT per file, in sorted
+    order; returns the URIs written. Each object appears whole; the set does not appear at once."""
+    local = Path(local)
+    fs, base = filesystem(location, storage_options)
+    files = sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else [local]
+    written = []
+    for f in files:
+        key = base.rstrip("/") + ("/" + f.relative_to(local).as_posix() if local.is_dir() else "")
+        fs.pipe(key, f.read_bytes())
+        written.append(_protocol(location) + key)
+    return written
+
+
+@contextmanager
+def output_location(out: str | Path, *, kind: str = "dir", inputs=()) -> Iterator[Path]:
+    """A command's ``--out``: a local path gets :func:`pipelines.core.outputs.staged_output` (the set
+    swapped in whole); a URI gets a local staging directory (or file) whose files are uploaded with
+    one PUT each when the block ends without error, replacing objects of the same name (older objects
+    under the prefix that the new set lacks are left alone: an object store has no rename to swap a
+    set in). Yields the local path the command writes."""
+    if not is_uri(out):
+        from pipelines.core.outputs import staged_output
+
+        with staged_output(out, kind=kind, inputs=inputs) as stage:
+            yield stage
+        return
+    filesystem(out)  # a bad scheme or a missing fsspec driver fails here, before any work
+    with tempfile.TemporaryDirectory(prefix="foundry-out-") as tmp:
+        stage = Path(tmp) / name_of(out)
+        if kind == "dir":
+            stage.mkdir()
+        yield stage
+        if stage.exists():
+            upload_tree(stage, out)
+
+
+def read_records(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> list:
+    """:func:`pipelines.core.io.read_records` for a local path or a URI (read from a temporary local
+    copy with the same name: row reasons name the file as for a local read; a whole-file error names
+    the URI)."""
+    return read_records_and_digest(location, storage_options)[0]
+
+
+def read_records_and_digest(location: str | Path, storage_options: Mapping[str, Any] | None = None) -> tuple[list, str]:
+    """The raw records of a JSONL/Parquet file and the sha256 of its bytes, from one read of it."""
+    from pipelines.core.hashing import file_sha256
+    from pipelines.core.io import InputFileError, read_records as read_local
+
+    if not is_uri(location):
+        return read_local(location), file_sha256(local_path(location))
+    if not exists(location, storage_options):
+        raise InputFileError(f"{location}: no such object; check the URI and FOUNDRY_S3_ENDPOINT_URL / credentials")
+    with local_copy(location, storage_options) as copy:
+        try:
+            return read_local(copy), file_sha256(copy)
+        except InputFileError as exc:
+            raise InputFileError(str(exc).replace(str(copy), str(location))) from exc

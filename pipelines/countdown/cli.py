@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import click
 
@@ -30,7 +31,6 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
     """Problems, traces per strategy and priming sets as Parquet under OUT."""
     from pipelines.countdown.build import build_all, write_all
     from pipelines.countdown.config import config_for_profile
-    from pipelines.core.outputs import staged_output
     from pipelines.countdown.priming import detector_agreement
 
     try:
@@ -42,7 +42,10 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
                if v is not None}
     cfg = cfg.with_(**changes)
     start = time.perf_counter()
-    with staged_output(out_dir) as stage:  # --out checked before the work; the set swapped in whole
+    from pipelines.core import storage
+
+    # a local --out is staged and swapped in whole; a URI --out gets one PUT per file
+    with storage.output_location(out_dir) as stage:  # --out checked before the work
         build = build_all(cfg)
         written = write_all(build, stage)
     click.echo(f"{build.problems.height} problems ({build.rejected.height} candidates rejected), "
@@ -52,7 +55,7 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
 
 
 @group.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file")
 @click.option("--field", "fields", multiple=True, metavar="NAME=COLUMN",
               help="Map completion, numbers and target to the file's columns (default: same names).")
 @click.option("--numbers-rule", type=click.Choice(NUMBER_RULES), default="all", show_default=True,
@@ -60,16 +63,22 @@ def generate(n_problems, numbers, seed, out_dir, profile, traces_per_strategy, p
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
               help="Output .parquet or .jsonl: per row score, format_ok, correct, expression, value, parse_error.")
 def score(file, fields, numbers_rule, out_file) -> None:
-    """Score model completions in FILE (JSONL or Parquet) with the Countdown reward."""
+    """Score model completions in FILE (JSONL or Parquet; a path or a URI such as s3://bucket/x.jsonl) with the
+    Countdown reward. --out may be a URI too."""
+    from pipelines.core import storage
     from pipelines.core.io import InputFileError
-    from pipelines.core.outputs import staged_output
     from pipelines.countdown.scoring import score_file, summarize, write_scores
 
     from pipelines.core.fields import parse_field_mapping
 
     names = ("completion", "numbers", "target")
     mapping = {**{n: n for n in names}, **parse_field_mapping(fields, names)}
-    with staged_output(out_file, kind="file", inputs=[file]) as staged:  # --out checked before scoring
+    if not storage.is_uri(file) and not Path(file).is_file():  # a URI is checked when it is read
+        raise click.BadParameter(f"{file}: no such file (give a local JSONL/Parquet file or a URI such as "
+                                 "s3://bucket/completions.jsonl)", param_hint="FILE")
+    local_inputs = [] if storage.is_uri(file) else [file]
+    # a local --out is staged and swapped in; a URI --out is one PUT of the finished file
+    with storage.output_location(out_file, kind="file", inputs=local_inputs) as staged:  # --out checked before scoring
         try:
             frame = score_file(file, mapping, numbers_rule)
         except InputFileError as exc:

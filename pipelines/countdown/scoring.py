@@ -173,11 +173,20 @@ def _isolated(rec: RawRecord, fields: dict[str, str], rule: str, path) -> dict:
     except Exception as exc:  # noqa: BLE001 - one bad row must not abort the file
         return {"row": rec.source_id, "completion": None, "numbers": None, "target": None, "score": 0.0,
                 "format_ok": False, "correct": False, "expression": None, "value": None,
-                "parse_error": f"{MALFORMED_ROW}: {Path(path).name} row {rec.source_id}: {type(exc).__name__}"}
+                "parse_error": f"{MALFORMED_ROW}: {_name(path)} row {rec.source_id}: {type(exc).__name__}"}
+
+
+def _name(path) -> str:
+    from pipelines.core.storage import name_of
+
+    return name_of(path)
 
 
 def score_file(path: str | Path, fields: dict[str, str], rule: str = "all") -> pl.DataFrame:
-    records = read_records(path)
+    """Score every row of a JSONL/Parquet file: a local path or an fsspec URI (``s3://...``)."""
+    from pipelines.core import storage
+
+    records = storage.read_records(path)
     rows = [_isolated(r, fields, rule, path) for r in records]
     return pl.DataFrame(rows, schema=OUTPUT_SCHEMA, orient="row") if rows else pl.DataFrame(schema=OUTPUT_SCHEMA)
 

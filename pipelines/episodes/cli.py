@@ -16,9 +16,9 @@ def group() -> None:
 
 
 @group.command()
-@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.argument("src")
 @click.option("--from", "fmt", type=click.Choice(FORMATS), required=True, help="Format of SRC.")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Output directory.")
+@click.option("--out", "out", required=True, help="Output directory (a path, or a URI such as s3://bucket/prefix).")
 @click.option("--to", "to", type=click.Choice(["standard", "lerobot", "minari"]), default="standard", show_default=True,
               help="standard: Parquet partitioned by source; lerobot: LeRobotDataset v3.0; minari: Minari HDF5.")
 @click.option("--source", default=None, help="Source name (default: from the dataset or directory name).")
@@ -27,17 +27,24 @@ def group() -> None:
 @click.option("--ee-action", type=click.Choice(["delta7"]), default=None,
               help="rlds: the flat 7-D action is [dxyz, drpy, gripper]; fills action_ee7.")
 @click.option("--split", default=None, help="rlds: read only this split (default: every split, told apart in metadata).")
-def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: str | None, data_source: str | None,
+def convert(src: str, fmt: str, out: str, to: str, source: str | None, robot: str | None, data_source: str | None,
             ee_action: str | None, split: str | None) -> None:
     """Read SRC, check every episode, and write the ones that pass to OUT.
 
+    SRC and OUT are local paths or fsspec URIs (s3://...; the endpoint from FOUNDRY_S3_ENDPOINT_URL).
+    Reading and laying out episodes run on the engine FOUNDRY_ENGINE names (local by default; ray with RAY_ADDRESS).
     Malformed episodes are quarantined with a reason (written to OUT/quarantine.parquet for the
     standard output, and printed); the rest convert.
     """
-    from pipelines.episodes.convert import standardize
-    from pipelines.core.outputs import staged_output
-    from pipelines.episodes.readers import RLDSLayoutError, read_source
+    from pipelines.core import storage
+    from pipelines.engine import EngineError, make_engine
+    from pipelines.episodes.engine import convert_on_engine
+    from pipelines.episodes.readers import RLDSLayoutError
     from pipelines.episodes.writers import write_lerobot_v3, write_minari, write_standard
+
+    if not storage.exists(src):
+        raise click.BadParameter(f"{src}: no such file, directory or object", param_hint="SRC")
+    local_inputs = [] if storage.is_uri(src) else [src]
 
     options: dict = {"source": source}
     if robot and fmt != "minari":
@@ -52,12 +59,15 @@ def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: 
         if fmt != "rlds":
             raise click.UsageError("--split applies to --from rlds only")
         options["split"] = split
-    with staged_output(out, inputs=[src]) as stage:  # --out checked before reading; the set swapped in whole
+    # a local --out: checked before reading, the set swapped in whole; a URI --out: one PUT per file at the end
+    with storage.output_location(out, inputs=local_inputs) as stage:
         try:
-            items = read_source(fmt, src, **options)
+            with make_engine() as engine:
+                result = convert_on_engine(fmt, src, engine, **options).standardize()
         except RLDSLayoutError as exc:  # several datasets/versions under SRC, or no TFDS spec: the user picks
             raise click.UsageError(str(exc)) from None
-        result = standardize(items)
+        except EngineError as exc:
+            raise click.ClickException(str(exc)) from None
         if to == "standard":
             write_standard(stage, result.episodes, result.steps, result.quarantine, result.stats)
             written = [stage]
@@ -67,7 +77,7 @@ def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: 
             written = write_lerobot_v3(stage, result.episodes, result.steps)
         else:
             written = write_minari(stage, result.episodes, result.steps)
-        written = [out / p.relative_to(stage) for p in written]
+        written = [storage.join(out, p.relative_to(stage).as_posix()) if p != stage else str(out) for p in written]
         click.echo(f"{src} ({fmt}): {result.episodes.height} episodes, {result.steps.height} steps converted; "
                    f"{result.quarantine.height} quarantined")
         for row in result.quarantine.iter_rows(named=True):
@@ -81,15 +91,20 @@ def convert(src: Path, fmt: str, out: Path, to: str, source: str | None, robot: 
 
 
 @group.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def validate(directory: Path) -> None:
+@click.argument("directory")
+def validate(directory: str) -> None:
     """Run every check of the standard on DIRECTORY and print each result; exit 1 when one fails.
 
-    DIRECTORY is a standard dataset (the --out of convert), a LeRobotDataset or a Minari dataset.
+    DIRECTORY is a standard dataset (the --out of convert), a LeRobotDataset or a Minari dataset: a
+    local directory, or a URI prefix (s3://...; read from a temporary local copy).
     """
+    from pipelines.core import storage
     from pipelines.episodes.checks import dataset_checks
 
-    episodes, steps, stats, quarantined = _load_any(directory)
+    if not storage.is_dir(directory):
+        raise click.BadParameter(f"{directory}: not a directory (or URI prefix)", param_hint="DIRECTORY")
+    with storage.local_copy(directory) as local:
+        episodes, steps, stats, quarantined = _load_any(local)
     outcomes = dataset_checks(episodes, steps, stats)
     click.echo(f"{directory}: {episodes.height} episodes, {steps.height} steps"
                + (f", {quarantined} quarantined while reading" if quarantined else ""))

@@ -7,14 +7,15 @@ rules of :mod:`pipelines.episodes.checks`. Every source episode ends kept or qua
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import polars as pl
 
 from pipelines.core.steps import Funnel, StepResult, run_steps
 from pipelines.episodes.checks import DIAGNOSTIC_COLUMNS, compute_stats, dedup_step, quarantine_steps, with_diagnostics
 from pipelines.episodes.readers import ReadItem, split_items
-from pipelines.episodes.schema import (EPISODE_SCHEMA, episode_row, QUARANTINE_SCHEMA, STEP_SCHEMA, quarantine_frame, sort_frames,
-                                       to_frames)
+from pipelines.episodes.schema import (EPISODE_SCHEMA, episode_row, QUARANTINE_SCHEMA, Quarantined, STEP_SCHEMA,
+                                       quarantine_frame, sort_frames, step_frame)
 
 
 @dataclass
@@ -47,15 +48,28 @@ def quarantine_table(read_q: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFra
 def standardize(items: list[ReadItem]) -> Standardized:
     """Lay out readable episodes, run the per-episode rules, split kept from quarantined."""
     good, bad = split_items(items)
+    # the steps of an episode are laid out only if it survives dedup (the costly part of the layout)
+    return standardize_laid_out([episode_row(ep) for ep in good], lambda i: step_frame(good[i]), bad, len(items))
+
+
+def standardize_laid_out(rows: list[dict], steps_of: Callable[[int], pl.DataFrame] | Sequence[pl.DataFrame],
+                         bad: list[Quarantined], items_in: int) -> Standardized:
+    """:func:`standardize` from episodes already laid out (on engine tasks): ``rows[i]`` is the
+    episodes-table row of the i-th readable episode, ``steps_of[i]`` (or ``steps_of(i)``) its steps
+    frame, ``bad`` the items the readers quarantined, ``items_in`` every item read."""
+    steps_for = steps_of if callable(steps_of) else steps_of.__getitem__
     read_q = quarantine_frame(bad, step="read")
     funnel = Funnel()
     # the read step: every item in, the laid-out episodes kept, the rest quarantined with their reason
-    rows = pl.DataFrame([episode_row(ep) for ep in good], schema=EPISODE_SCHEMA, orient="row") if good else \
-        pl.DataFrame(schema=EPISODE_SCHEMA)
-    funnel.record("read", len(items), StepResult(kept=rows, rejected=read_q))
-    deduped = dedup_step()(rows.with_row_index("__i"))
-    funnel.record("dedup_episode_id", rows.height, deduped)
-    episodes, steps = to_frames([good[i] for i in deduped.kept.get_column("__i").to_list()])
+    frame = pl.DataFrame(rows, schema=EPISODE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=EPISODE_SCHEMA)
+    funnel.record("read", items_in, StepResult(kept=frame, rejected=read_q))
+    deduped = dedup_step()(frame.with_row_index("__i"))
+    funnel.record("dedup_episode_id", frame.height, deduped)
+    kept_i = deduped.kept.get_column("__i").to_list()
+    episodes = (pl.DataFrame([rows[i] for i in kept_i], schema=EPISODE_SCHEMA, orient="row") if kept_i
+                else pl.DataFrame(schema=EPISODE_SCHEMA))
+    parts = [steps_for(i) for i in kept_i]
+    steps = pl.concat(parts) if parts else pl.DataFrame(schema=STEP_SCHEMA)
     diag = with_diagnostics(episodes, steps)
     kept, rejected, funnel = run_steps(diag, quarantine_steps(), funnel)
     if deduped.rejected.height:
@@ -66,4 +80,4 @@ def standardize(items: list[ReadItem]) -> Standardized:
     quarantine = quarantine_table(read_q, rejected)
     stats = compute_stats(kept_eps, kept_steps) if kept_eps.height else {}
     return Standardized(kept_eps.cast(EPISODE_SCHEMA), kept_steps.select(list(STEP_SCHEMA)).cast(STEP_SCHEMA),
-                        quarantine, funnel, stats, len(items))
+                        quarantine, funnel, stats, items_in)

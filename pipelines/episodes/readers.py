@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from pipelines.core import storage
 from pipelines.episodes import reasons
 from pipelines.episodes.schema import Episode, Quarantined, ee7_from_delta, ee7_from_poses, flatten_observation, structural_problem
 
@@ -99,8 +100,11 @@ def minari_source_name(dataset_id: str) -> str:
     return "_".join(p for p in parts if p)
 
 
-def read_minari(path: str | Path, source: str | None = None) -> list[ReadItem]:
-    """A Minari dataset directory (HDF5 or Arrow storage), or a directory of several."""
+def read_minari(path: str | Path, source: str | None = None, episodes: list[int] | None = None) -> list[ReadItem]:
+    """A Minari dataset directory (HDF5 or Arrow storage), or a directory of several.
+
+    ``episodes``: read only these episode indices of a single dataset (an engine task's share of
+    it; ids and order are those of the whole read)."""
     path = Path(path)
     if not (path / "data" / "metadata.json").exists() and not (path / "metadata.json").exists():
         dirs = minari_dataset_dirs(path)
@@ -135,7 +139,10 @@ def read_minari(path: str | Path, source: str | None = None) -> list[ReadItem]:
     parts = dataset_id.split("/")
     data_source = str(meta.get("algorithm_name") or (parts[-1].split("-v")[0] if parts else "unknown"))
     out = []
+    wanted = None if episodes is None else set(int(i) for i in episodes)
     for index in ds.episode_indices.tolist():
+        if wanted is not None and index not in wanted:
+            continue
         sid = f"{dataset_id}#{index}"
         try:
             raw = next(iter(ds.storage.get_episodes([index])))
@@ -312,13 +319,20 @@ def read_d4rl_hdf5(path: str | Path, source: str | None = None, robot: str = "un
     datasets (scalar metadata included) are ignored. A file whose datasets declare more than
     ``budget_bytes`` (default :data:`HDF5_BUDGET_BYTES`) is quarantined as ``oversized`` unread.
     """
-    path = Path(path)
-    if path.is_dir():
+    if storage.is_uri(path):  # an object store: h5py reads through an fsspec file object, nothing copied
+        if storage.is_dir(path):
+            out = []
+            for f in sorted([*storage.list_files(path, "**/*.hdf5"), *storage.list_files(path, "**/*.h5")]):
+                out.extend(read_d4rl_hdf5(f, source, robot, task, data_source, language_instruction, budget_bytes))
+            return out
+    else:
+        path = Path(path)
+    if not storage.is_uri(path) and path.is_dir():
         out: list[ReadItem] = []
         for f in sorted([*path.rglob("*.hdf5"), *path.rglob("*.h5")]):
             out.extend(read_d4rl_hdf5(f, source, robot, task, data_source, language_instruction, budget_bytes))
         return out
-    source = source or path.stem
+    source = source or _stem(path)
     try:
         return _read_d4rl_file(path, source, robot, task, data_source, language_instruction,
                                HDF5_BUDGET_BYTES if budget_bytes is None else budget_bytes)
@@ -327,12 +341,20 @@ def read_d4rl_hdf5(path: str | Path, source: str | None = None, robot: str = "un
                             f"{path}: {type(exc).__name__}: {exc}")]
 
 
-def _read_d4rl_file(path: Path, source: str, robot: str, task: str | None, data_source: str | None,
+def _stem(path: str | Path) -> str:
+    return Path(storage.name_of(path)).stem
+
+
+def _read_d4rl_file(path: str | Path, source: str, robot: str, task: str | None, data_source: str | None,
                     language_instruction: str | None, budget: int) -> list[ReadItem]:
+    import contextlib
+
     import h5py
 
     try:
-        with h5py.File(path, "r") as fh:
+        with contextlib.ExitStack() as stack:
+            target = stack.enter_context(storage.open_input(path)) if storage.is_uri(path) else path
+            fh = stack.enter_context(h5py.File(target, "r"))
             declared = _h5_declared_bytes(fh)
             if declared > budget:
                 return [Quarantined(source, "d4rl-hdf5", str(path), reasons.OVERSIZED,
@@ -364,12 +386,12 @@ def _read_d4rl_file(path: Path, source: str, robot: str, task: str | None, data_
     bounds = _episode_bounds(n, data["terminals"], data.get("timeouts"), data.get("trajectory_ends"))
     out: list[ReadItem] = []
     for i, (s, e) in enumerate(bounds):
-        sid = f"{path.name}#{i}"
+        sid = f"{storage.name_of(path)}#{i}"
         try:
             out.append(episode_from_transitions(
                 data, source=source, source_format="d4rl-hdf5", source_id=sid, start=s, end=e, robot=robot,
-                task=task or path.stem, data_source=data_source or "unknown", language_instruction=language_instruction,
-                metadata={"file": path.name, "transitions": [s, e]}))
+                task=task or _stem(path), data_source=data_source or "unknown", language_instruction=language_instruction,
+                metadata={"file": storage.name_of(path), "transitions": [s, e]}))
         except Exception as exc:  # noqa: BLE001
             out.append(Quarantined(source, "d4rl-hdf5", sid, reasons.SHAPE_MISMATCH,
                                    f"{path}: episode {i}: {type(exc).__name__}: {exc}"))
@@ -997,15 +1019,78 @@ READERS: dict[str, Callable[..., list[ReadItem]]] = {
 
 
 def read_source(fmt: str, path: str | Path, **options) -> list[ReadItem]:
+    """Every item of ``path`` (a local path or an fsspec URI: ``s3://bucket/prefix/...``).
+
+    By URI, D4RL HDF5 files are read through fsspec file objects (h5py reads them as files); the
+    other formats' files (Minari's library wants a directory; LeRobot, RLDS and pickles are read
+    whole per dataset or shard anyway) are read from a temporary local copy of what ``path`` names,
+    and the copy's path is put back to the URI in every id and detail."""
     if fmt not in READERS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     try:
+        if storage.is_uri(path) and fmt != "d4rl-hdf5":
+            return _read_copied(fmt, str(path), options)
         return READERS[fmt](path, **options)
     except RLDSLayoutError:
         raise  # the user picks the directory: a usage error, not bad data
     except Exception as exc:  # noqa: BLE001 - a reader's last resort: the source is reported, the run completes
-        return [Quarantined(options.get("source") or Path(path).name, fmt, str(path), reasons.UNREADABLE,
+        return [Quarantined(options.get("source") or storage.name_of(path), fmt, str(path), reasons.UNREADABLE,
                             f"{path}: {type(exc).__name__}: {exc}")]
+
+
+def _read_copied(fmt: str, uri: str, options: dict) -> list[ReadItem]:
+    """``fmt``'s reader on a temporary local copy of ``uri``; ids and details name the URI again."""
+    if not storage.exists(uri):
+        return [Quarantined(options.get("source") or storage.name_of(uri), fmt, uri, reasons.UNREADABLE,
+                            f"{uri}: no such object or prefix; check the URI and FOUNDRY_S3_ENDPOINT_URL / credentials")]
+    parent = uri.rstrip("/").rsplit("/", 1)[0]
+    if fmt == "d5rl-pickle" and not options.get("source") and not storage.is_dir(uri):
+        options = {**options, "source": storage.name_of(parent)}  # the reader's default: the file's directory
+    with _copy_for(fmt, uri) as local:
+        back = [(str(local), uri)]
+        if fmt == "rlds" and local.is_file():  # one shard: its copied version directory is the URI's parent
+            back.append((str(local.parent), parent))
+        try:
+            items = READERS[fmt](local, **options)
+        except RLDSLayoutError as exc:  # the usage error names the URI the user gave, not the copy
+            message = str(exc)
+            for here, there in back:
+                message = message.replace(here, there)
+            raise RLDSLayoutError(message) from None
+    out: list[ReadItem] = []
+    for it in items:
+        if isinstance(it, Quarantined):
+            sid, detail = it.source_id, it.detail
+            for here, there in back:
+                sid, detail = sid.replace(here, there), detail.replace(here, there)
+            it = Quarantined(it.source, it.source_format, sid, it.reason, detail)
+        out.append(it)
+    return out
+
+
+def _copy_for(fmt: str, uri: str):
+    """The local copy a reader needs: the object or prefix itself, and for one RLDS shard also the
+    ``dataset_info.json`` and ``features.json`` beside it (the reader needs the spec)."""
+    import contextlib
+    import tempfile
+
+    if fmt != "rlds" or storage.is_dir(uri):
+        return storage.local_copy(uri)
+
+    @contextlib.contextmanager
+    def shard_with_spec():
+        parent = uri.rstrip("/").rsplit("/", 1)[0]
+        with tempfile.TemporaryDirectory(prefix="foundry-rlds-") as tmp:
+            root = Path(tmp) / storage.name_of(parent)
+            root.mkdir()
+            for name in ("dataset_info.json", "features.json"):
+                sibling = storage.join(parent, name)
+                if storage.exists(sibling):
+                    (root / name).write_bytes(storage.read_bytes(sibling))
+            (root / storage.name_of(uri)).write_bytes(storage.read_bytes(uri))
+            yield root / storage.name_of(uri)
+
+    return shard_with_spec()
 
 
 def split_items(items: Iterable[ReadItem]) -> tuple[list[Episode], list[Quarantined]]:

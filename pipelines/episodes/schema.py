@@ -274,11 +274,16 @@ def step_columns(ep: Episode) -> dict:
     }
 
 
+def step_frame(ep: Episode) -> pl.DataFrame:
+    """The steps table rows of one episode (the costly part of the layout: one engine task's work)."""
+    return pl.DataFrame(step_columns(ep), schema=STEP_SCHEMA)
+
+
 def to_frames(episodes: list[Episode]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(episodes table, steps table) of well-formed episodes, in the order given."""
     rows = [episode_row(ep) for ep in episodes]
     ep_frame = pl.DataFrame(rows, schema=EPISODE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=EPISODE_SCHEMA)
-    parts = [pl.DataFrame(step_columns(ep), schema=STEP_SCHEMA) for ep in episodes]
+    parts = [step_frame(ep) for ep in episodes]
     steps = pl.concat(parts) if parts else pl.DataFrame(schema=STEP_SCHEMA)
     return ep_frame, steps
 
