@@ -157,3 +157,28 @@ def test_domain_and_solve_rate_on_ray_write_the_local_bytes(tmp_path, monkeypatc
     annotated = pl.read_parquet(tmp_path / "ray" / "assets" / "bigmath_annotated", hive_partitioning=True)
     assert rollouts.height == 3 * 8 and set(rollouts["verdict"]) == {"correct", "incorrect"}
     assert set(annotated["domain_method"]) == {"llm", "rule"}  # the out-of-list label fell back to the rules
+
+
+# ------------------------------------------------------------------ FSPO generation
+
+def test_fspo_generation_on_ray_writes_the_local_bytes(tmp_path, monkeypatch, ray_inprocess):
+    import assets.fspo as fs
+    from tests.pipelines.fspo.scripted import responder
+
+    generated = [fs.fspo_users, fs.fspo_questions, fs.fspo_user_profiles, fs.fspo_responses, fs.fspo_labels]
+    engines = {**ENGINES, "ray": EngineResource(kind="ray", num_workers=2, batch_rows=64)}  # hundreds of calls
+    monkeypatch.setenv("FOUNDRY_LLM_MODEL", "scripted-model")
+    with ScriptedServer(responder) as server:
+        out = {}
+        for name, engine in engines.items():
+            monkeypatch.setenv("FOUNDRY_LLM_BASE_URL", server.url_for(name))
+            root = tmp_path / name
+            with DagsterInstance.ephemeral() as instance:
+                result = materialize(generated, resources={**foundry_resources("sample", root), "engine": engine},
+                                     instance=instance)
+            assert result.success
+            out[name] = _files(root / "assets", ["fspo_user_profiles", "fspo_responses", "fspo_labels",
+                                                 "fspo_quarantine", "fspo_funnel"])
+        assert len(server.requests_for("ray")) == len(server.requests_for("local")) > 100
+    assert out["ray"] == out["local"] and len(out["ray"]) >= 5
+    _asked_on_the_cluster(tmp_path)
