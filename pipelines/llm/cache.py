@@ -104,6 +104,14 @@ class ResponseCache:
             )
             self._con.commit()
 
+    def put_many(self, entries: list[tuple[str, str, CachedResponse]]) -> None:
+        """(key, model, response) rows in one transaction: an engine batch's answers at once."""
+        now = time.time()
+        with self._lock:
+            self._con.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
+                                  [(k, m, r.text, r.prompt_tokens, r.completion_tokens, now) for k, m, r in entries])
+            self._con.commit()
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._con.execute("SELECT count(*) FROM responses").fetchone()[0])

@@ -206,12 +206,11 @@ class LLMClient:
         answers = ask_on_engine([conversations[i] for i in misses], params, self.config, self.engine,
                                 journal=self.cache.journal_dir, batch_rows=self.batch_rows)
         for i, answer in zip(misses, answers):
-            if isinstance(answer, Completion):
-                # the task journaled it already; storing it here as well keeps the cache whole even
-                # when the journal directory is not shared with the workers
-                self.cache.put(keys[i], self.model, CachedResponse(answer.text, answer.prompt_tokens,
-                                                                   answer.completion_tokens))
             out[i] = answer
+        # the tasks journaled these already; storing them here as well keeps the cache whole even
+        # when the journal directory is not shared with the workers
+        self.cache.put_many([(keys[i], self.model, CachedResponse(a.text, a.prompt_tokens, a.completion_tokens))
+                             for i, a in zip(misses, answers) if isinstance(a, Completion)])
         self.cache.absorb_journals()
         self.stats.add(**answers.stats)
 
