@@ -12,6 +12,7 @@ instead of asking the model again), ``bigmath_annotated`` is the published set p
 import polars as pl
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetOut, MetadataValue, Output, multi_asset
 
+from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
@@ -43,14 +44,15 @@ CHECK_ROLLOUTS = "k_rollouts_per_problem"
     pool="llm",
 )
 def bigmath_rollouts(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
-                     bigmath_published: pl.DataFrame):
+                     engine: EngineResource, bigmath_published: pl.DataFrame):
     profile = foundry.profile()
     config = SolveRateConfig.from_env()
     why_not = llm.config().why_not_configured()
     if why_not is not None:
         rollouts, meta = empty_rollouts(), {"skipped": why_not}
     else:
-        with llm.client(foundry.root()) as client:
+        # on ray the samples are asked in engine batches; the verdicts are computed here, as on local
+        with engine.open() as eng, llm.client(foundry.root(), engine=eng) as client:
             rollouts, meta = sample_rollouts(bigmath_published, client, config, workers=profile.bigmath.verify.workers,
                                              item_timeout_s=profile.bigmath.verify.item_timeout_s)
             meta["llm_stats"] = client.stats.as_dict()
@@ -81,10 +83,10 @@ def bigmath_rollouts(context: AssetExecutionContext, foundry: FoundryResource, l
     pool="llm",
 )
 def bigmath_annotate(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
-                     bigmath_published: pl.DataFrame, bigmath_rollouts: pl.DataFrame):
+                     engine: EngineResource, bigmath_published: pl.DataFrame, bigmath_rollouts: pl.DataFrame):
     why_not = llm.config().why_not_configured()
     if why_not is None:
-        with llm.client(foundry.root()) as client:
+        with engine.open() as eng, llm.client(foundry.root(), engine=eng) as client:
             annotated, domain_meta = with_domain(bigmath_published, client)
     else:
         annotated, domain_meta = with_domain(bigmath_published, None)

@@ -4,6 +4,7 @@ import polars as pl
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, AssetOut, MetadataValue, Output, multi_asset
 
 from assets.conservation import CHECK_NAME as CHECK_CONSERVATION_ON_DISK, asset_path, conservation_check, rows_where
+from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
@@ -69,24 +70,25 @@ PREVIEW = ["problem_id", "source", "method", "problem", "answer"]
     can_subset=True,  # one reformulation pass; each table is written only when selected
 )
 def bigmath_reformulation(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
-                          bigmath_rejected: pl.DataFrame, bigmath_kept: pl.DataFrame):
+                          engine: EngineResource, bigmath_rejected: pl.DataFrame, bigmath_kept: pl.DataFrame):
     """Reformulates the funnel's multiple-choice rejects once; writes the selected tables."""
     profile = foundry.profile()
     mc = bigmath_rejected.filter(pl.col("reason") == reasons.MULTIPLE_CHOICE).drop("reason", "step", "detail")
     mc = mc.sort("source", "source_id")
     cfg = llm.config()
     why_not = cfg.why_not_configured()
-    client = llm.client(foundry.root()) if why_not is None else None
-    status = "used" if client else f"skipped: {why_not}"
+    status = "used" if why_not is None else f"skipped: {why_not}"
     context.log.info(f"{mc.height} multiple-choice rows; LLM path {status}")
-    try:
-        result = reformulate_rows(mc, client=client, llm_status=status,
-                                  existing_problem_ids=bigmath_kept.get_column("problem_id").to_list(),
-                                  workers=profile.bigmath.verify.workers,
-                                  item_timeout_s=profile.bigmath.verify.item_timeout_s)
-    finally:
-        if client is not None:
-            client.close()
+    with engine.open() as eng:  # on ray the LLM calls go out as engine batches; local: in this process
+        client = llm.client(foundry.root(), engine=eng) if why_not is None else None
+        try:
+            result = reformulate_rows(mc, client=client, llm_status=status,
+                                      existing_problem_ids=bigmath_kept.get_column("problem_id").to_list(),
+                                      workers=profile.bigmath.verify.workers,
+                                      item_timeout_s=profile.bigmath.verify.item_timeout_s)
+        finally:
+            if client is not None:
+                client.close()
     kept = result.kept.with_columns(
         pl.lit([], dtype=pl.List(pl.Utf8)).alias("options"), pl.lit(None, dtype=pl.Utf8).alias("answer_letter"),
         pl.lit(None, dtype=pl.Utf8).alias("solution"), pl.lit("reformulated").alias("answer_origin"),

@@ -8,6 +8,7 @@ once ``FOUNDRY_LLM_BASE_URL`` / ``FOUNDRY_LLM_MODEL`` are set.
 """
 
 import json
+from contextlib import contextmanager
 
 import polars as pl
 from dagster import (
@@ -24,6 +25,7 @@ from dagster import (
     multi_asset,
 )
 
+from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
@@ -86,14 +88,17 @@ def fspo_config(foundry: FoundryResource) -> FspoConfig:
     return config_for_profile(profile.name, seed=profile.seed)
 
 
-def _client(llm: LLMResource, foundry: FoundryResource, asset: str):
-    """The LLM client, or a Failure that names the resource to configure (fail fast, before any work)."""
+@contextmanager
+def _client(llm: LLMResource, foundry: FoundryResource, engine: EngineResource, asset: str):
+    """(client, config) for the asset body, or a Failure that names the resource to configure (fail
+    fast, before any work or any cluster). On a ``ray`` engine the calls go out as engine batches."""
     cfg = llm.config()
     why = cfg.why_not_configured()
     if why:
         raise Failure(f"{asset} needs the `llm` resource (assets/llm_resource.py: LLMResource): {why}",
                       metadata={"resource": "llm", "why": why})
-    return llm.client(foundry.root()), cfg
+    with engine.open() as eng, llm.client(foundry.root(), engine=eng) as client:
+        yield client, cfg
 
 
 @multi_asset(
@@ -145,9 +150,8 @@ def fspo_questions(context: AssetExecutionContext, foundry: FoundryResource):
     ins={"fspo_users": AssetIn(USERS)}, pool="llm",
 )
 def fspo_user_profiles(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
-                       fspo_users: pl.DataFrame):
-    client, cfg = _client(llm, foundry, "fspo_user_profiles")
-    with client:
+                       engine: EngineResource, fspo_users: pl.DataFrame):
+    with _client(llm, foundry, engine, "fspo_user_profiles") as (client, cfg):
         kept, rejected = write_profiles(fspo_users, client, load_prompt("fspo/persona"))
         stats = client.stats.as_dict()
     yield Output(kept, output_name=PROFILES.path[-1], metadata={
@@ -165,9 +169,8 @@ def fspo_user_profiles(context: AssetExecutionContext, foundry: FoundryResource,
     ins={"fspo_user_profiles": AssetIn(PROFILES), "fspo_questions": AssetIn(QUESTIONS)}, pool="llm",
 )
 def fspo_responses(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
-                   fspo_user_profiles: pl.DataFrame, fspo_questions: pl.DataFrame):
-    client, cfg = _client(llm, foundry, "fspo_responses")
-    with client:
+                   engine: EngineResource, fspo_user_profiles: pl.DataFrame, fspo_questions: pl.DataFrame):
+    with _client(llm, foundry, engine, "fspo_responses") as (client, cfg):
         kept, rejected = generate_responses(fspo_user_profiles, fspo_questions, client, load_prompt("fspo/respond"))
         stats = client.stats.as_dict()
     yield Output(kept, output_name=RESPONSES.path[-1], metadata={
@@ -196,12 +199,11 @@ def fspo_responses(context: AssetExecutionContext, foundry: FoundryResource, llm
                                 description="share of scored pairs consistent under the position swap (reported)")],
     pool="llm",
 )
-def fspo_labels(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
+def fspo_labels(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource, engine: EngineResource,
                 fspo_user_profiles: pl.DataFrame, fspo_questions: pl.DataFrame, fspo_responses: pl.DataFrame):
-    client, cfg = _client(llm, foundry, "fspo_labels")
     fcfg = fspo_config(foundry)
-    pairs = plan_pairs(fspo_user_profiles, fspo_questions, fspo_responses, fcfg)
-    with client:
+    with _client(llm, foundry, engine, "fspo_labels") as (client, cfg):
+        pairs = plan_pairs(fspo_user_profiles, fspo_questions, fspo_responses, fcfg)
         kept, rejected, funnel = label_pairs(pairs, client, load_prompt("fspo/score"), fcfg)
         stats = client.stats.as_dict()
     funnel_frame = funnel.to_frame()

@@ -38,7 +38,9 @@ class LLMResource(ConfigurableResource):
                                   max_concurrency=self.max_concurrency or None,
                                   cache_path=self.cache_path or None, progress=False)
 
-    def client(self, cache_dir: str | Path) -> LLMClient | None:
-        """A client, or None when no LLM is configured (``config().why_not_configured()`` says why)."""
+    def client(self, cache_dir: str | Path, engine=None) -> LLMClient | None:
+        """A client, or None when no LLM is configured (``config().why_not_configured()`` says why).
+        ``engine``: the asset's open engine (``EngineResource.open()``); on ``ray`` the calls go out as
+        engine batches, on ``local`` they run in this process."""
         cfg = self.config()
-        return LLMClient(cfg, cache_dir=cache_dir) if cfg.configured else None
+        return LLMClient(cfg, cache_dir=cache_dir, engine=engine) if cfg.configured else None

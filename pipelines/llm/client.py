@@ -9,6 +9,12 @@ item alike, so the batch stops at once).
 
 Counters (:class:`LLMStats`) go into asset metadata: calls made, cache hits, tokens, retries,
 repairs, failures per reason.
+
+With an ``engine`` that is a cluster (``ray``), the calls the cache cannot answer go out as engine
+batches (:mod:`pipelines.llm.distributed`): each task runs this same client (retries, limits) on
+its rows and journals its answers beside the cache; the replies come back in input order and are
+stored here, so every stage gets the same results as in-process. On ``local`` (or with no engine)
+the calls run in this process, on threads, as they always did.
 """
 
 from __future__ import annotations
@@ -129,12 +135,19 @@ class LLMClient:
     """Use one per stage run; ``close()`` (or ``with``) releases the cache file."""
 
     def __init__(self, config: LLMConfig, *, cache_dir: str | Path | None = None, backend=None,
-                 sleep=time.sleep):
+                 sleep=time.sleep, engine=None, cache=None):
+        """``engine``: a :class:`pipelines.engine.Engine`; a ``ray`` one gets the cache misses (see the
+        module docstring). ``cache``: what stores answers instead of the SQLite file (an engine task's
+        :class:`pipelines.llm.cache.AnswerJournal`)."""
         self.config = config.require()
         self.backend = backend if backend is not None else make_backend(config)
         self.model = config.model
-        path = config.resolved_cache_path(cache_dir or ".")
-        self.cache = ResponseCache(path)
+        self.cache = cache if cache is not None else ResponseCache(config.resolved_cache_path(cache_dir or "."))
+        # only an endpoint goes to the engine: an injected backend lives in this process, and the
+        # in-process vLLM engine loads a model per process (on a cluster, `vllm serve` on the GPU nodes)
+        self.engine = engine if (engine is not None and getattr(engine, "kind", "local") != "local"
+                                 and backend is None and config.backend == "openai") else None
+        self.batch_rows = 0  # conversations per engine task; 0: the engine's batch_rows, else 32
         self.stats = LLMStats()
         self._sleep = sleep
         self._stop = threading.Event()
@@ -152,6 +165,15 @@ class LLMClient:
 
     def complete_many(self, conversations: Sequence[list[dict]], params: dict, desc: str = "llm") -> list[Completion | Exception]:
         """One completion (or the exception that ended its tries) per conversation, in order."""
+        out = self.complete_all(conversations, params, desc)
+        fatal = next((r for r in out if isinstance(r, FatalError)), None)
+        if fatal is not None:
+            raise fatal
+        return out
+
+    def complete_all(self, conversations: Sequence[list[dict]], params: dict, desc: str = "llm") -> list[Completion | Exception]:
+        """:meth:`complete_many`, but a :class:`FatalError` is returned in place like any failure (an
+        engine task hands it back to the caller, which raises it)."""
         n = len(conversations)
         out: list[Completion | Exception | None] = [None] * n
         keys = [cache_key(self.model, conv, params) for conv in conversations]
@@ -165,6 +187,9 @@ class LLMClient:
         self.stats.add(cache_hits=n - len(misses))
         if not misses:
             return out  # type: ignore[return-value]
+        if self.engine is not None:
+            self._on_engine(conversations, params, keys, misses, out)
+            return out  # type: ignore[return-value]
         bar = _progress(len(misses), desc, self.config.progress)
         try:
             if hasattr(self.backend, "complete_many"):  # an engine that batches itself (vLLM)
@@ -173,10 +198,21 @@ class LLMClient:
                 self._threaded(conversations, params, keys, misses, out, bar)
         finally:
             bar.close()
-        fatal = next((r for r in out if isinstance(r, FatalError)), None)
-        if fatal is not None:
-            raise fatal
         return out  # type: ignore[return-value]
+
+    def _on_engine(self, conversations, params, keys, misses, out) -> None:
+        from pipelines.llm.distributed import ask_on_engine
+
+        answers = ask_on_engine([conversations[i] for i in misses], params, self.config, self.engine,
+                                journal=self.cache.journal_dir, batch_rows=self.batch_rows)
+        for i, answer in zip(misses, answers):
+            out[i] = answer
+        # the tasks journaled these already; storing them here as well keeps the cache whole even
+        # when the journal directory is not shared with the workers
+        self.cache.put_many([(keys[i], self.model, CachedResponse(a.text, a.prompt_tokens, a.completion_tokens))
+                             for i, a in zip(misses, answers) if isinstance(a, Completion)])
+        self.cache.absorb_journals()
+        self.stats.add(**answers.stats)
 
     def _threaded(self, conversations, params, keys, misses, out, bar) -> None:
         def one(i: int) -> None:
