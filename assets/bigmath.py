@@ -146,13 +146,13 @@ def bigmath_funnel(context: AssetExecutionContext, foundry: FoundryResource, llm
     names = [spec.name for spec in config.sources]
     bigmath_normalized = in_source_order(bigmath_normalized, names, SCHEMA)
     bigmath_quarantine = in_source_order(bigmath_quarantine, names, REJECTED_SCHEMA)
-    client = llm.client(foundry.root())
     signal_meta = {"llm": llm.config().why_not_configured() or "configured"}
-    if client is not None:
-        with client:
-            bigmath_normalized, asked = fill_llm_signals(bigmath_normalized, client)
-        signal_meta.update(asked)
     with engine.open() as eng:  # local in-process: the single-frame funnel; otherwise shards on the engine
+        client = llm.client(foundry.root(), engine=eng)  # on ray the LLM signal calls go out as engine batches
+        if client is not None:
+            with client:
+                bigmath_normalized, asked = fill_llm_signals(bigmath_normalized, client)
+            signal_meta.update(asked)
         result = (filter_rows(bigmath_normalized, bigmath_quarantine, config) if eng.kind == "local" and eng.num_workers == 1
                   else filter_rows_on_engine(bigmath_normalized, bigmath_quarantine, config, eng))
     funnel = result.funnel_frame
