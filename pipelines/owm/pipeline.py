@@ -20,7 +20,7 @@ from pipelines.owm.config import OwmConfig
 from pipelines.owm.evaluate import compare_scorers, is_heldout, pr_plot
 from pipelines.owm.reader import iter_batches
 from pipelines.owm.scorers import BaselineScorer, ClassifierScorer, FeatureConfig, train_classifier
-from pipelines.owm.select import Selection, select_corpora, shuffle_key
+from pipelines.owm.select import POS, Selection, select_corpora, select_two_pass, shuffle_key
 
 DOC_SCHEMA = {"doc_id": pl.Utf8, "shard": pl.Utf8, "row": pl.Int64, "text": pl.Utf8, "url": pl.Utf8,
               "date": pl.Utf8, "metadata": pl.Utf8}
@@ -78,14 +78,38 @@ def read_scored(cfg: OwmConfig, scorer) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def build_corpora(cfg: OwmConfig, scorer=None) -> CorporaBuild:
-    """Both corpora from ``cfg.shards``; the baseline scorer unless one is given."""
+    """Both corpora from ``cfg.shards``; the baseline scorer unless one is given.
+
+    Two passes over the shards, so memory does not grow with the corpus's text: pass 1 scores every
+    document and keeps its ledger row (id, scores, token counts; :func:`pipelines.owm.select.ledger`),
+    the selection is decided on those, pass 2 reads the shards again and scores only the chosen
+    documents (the token budget bounds them). The rejected rows carry no text (it stays in the shards)."""
     scorer = scorer or BaselineScorer()
-    scored, read_rejects = read_scored(cfg, scorer)
-    selection = select_corpora(scored, cfg)
-    rejected = pl.concat([read_rejects.with_columns(pl.lit("read").alias("step")), selection.rejected],
+    read_rejects: list[pl.DataFrame] = []
+
+    def pass1() -> Iterator[pl.DataFrame]:
+        for scored, bad in stream_scored(cfg.shards, scorer, cfg.batch_rows):
+            read_rejects.append(bad)
+            yield scored
+
+    def pass2(chosen: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        wanted = chosen.select(POS)
+        offset = 0
+        for path in cfg.shards:
+            for batch in iter_batches(path, None, cfg.batch_rows):
+                docs = pl.DataFrame(batch.kept, schema=DOC_SCHEMA)
+                docs = docs.with_columns(pl.int_range(offset, offset + docs.height, dtype=pl.Int64).alias(POS))
+                offset += docs.height
+                hit = docs.join(wanted, on=POS, how="semi", maintain_order="left")
+                if hit.height:
+                    yield score_frame(hit.drop(POS), scorer).with_columns(hit.get_column(POS))
+
+    selection = select_two_pass(pass1(), pass2, cfg)
+    read_rejects_frame = pl.concat(read_rejects, how="vertical")
+    rejected = pl.concat([read_rejects_frame.with_columns(pl.lit("read").alias("step")), selection.rejected],
                          how="diagonal_relaxed").sort("step", "reason", "shard", "row")
-    rows_read = scored.height + read_rejects.height
-    stats = {**selection.stats, "rows_read": rows_read, "read_rejected": read_rejects.height,
+    rows_read = selection.stats["documents_in"] + read_rejects_frame.height
+    stats = {**selection.stats, "rows_read": rows_read, "read_rejected": read_rejects_frame.height,
              "scorer_version": scorer.version, "scorer_kind": scorer.kind, "labelling_model": scorer.labelling_model}
     return CorporaBuild(selection, rejected, rows_read, scorer.version, scorer.kind, stats)
 
