@@ -28,11 +28,13 @@ from dagster import (
 )
 
 from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
+from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig
-from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel, score_frame
+from pipelines.owm.distributed import score_on_engine
+from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel
 from pipelines.owm.qa import rewrite_qa
 from pipelines.owm.reader import iter_batches
 from pipelines.owm.scorers import BaselineScorer
@@ -150,19 +152,24 @@ def owm_documents(context: AssetExecutionContext, foundry: FoundryResource):
     check_specs=[AssetCheckSpec(CHECK_SCORES_VERSION, asset=SCORES, blocking=True,
                                 description="every document of the shard has four scores, four counts and a scorer version")],
 )
-def owm_scores(context: AssetExecutionContext, foundry: FoundryResource, owm_documents: pl.DataFrame):
+def owm_scores(context: AssetExecutionContext, foundry: FoundryResource, engine: EngineResource,
+               owm_documents: pl.DataFrame):
     """The shard's documents with one score per behavior (`score_<behavior>`), the lexical detector's cue
     counts (`count_<behavior>`), `scorer_version` and `labelling_model`. The default profile scores with the
     baseline (the lexical detector: no model, no LLM); a trained classifier (`owm_classifier`) is applied with
-    `foundry owm score --scorer model.npz`. Backfill one shard alone with `--partition <shard>`."""
+    `foundry owm score --scorer model.npz`. Backfill one shard alone with `--partition <shard>`. The scoring runs
+    on the `engine` resource in batches of `batch_rows` documents (Ray Data blocks on `ray`); same rows either way."""
+    cfg = owm_config(foundry)
     scorer = BaselineScorer()
-    scored = score_frame(owm_documents.select(list(DOC_SCHEMA)), scorer)
+    with engine.open() as eng:  # the shard's batches as engine tasks; rows come back in input order
+        scored = score_on_engine(owm_documents.select(list(DOC_SCHEMA)), scorer, eng, cfg.batch_rows)
     share = {b: round(float((scored.get_column(f"score_{b}") > 0).mean() or 0.0), 4) if scored.height else 0.0
              for b in rules.BEHAVIORS}
     yield Output(scored, metadata={
         **frame_metadata(scored, ["doc_id", *rules.SCORE_COLUMNS, "scorer_version"]),
         "scorer": MetadataValue.text(scorer.kind), "scorer_version": MetadataValue.text(scorer.version),
         "labelling_model": MetadataValue.text("none (baseline: the lexical detector)"),
+        "engine": MetadataValue.text(engine.config().kind),
         **{f"share_with_{b}": MetadataValue.float(v) for b, v in share.items()}})
     yield to_check_result(CHECK_SCORES_VERSION, _problems(rules.check_scored(scored, f"shard {context.partition_key}", selected=False)),
                           asset_key=SCORES)

@@ -228,3 +228,21 @@ def test_malformed_rows_of_a_shard_go_to_its_quarantine_partition(tmp_path, monk
     assert sorted(quarantine.get_column("reason")) == ["bad_metadata", "malformed", "missing_text"]
     assert quarantine.get_column("detail").str.contains("stackexchange-00000.jsonl").all()
     assert _read(tmp_path / "root", "owm_documents").height == 1
+
+
+@pytest.mark.slow
+def test_scores_partition_on_ray_equals_local(tmp_path, ray_inprocess):
+    """owm_scores of one shard: the batches of `batch_rows` documents run as Ray Data blocks on the in-process
+    cluster (2 workers) and write the same Parquet bytes as the local engine."""
+    from assets.engine_resource import EngineResource
+
+    out = {}
+    for name, engine in (("local", EngineResource(kind="local")), ("ray", EngineResource(kind="ray", num_workers=2))):
+        root = tmp_path / name
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize([owm.owm_documents, owm.owm_scores], partition_key="stackexchange-00000",
+                                 resources={**foundry_resources("sample", root), "engine": engine}, instance=instance)
+        assert result.success
+        assert result.asset_materializations_for_node("owm_scores")[0].metadata["engine"].value == name
+        out[name] = (root / "assets" / "owm_scores" / "shard_key=stackexchange-00000" / "part-0.parquet").read_bytes()
+    assert out["ray"] == out["local"] and len(out["local"]) > 1000
