@@ -34,6 +34,7 @@ from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig
 from pipelines.owm.distributed import score_on_engine
+from pipelines.owm.hub import UnpinnedShardsError, locked_shards, shard_name
 from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel
 from pipelines.owm.qa import rewrite_qa
 from pipelines.owm.reader import iter_batches
@@ -69,16 +70,23 @@ CHECK_SCORES_VERSION = "every_document_scored_with_version"
 
 
 def shard_key(path: str | Path) -> str:
-    """``data/.../stackexchange-00000.parquet`` -> ``stackexchange-00000`` (one partition per shard)."""
-    name = Path(path).name
+    """``data/.../stackexchange-00000.parquet`` (or an ``hf://`` URI) -> ``stackexchange-00000``: one partition per shard."""
+    name = shard_name(str(path))
     for suffix in (".parquet", ".jsonl.gz", ".jsonl", ".ndjson", ".json.gz", ".json"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
 
 
-# the sample profile's shards; the full profile's Hub shards are run with `foundry owm build --shard`
-SHARD_PARTITIONS = StaticPartitionsDefinition([shard_key(s) for s in SAMPLE_SHARDS])
+def shard_keys() -> list[str]:
+    """The sample profile's shards, then the full profile's Hub shards as the lock lists them
+    (`foundry sources lock`): known offline, stable until the lock is renewed. Unpinned: none."""
+    keys = [shard_key(s) for s in SAMPLE_SHARDS]
+    keys += [k for k in (shard_key(f) for f in locked_shards().files) if k not in keys]
+    return keys
+
+
+SHARD_PARTITIONS = StaticPartitionsDefinition(shard_keys())
 
 
 def owm_config(foundry: FoundryResource) -> OwmConfig:
@@ -87,12 +95,18 @@ def owm_config(foundry: FoundryResource) -> OwmConfig:
 
 
 def shard_path(cfg: OwmConfig, key: str) -> str:
+    """The file or URI of partition ``key`` in the active profile; a Failure naming the fix otherwise."""
     for path in cfg.shards:
         if shard_key(path) == key:
             return path
+    if cfg.hub_dataset and not cfg.hub_revision:
+        try:
+            locked_shards().require()
+        except UnpinnedShardsError as exc:
+            raise Failure(f"partition {key!r}: {exc}") from exc
     raise Failure(f"partition {key!r}: the active profile's OWM config names no such shard "
                   f"(shards: {', '.join(shard_key(s) for s in cfg.shards) or 'none'}); set OwmConfig.shards in "
-                  f"pipelines/owm/config.py or run `foundry owm build --shard FILE`")
+                  f"pipelines/owm/config.py, renew the lock (`foundry sources lock`), or run `foundry owm build --shard FILE`")
 
 
 def _surface(stage: str, llm: bool = False) -> dict:
