@@ -33,6 +33,7 @@ from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig
+from pipelines.owm.annotate import engine_ask
 from pipelines.owm.distributed import score_on_engine
 from pipelines.owm.hub import UnpinnedShardsError, locked_shards, shard_name
 from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel
@@ -320,14 +321,17 @@ ANNOTATION_SAMPLE = 2000  # documents the LLM labels (the classifier then scores
     group_name=GROUP,
     pool="llm",
 )
-def owm_classifier(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
+def owm_classifier(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource, engine: EngineResource,
                    owm_scores: pl.DataFrame):
     client, llm_cfg = _client(llm, foundry, "owm_classifier")
     cfg = owm_config(foundry)
     docs = owm_scores.select("doc_id", "text").unique("doc_id", keep="first").sort("doc_id")
     artifacts = foundry.artifact_dir(FAMILY)
-    with client:
-        trained = annotate_and_train(cfg, client, docs, ANNOTATION_SAMPLE, plot_path=artifacts / "owm_pr.png")
+    with client, engine.open() as eng:
+        # the annotation requests as engine batches (Ray Data blocks on `ray`), each through the project's
+        # LLM client and the shared response cache; the local in-process engine asks from this process
+        ask = engine_ask(eng, llm_cfg, foundry.root()) if (eng.kind != "local" or eng.num_workers > 1) else None
+        trained = annotate_and_train(cfg, client, docs, ANNOTATION_SAMPLE, plot_path=artifacts / "owm_pr.png", ask=ask)
         stats = client.stats.as_dict()
     path = trained.scorer.save(artifacts / f"{trained.scorer.version.replace('@', '-')}.npz")
     import json

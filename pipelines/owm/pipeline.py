@@ -162,10 +162,11 @@ def annotation_sample(docs: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
 
 
 def annotate_and_train(cfg: OwmConfig, llm, docs: pl.DataFrame, sample_size: int, plot_path: str | Path | None = None,
-                       batch_size: int = 64) -> TrainResult:
-    """Label a sample with the LLM, train on the train part, evaluate on the held-back part."""
+                       batch_size: int = 64, ask=None) -> TrainResult:
+    """Label a sample with the LLM, train on the train part, evaluate on the held-back part.
+    ``ask``: where the LLM calls run (:func:`pipelines.owm.annotate.engine_ask`: on the engine)."""
     sample = annotation_sample(docs, sample_size, cfg.seed)
-    labels = annotate(llm, sample.select("doc_id", "text").to_dicts(), BEHAVIORS, cfg.label_chars)
+    labels = annotate(llm, sample.select("doc_id", "text").to_dicts(), BEHAVIORS, cfg.label_chars, ask=ask)
     matrix = label_matrix(labels).join(sample.select("doc_id", "text"), on="doc_id", how="left")
     held = matrix.get_column("doc_id").map_elements(lambda d: is_heldout(d, cfg.seed, cfg.heldout_fraction), return_dtype=pl.Boolean)
     train, test = matrix.filter(~held), matrix.filter(held)
