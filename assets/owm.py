@@ -9,6 +9,7 @@ Pure steps live in ``pipelines/owm/``; this module only wires them.
 
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from dagster import (
@@ -20,7 +21,9 @@ from dagster import (
     AssetOut,
     Failure,
     MetadataValue,
+    Nothing,
     Output,
+    ResourceParam,
     StaticPartitionsDefinition,
     asset,
     asset_check,
@@ -36,7 +39,8 @@ from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig
 from pipelines.owm.annotate import engine_ask
 from pipelines.owm.distributed import score_on_engine
 from pipelines.owm.hub import UnpinnedShardsError, locked_shards, shard_name
-from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel
+from pipelines.core import storage
+from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_from_files
 from pipelines.owm.qa import rewrite_qa
 from pipelines.owm.reader import iter_batches
 from pipelines.owm.scorers import BaselineScorer
@@ -193,6 +197,23 @@ def owm_scores(context: AssetExecutionContext, foundry: FoundryResource, engine:
 # ------------------------------------------------------------------ corpora (all shards)
 
 
+def partition_files(context: AssetExecutionContext, io_manager, key: AssetKey) -> list[str]:
+    """The Parquet file of every materialized shard partition of ``key``, where the IO manager wrote
+    it (its local directory or object-store URI); a shard not materialized is logged and left out,
+    as the IO manager does for an unpartitioned downstream."""
+    base = io_manager.remote_base()
+    location = storage.join(base, *key.path) if base else str(io_manager.asset_path(list(key.path)))
+    keys = SHARD_PARTITIONS.get_partition_keys()
+    found = {f.replace("\\", "/").rstrip("/").split("/")[-2].split("=", 1)[1]: f
+             for f in storage.list_files(location, f"{PARTITION_BY}=*/part-*.parquet")}
+    missing = [k for k in keys if k not in found]
+    if missing and len(missing) < len(keys):
+        context.log.warning(f"{key.to_user_string()}: {len(missing)} partition(s) not materialized, read without them: "
+                            f"{', '.join(missing)}")
+    return [found[k] for k in keys if k in found]
+
+
+
 def rejected_table(rejected: pl.DataFrame) -> pl.DataFrame:
     """The rejected rows as written: where they came from and why (the text stays in the documents)."""
     keep = [c for c in ("doc_id", "shard", "row", "step", "reason", "detail", "n_tokens") if c in rejected.columns]
@@ -200,7 +221,8 @@ def rejected_table(rejected: pl.DataFrame) -> pl.DataFrame:
 
 
 @multi_asset(
-    ins={"owm_scores": AssetIn(SCORES), "owm_quarantine": AssetIn(QUARANTINE)},
+    # read by the asset itself, partition file by partition file (two passes), not loaded whole by the IO manager
+    ins={"owm_scores": AssetIn(SCORES, dagster_type=Nothing), "owm_quarantine": AssetIn(QUARANTINE, dagster_type=Nothing)},
     outs={
         CORPORA.path[-1]: AssetOut(
             key=CORPORA, **_surface("corpora"),
@@ -236,22 +258,25 @@ def rejected_table(rejected: pl.DataFrame) -> pl.DataFrame:
     group_name=GROUP,
     can_subset=False,
 )
-def owm_corpora(context: AssetExecutionContext, foundry: FoundryResource, owm_scores: pl.DataFrame,
-                owm_quarantine: pl.DataFrame):
+def owm_corpora(context: AssetExecutionContext, foundry: FoundryResource, io_manager: ResourceParam[Any]):
     cfg = owm_config(foundry)
-    scores = owm_scores.drop(PARTITION_BY, strict=False)
-    quarantine = owm_quarantine.drop(PARTITION_BY, strict=False)
-    # one frame of every row read: scored documents and quarantined rows (reason set), in shard/row order
-    rows = pl.concat([scores, quarantine], how="diagonal_relaxed").sort("shard", "row")
-    corpora, rejected, funnel, stats = corpora_funnel(rows, cfg)
+    # every shard's written files, streamed twice (pipelines/owm/select.py: select_two_pass): memory holds
+    # a ledger row per document and the chosen documents, never every scored text at once
+    score_files = partition_files(context, io_manager, SCORES)
+    quarantine_files = partition_files(context, io_manager, QUARANTINE)
+    if not score_files:
+        raise Failure("owm_corpora: no owm_scores partition is written; materialize the shard partitions first "
+                      "(owm_documents, owm_quarantine, owm_scores)")
+    corpora, rejected, funnel, stats = corpora_from_files(score_files, quarantine_files, cfg)
+    rows_read = int(funnel.rows[0].rows_in)
     enriched, control = (corpora.filter(pl.col("set") == s) for s in (ENRICHED, CONTROL))
     tokens = {s: int(f.get_column("n_tokens").sum() or 0) for s, f in ((ENRICHED, enriched), (CONTROL, control))}
     versions = sorted(set(corpora.get_column("scorer_version").to_list())) if corpora.height else []
     funnel_frame = funnel.to_frame()
     yield Output(corpora, output_name=CORPORA.path[-1], metadata={
         **frame_metadata(corpora, ["set", "split", "doc_id", "n_tokens", *rules.SCORE_COLUMNS]),
-        "rows_read": MetadataValue.int(rows.height),
-        "enriched_share": MetadataValue.float(round(enriched.height / rows.height, 4) if rows.height else 0.0),
+        "rows_read": MetadataValue.int(rows_read),
+        "enriched_share": MetadataValue.float(round(enriched.height / rows_read, 4) if rows_read else 0.0),
         "tokens_enriched": MetadataValue.float(float(tokens[ENRICHED])),
         "tokens_control": MetadataValue.float(float(tokens[CONTROL])),
         "token_budget": MetadataValue.int(int(stats.get("budget", 0))),

@@ -139,6 +139,53 @@ def corpora_funnel(rows: pl.DataFrame, cfg: OwmConfig):
     return kept.sort("set", "doc_id"), rejected, funnel, holder.get("stats", {})
 
 
+def corpora_from_files(score_files: Sequence[str], quarantine_files: Sequence[str], cfg: OwmConfig,
+                       batch_rows: int | None = None):
+    """:func:`corpora_funnel` over scored shards written as Parquet files (local paths or URIs), with
+    bounded memory: the two-pass selection streams the files twice (pass 1: ledger rows; pass 2:
+    the chosen documents) instead of holding every scored document. Files are taken in the order
+    of their shards' names (the funnel's shard/row order), rows in file order. The quarantined rows
+    (small) are read whole. Returns what :func:`corpora_funnel` returns; the rejected rows carry
+    no text."""
+    from pipelines.core.steps import Funnel
+    from pipelines.core.storage import iter_parquet_batches, read_parquet
+
+    rows = batch_rows or cfg.batch_rows
+
+    def first_shard(f: str) -> str:
+        for batch in iter_parquet_batches(f, 1, ["shard"]):
+            return batch.get_column("shard")[0] if batch.height else ""
+        return ""
+
+    ordered = [f for _, f in sorted((first_shard(f), f) for f in score_files)]
+
+    def pass1() -> Iterator[pl.DataFrame]:
+        for f in ordered:
+            yield from (b for b in iter_parquet_batches(f, rows) if b.height)
+
+    def pass2(chosen: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        wanted, offset = chosen.select(POS), 0
+        for batch in pass1():
+            batch = batch.with_columns(pl.int_range(offset, offset + batch.height, dtype=pl.Int64).alias(POS))
+            offset += batch.height
+            hit = batch.join(wanted, on=POS, how="semi", maintain_order="left")
+            if hit.height:
+                yield hit
+
+    quarantine = (pl.concat([read_parquet(f) for f in quarantine_files], how="diagonal_relaxed")
+                  if quarantine_files else pl.DataFrame(schema=READ_REJECT_SCHEMA))
+    selection = select_two_pass(pass1(), pass2, cfg)
+    n_scored = selection.stats["documents_in"]
+    corpora = pl.concat([selection.enriched, selection.control], how="vertical").sort("set", "doc_id")
+    rejected = pl.concat([quarantine.with_columns(pl.lit("read").alias("step")), selection.rejected],
+                         how="diagonal_relaxed")
+    funnel = Funnel()
+    read_reasons = dict(quarantine.group_by("reason").len().iter_rows()) if quarantine.height else {}
+    funnel.record_counts("read", n_scored + quarantine.height, n_scored, read_reasons)
+    funnel.record_counts("select", n_scored, corpora.height, selection.stats["rejected"])
+    return corpora, rejected, funnel, selection.stats
+
+
 def rows_read(cfg: OwmConfig, scorer=None) -> pl.DataFrame:
     """Every row of ``cfg.shards``, scored or quarantined, in shard/row order (the funnel's input)."""
     scored, bad = read_scored(cfg, scorer or BaselineScorer())

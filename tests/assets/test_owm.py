@@ -81,6 +81,20 @@ def test_corpora_over_every_shard_pass_their_blocking_checks(materialized):
     assert 0 < meta["enriched_share"].value < 1 and meta["tokens_enriched"].value > 0
 
 
+def test_corpora_read_from_the_partition_files_equal_the_one_frame_funnel(materialized):
+    """owm_corpora streams the shards' written files twice (a ledger row per document, then the chosen);
+    its three tables equal the one-frame funnel over every row read at once."""
+    from pipelines.owm.config import config_for_profile
+    from pipelines.owm.pipeline import corpora_funnel, rows_read
+
+    root, _ = materialized
+    cfg = config_for_profile("sample")
+    kept, rejected, funnel, _ = corpora_funnel(rows_read(cfg), cfg)
+    assert _read(root, "owm_corpora").equals(kept)
+    assert _read(root, "owm_rejected").equals(owm.rejected_table(rejected))
+    assert _read(root, "owm_funnel").equals(funnel.to_frame())
+
+
 def test_breaking_conservation_fails_the_blocking_check(tmp_path):
     """owm_rejected written one row short (tests/assets/lossy_io.py): the check over the written files fails,
     and it blocks: the release reading owm_corpora is not built."""
