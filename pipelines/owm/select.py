@@ -13,6 +13,11 @@ Order of operations (each drop carries a reason from :mod:`pipelines.owm.reasons
 5. both sets get the same budget: the configured one, or the smaller set's eligible tokens when
    that is less, so enriched and control stay matched;
 6. a stable ``test_fraction`` of each set (by id) is the test split.
+
+All of it is decided by :func:`decide` on *ledger rows* (:func:`ledger`: id, shard, row, scores,
+token counts, where the text would be cut), so it runs the same on small rows without text
+(:func:`select_two_pass`: bounded memory, the chosen documents fetched in a second pass) and on
+full rows (:func:`select_corpora`: one frame, small inputs).
 """
 
 from __future__ import annotations
