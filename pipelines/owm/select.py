@@ -213,10 +213,10 @@ def select_two_pass(pass1: Iterable[pl.DataFrame], pass2: Callable[[pl.DataFrame
     yield only the chosen ones (and score only those). Memory: the ledger (O(documents), no text)
     plus the chosen documents, which the token budget bounds. The rejected rows are ledger rows
     (no text: it stays in the shards)."""
-    parts, offset, columns = [], 0, None
+    parts, offset, template = [], 0, None
     for batch in pass1:
-        if columns is None:
-            columns = batch.columns
+        if template is None:
+            template = batch.head(0)  # the documents' columns, for the output (even when nothing is chosen)
         parts.append(ledger(batch, cfg, offset))
         offset += batch.height
     small = pl.concat(parts, how="vertical") if parts else None
@@ -224,7 +224,8 @@ def select_two_pass(pass1: Iterable[pl.DataFrame], pass2: Callable[[pl.DataFrame
         raise ValueError("no documents to select from: every shard was empty or unreadable")
     decided = decide(small, cfg)
     chosen = pl.concat([decided.enriched, decided.control], how="vertical").select(POS, "doc_id", CUT, *TOKEN_COLS, "set", "split")
-    found = []
+    found = [template.with_columns(pl.lit(None, dtype=pl.Int64).alias(POS)).join(chosen, on=POS, suffix="_ledger")
+             .drop("doc_id_ledger")]
     for batch in pass2(chosen.select(POS, "doc_id")):
         hit = batch.join(chosen, on=POS, how="inner", suffix="_ledger")
         bad = hit.filter(pl.col("doc_id") != pl.col("doc_id_ledger"))
@@ -234,10 +235,10 @@ def select_two_pass(pass1: Iterable[pl.DataFrame], pass2: Callable[[pl.DataFrame
                                     f"read {r['doc_id_ledger']}; the shards changed between the passes -- rerun on "
                                     f"unchanging inputs (pin the Hub revision, copy the files)")
         found.append(_cut_text(hit.drop("doc_id_ledger")))
-    full = pl.concat(found, how="vertical") if found else chosen.head(0)
+    full = pl.concat(found, how="vertical_relaxed")
     if full.height != chosen.height:
         raise InputChangedError(f"pass 2 found {full.height} of the {chosen.height} chosen documents; the shards changed "
                                 f"between the passes -- rerun on unchanging inputs")
-    order = [c for c in columns if c != POS] + [*TOKEN_COLS, "set", "split"]
+    order = [c for c in template.columns if c != POS] + [*TOKEN_COLS, "set", "split"]
     sets = {name: full.filter(pl.col("set") == name).select(order).sort("doc_id") for name in (ENRICHED, CONTROL)}
     return Selection(sets[ENRICHED], sets[CONTROL], decided.rejected.drop(POS, CUT, strict=False), decided.stats)

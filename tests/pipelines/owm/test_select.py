@@ -119,7 +119,8 @@ def _bytes(frame: pl.DataFrame) -> bytes:
 def test_two_pass_gives_the_one_frame_sets_byte_for_byte():
     # duplicates, long documents (truncated, then rejected), middle band and over budget, at three batch sizes
     frame = _with_dups(scored(300, long_every=7))
-    for cfg in (CFG, CFG.with_(too_long="reject"), CFG.with_(token_budget=10**9)):
+    nothing = CFG.with_(rule=SelectionRule(min_behaviors=5))  # no document can be enriched: both sets empty
+    for cfg in (CFG, CFG.with_(too_long="reject"), CFG.with_(token_budget=10**9), nothing):
         one = select_corpora(frame, cfg)
         assert set(one.rejected.get_column("reason")) >= {reasons.DUPLICATE, reasons.MIDDLE_BAND}
         for rows in (1, 37, 10_000):
