@@ -9,6 +9,7 @@ Pure steps live in ``pipelines/owm/``; this module only wires them.
 
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from dagster import (
@@ -20,7 +21,9 @@ from dagster import (
     AssetOut,
     Failure,
     MetadataValue,
+    Nothing,
     Output,
+    ResourceParam,
     StaticPartitionsDefinition,
     asset,
     asset_check,
@@ -28,11 +31,16 @@ from dagster import (
 )
 
 from assets.conservation import CHECK_NAME as CHECK_ON_DISK, conservation_check
+from assets.engine_resource import EngineResource
 from assets.llm_resource import LLMResource
 from assets.metadata import asset_surface, frame_metadata, markdown_table
 from assets.resources import FoundryResource
 from pipelines.owm.config import SAMPLE_SHARDS, OwmConfig
-from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_funnel, score_frame
+from pipelines.owm.annotate import engine_ask
+from pipelines.owm.distributed import score_on_engine
+from pipelines.owm.hub import UnpinnedShardsError, locked_shards, shard_name
+from pipelines.core import storage
+from pipelines.owm.pipeline import DOC_SCHEMA, READ_REJECT_SCHEMA, annotate_and_train, corpora_from_files
 from pipelines.owm.qa import rewrite_qa
 from pipelines.owm.reader import iter_batches
 from pipelines.owm.scorers import BaselineScorer
@@ -67,16 +75,23 @@ CHECK_SCORES_VERSION = "every_document_scored_with_version"
 
 
 def shard_key(path: str | Path) -> str:
-    """``data/.../stackexchange-00000.parquet`` -> ``stackexchange-00000`` (one partition per shard)."""
-    name = Path(path).name
+    """``data/.../stackexchange-00000.parquet`` (or an ``hf://`` URI) -> ``stackexchange-00000``: one partition per shard."""
+    name = shard_name(str(path))
     for suffix in (".parquet", ".jsonl.gz", ".jsonl", ".ndjson", ".json.gz", ".json"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
 
 
-# the sample profile's shards; the full profile's Hub shards are run with `foundry owm build --shard`
-SHARD_PARTITIONS = StaticPartitionsDefinition([shard_key(s) for s in SAMPLE_SHARDS])
+def shard_keys() -> list[str]:
+    """The sample profile's shards, then the full profile's Hub shards as the lock lists them
+    (`foundry sources lock`): known offline, stable until the lock is renewed. Unpinned: none."""
+    keys = [shard_key(s) for s in SAMPLE_SHARDS]
+    keys += [k for k in (shard_key(f) for f in locked_shards().files) if k not in keys]
+    return keys
+
+
+SHARD_PARTITIONS = StaticPartitionsDefinition(shard_keys())
 
 
 def owm_config(foundry: FoundryResource) -> OwmConfig:
@@ -85,12 +100,18 @@ def owm_config(foundry: FoundryResource) -> OwmConfig:
 
 
 def shard_path(cfg: OwmConfig, key: str) -> str:
+    """The file or URI of partition ``key`` in the active profile; a Failure naming the fix otherwise."""
     for path in cfg.shards:
         if shard_key(path) == key:
             return path
+    if cfg.hub_dataset and not cfg.hub_revision:
+        try:
+            locked_shards().require()
+        except UnpinnedShardsError as exc:
+            raise Failure(f"partition {key!r}: {exc}") from exc
     raise Failure(f"partition {key!r}: the active profile's OWM config names no such shard "
                   f"(shards: {', '.join(shard_key(s) for s in cfg.shards) or 'none'}); set OwmConfig.shards in "
-                  f"pipelines/owm/config.py or run `foundry owm build --shard FILE`")
+                  f"pipelines/owm/config.py, renew the lock (`foundry sources lock`), or run `foundry owm build --shard FILE`")
 
 
 def _surface(stage: str, llm: bool = False) -> dict:
@@ -150,25 +171,47 @@ def owm_documents(context: AssetExecutionContext, foundry: FoundryResource):
     check_specs=[AssetCheckSpec(CHECK_SCORES_VERSION, asset=SCORES, blocking=True,
                                 description="every document of the shard has four scores, four counts and a scorer version")],
 )
-def owm_scores(context: AssetExecutionContext, foundry: FoundryResource, owm_documents: pl.DataFrame):
+def owm_scores(context: AssetExecutionContext, foundry: FoundryResource, engine: EngineResource,
+               owm_documents: pl.DataFrame):
     """The shard's documents with one score per behavior (`score_<behavior>`), the lexical detector's cue
     counts (`count_<behavior>`), `scorer_version` and `labelling_model`. The default profile scores with the
     baseline (the lexical detector: no model, no LLM); a trained classifier (`owm_classifier`) is applied with
-    `foundry owm score --scorer model.npz`. Backfill one shard alone with `--partition <shard>`."""
+    `foundry owm score --scorer model.npz`. Backfill one shard alone with `--partition <shard>`. The scoring runs
+    on the `engine` resource in batches of `batch_rows` documents (Ray Data blocks on `ray`); same rows either way."""
+    cfg = owm_config(foundry)
     scorer = BaselineScorer()
-    scored = score_frame(owm_documents.select(list(DOC_SCHEMA)), scorer)
+    with engine.open() as eng:  # the shard's batches as engine tasks; rows come back in input order
+        scored = score_on_engine(owm_documents.select(list(DOC_SCHEMA)), scorer, eng, cfg.batch_rows)
     share = {b: round(float((scored.get_column(f"score_{b}") > 0).mean() or 0.0), 4) if scored.height else 0.0
              for b in rules.BEHAVIORS}
     yield Output(scored, metadata={
         **frame_metadata(scored, ["doc_id", *rules.SCORE_COLUMNS, "scorer_version"]),
         "scorer": MetadataValue.text(scorer.kind), "scorer_version": MetadataValue.text(scorer.version),
         "labelling_model": MetadataValue.text("none (baseline: the lexical detector)"),
+        "engine": MetadataValue.text(engine.config().kind),
         **{f"share_with_{b}": MetadataValue.float(v) for b, v in share.items()}})
     yield to_check_result(CHECK_SCORES_VERSION, _problems(rules.check_scored(scored, f"shard {context.partition_key}", selected=False)),
                           asset_key=SCORES)
 
 
 # ------------------------------------------------------------------ corpora (all shards)
+
+
+def partition_files(context: AssetExecutionContext, io_manager, key: AssetKey) -> list[str]:
+    """The Parquet file of every materialized shard partition of ``key``, where the IO manager wrote
+    it (its local directory or object-store URI); a shard not materialized is logged and left out,
+    as the IO manager does for an unpartitioned downstream."""
+    base = io_manager.remote_base()
+    location = storage.join(base, *key.path) if base else str(io_manager.asset_path(list(key.path)))
+    keys = SHARD_PARTITIONS.get_partition_keys()
+    found = {f.replace("\\", "/").rstrip("/").split("/")[-2].split("=", 1)[1]: f
+             for f in storage.list_files(location, f"{PARTITION_BY}=*/part-*.parquet")}
+    missing = [k for k in keys if k not in found]
+    if missing and len(missing) < len(keys):
+        context.log.warning(f"{key.to_user_string()}: {len(missing)} partition(s) not materialized, read without them: "
+                            f"{', '.join(missing)}")
+    return [found[k] for k in keys if k in found]
+
 
 
 def rejected_table(rejected: pl.DataFrame) -> pl.DataFrame:
@@ -178,7 +221,8 @@ def rejected_table(rejected: pl.DataFrame) -> pl.DataFrame:
 
 
 @multi_asset(
-    ins={"owm_scores": AssetIn(SCORES), "owm_quarantine": AssetIn(QUARANTINE)},
+    # read by the asset itself, partition file by partition file (two passes), not loaded whole by the IO manager
+    ins={"owm_scores": AssetIn(SCORES, dagster_type=Nothing), "owm_quarantine": AssetIn(QUARANTINE, dagster_type=Nothing)},
     outs={
         CORPORA.path[-1]: AssetOut(
             key=CORPORA, **_surface("corpora"),
@@ -214,22 +258,25 @@ def rejected_table(rejected: pl.DataFrame) -> pl.DataFrame:
     group_name=GROUP,
     can_subset=False,
 )
-def owm_corpora(context: AssetExecutionContext, foundry: FoundryResource, owm_scores: pl.DataFrame,
-                owm_quarantine: pl.DataFrame):
+def owm_corpora(context: AssetExecutionContext, foundry: FoundryResource, io_manager: ResourceParam[Any]):
     cfg = owm_config(foundry)
-    scores = owm_scores.drop(PARTITION_BY, strict=False)
-    quarantine = owm_quarantine.drop(PARTITION_BY, strict=False)
-    # one frame of every row read: scored documents and quarantined rows (reason set), in shard/row order
-    rows = pl.concat([scores, quarantine], how="diagonal_relaxed").sort("shard", "row")
-    corpora, rejected, funnel, stats = corpora_funnel(rows, cfg)
+    # every shard's written files, streamed twice (pipelines/owm/select.py: select_two_pass): memory holds
+    # a ledger row per document and the chosen documents, never every scored text at once
+    score_files = partition_files(context, io_manager, SCORES)
+    quarantine_files = partition_files(context, io_manager, QUARANTINE)
+    if not score_files:
+        raise Failure("owm_corpora: no owm_scores partition is written; materialize the shard partitions first "
+                      "(owm_documents, owm_quarantine, owm_scores)")
+    corpora, rejected, funnel, stats = corpora_from_files(score_files, quarantine_files, cfg)
+    rows_read = int(funnel.rows[0].rows_in)
     enriched, control = (corpora.filter(pl.col("set") == s) for s in (ENRICHED, CONTROL))
     tokens = {s: int(f.get_column("n_tokens").sum() or 0) for s, f in ((ENRICHED, enriched), (CONTROL, control))}
     versions = sorted(set(corpora.get_column("scorer_version").to_list())) if corpora.height else []
     funnel_frame = funnel.to_frame()
     yield Output(corpora, output_name=CORPORA.path[-1], metadata={
         **frame_metadata(corpora, ["set", "split", "doc_id", "n_tokens", *rules.SCORE_COLUMNS]),
-        "rows_read": MetadataValue.int(rows.height),
-        "enriched_share": MetadataValue.float(round(enriched.height / rows.height, 4) if rows.height else 0.0),
+        "rows_read": MetadataValue.int(rows_read),
+        "enriched_share": MetadataValue.float(round(enriched.height / rows_read, 4) if rows_read else 0.0),
         "tokens_enriched": MetadataValue.float(float(tokens[ENRICHED])),
         "tokens_control": MetadataValue.float(float(tokens[CONTROL])),
         "token_budget": MetadataValue.int(int(stats.get("budget", 0))),
@@ -299,14 +346,17 @@ ANNOTATION_SAMPLE = 2000  # documents the LLM labels (the classifier then scores
     group_name=GROUP,
     pool="llm",
 )
-def owm_classifier(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource,
+def owm_classifier(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource, engine: EngineResource,
                    owm_scores: pl.DataFrame):
     client, llm_cfg = _client(llm, foundry, "owm_classifier")
     cfg = owm_config(foundry)
     docs = owm_scores.select("doc_id", "text").unique("doc_id", keep="first").sort("doc_id")
     artifacts = foundry.artifact_dir(FAMILY)
-    with client:
-        trained = annotate_and_train(cfg, client, docs, ANNOTATION_SAMPLE, plot_path=artifacts / "owm_pr.png")
+    with client, engine.open() as eng:
+        # the annotation requests as engine batches (Ray Data blocks on `ray`), each through the project's
+        # LLM client and the shared response cache; the local in-process engine asks from this process
+        ask = engine_ask(eng, llm_cfg, foundry.root()) if (eng.kind != "local" or eng.num_workers > 1) else None
+        trained = annotate_and_train(cfg, client, docs, ANNOTATION_SAMPLE, plot_path=artifacts / "owm_pr.png", ask=ask)
         stats = client.stats.as_dict()
     path = trained.scorer.save(artifacts / f"{trained.scorer.version.replace('@', '-')}.npz")
     import json

@@ -9,11 +9,16 @@ imports and a warm-up call, i.e. the memory the scoring itself took:
 - stream: ``pipelines.owm.scorefile.score_files`` (the ``foundry owm score`` path);
 - whole: the same reader with the whole file as one batch -> one ``score`` call -> one output table.
 
+Selection (``--only select``, or after the scoring table): peak memory and CPU seconds of building
+both corpora from the same corpus, two-pass (``pipelines.owm.pipeline.build_corpora``: pass 1 keeps
+a ledger row per document, pass 2 rereads and scores only the chosen) vs one frame (every scored
+document in memory, then ``select_corpora``); the selected sets are compared byte for byte.
+
 Scorers: ``baseline`` (the lexical detector) and ``classifier`` (hashed n-grams + linear heads;
 trained here on the baseline's own labels for lack of an LLM: its speed and memory are what is
 measured, not its quality).
 
-    python benchmarks/owm_scoring.py [--scale 10] [--quick]
+    python benchmarks/owm_scoring.py [--scale 10] [--quick] [--only score|select]
 """
 
 from __future__ import annotations
@@ -69,6 +74,41 @@ def _status_mb(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
 
 
+def select_child(mode: str, corpus: str, out: str) -> None:
+    """Both corpora from ``corpus`` with the baseline scorer: ``two_pass`` or ``one_frame``."""
+    import hashlib
+    import io
+    import resource
+
+    from pipelines.owm.config import for_profile
+    from pipelines.owm.pipeline import build_corpora, read_scored
+    from pipelines.owm.scorers import BaselineScorer
+    from pipelines.owm.select import load_tokenizer, select_corpora
+
+    cfg = for_profile("sample").with_(shards=(corpus,), batch_rows=1024)
+    scorer = BaselineScorer()
+    scorer.score(["warm-up so lazy imports are not counted as work"])
+    load_tokenizer(cfg.tokenizer_path).encode("warm-up")
+    base = _status_mb("VmRSS")
+    cpu0, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    if mode == "two_pass":
+        sel = build_corpora(cfg, scorer).selection
+    else:
+        scored, _ = read_scored(cfg, scorer)
+        sel = select_corpora(scored, cfg)
+    elapsed = time.perf_counter() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    digest = hashlib.sha256()
+    for frame in (sel.enriched, sel.control):
+        buf = io.BytesIO()
+        frame.write_parquet(buf)
+        digest.update(buf.getvalue())
+    print(json.dumps({"docs": sel.stats["documents_in"], "seconds": elapsed,
+                      "cpu_seconds": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime),
+                      "peak_rss_mb": _status_mb("VmHWM"), "work_rss_mb": _status_mb("VmHWM") - base,
+                      "selected": sel.stats["documents"], "sets_sha256": digest.hexdigest()[:16]}))
+
+
 def child(mode: str, scorer_spec: str, corpus: str, out: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -101,10 +141,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=int, default=10, help="corpus = sample x SCALE documents (default 10)")
     ap.add_argument("--quick", action="store_true", help="scale 2, for CI")
+    ap.add_argument("--only", choices=("score", "select"), default=None, help="run one of the two tables")
     ap.add_argument("--child", nargs=4, metavar=("MODE", "SCORER", "CORPUS", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(*args.child)
+        if args.child[0] in ("two_pass", "one_frame"):
+            select_child(args.child[0], args.child[2], args.child[3])
+        else:
+            child(*args.child)
         return
     scale = 2 if args.quick else args.scale
     with tempfile.TemporaryDirectory(prefix="owm-bench-") as tmp:
@@ -112,23 +156,48 @@ def main() -> None:
         corpus = tmp / "corpus.parquet"
         n = build_corpus(corpus, scale)
         size_mb = corpus.stat().st_size / 1e6
-        model = tmp / "clf.npz"
-        train_stand_in(model)
         print(f"corpus: {n} documents (sample x {scale}), {size_mb:.1f} MB Parquet")
-        print(f"{'scorer':<11} {'mode':<7} {'docs/s':>9} {'peak RSS MB':>12} {'over imports MB':>16}")
-        results = {}
-        for scorer in ("baseline", "classifier"):
-            for mode in ("stream", "whole"):
-                spec = "baseline" if scorer == "baseline" else str(model)
-                out = subprocess.run([sys.executable, __file__, "--child", mode, spec, str(corpus), str(tmp / f"{scorer}-{mode}.parquet")],
-                                     check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-                r = json.loads(out)
-                results[(scorer, mode)] = r
-                print(f"{scorer:<11} {mode:<7} {r['docs'] / r['seconds']:>9.0f} {r['peak_rss_mb']:>12.0f} {r['work_rss_mb']:>16.0f}")
-        for scorer in ("baseline", "classifier"):
-            s, w = results[(scorer, "stream")], results[(scorer, "whole")]
-            print(f"{scorer}: streaming needs {s['work_rss_mb']:.0f} MB over imports vs {w['work_rss_mb']:.0f} MB loading whole, "
-                  f"speed {(s['docs'] / s['seconds']) / (w['docs'] / w['seconds']):.2f}x")
+        if args.only != "select":
+            score_table(tmp, corpus)
+        if args.only != "score":
+            select_table(tmp, corpus)
+
+
+def select_table(tmp: Path, corpus: Path) -> None:
+    print(f"\n{'selection':<10} {'docs':>7} {'wall s':>8} {'CPU s':>7} {'peak RSS MB':>12} {'over imports MB':>16}  sets")
+    results = {}
+    for mode in ("two_pass", "one_frame"):
+        out = subprocess.run([sys.executable, __file__, "--child", mode, "baseline", str(corpus), str(tmp / mode)],
+                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        r = results[mode] = json.loads(out)
+        print(f"{mode:<10} {r['docs']:>7} {r['seconds']:>8.1f} {r['cpu_seconds']:>7.1f} {r['peak_rss_mb']:>12.0f} "
+              f"{r['work_rss_mb']:>16.0f}  {r['sets_sha256']} {r['selected']}")
+    same = results["two_pass"]["sets_sha256"] == results["one_frame"]["sets_sha256"]
+    print(f"two-pass selection: {results['two_pass']['work_rss_mb']:.0f} MB over imports vs "
+          f"{results['one_frame']['work_rss_mb']:.0f} MB in one frame, CPU "
+          f"{results['two_pass']['cpu_seconds'] / results['one_frame']['cpu_seconds']:.2f}x; selected sets "
+          f"{'byte-identical' if same else 'DIFFER'}")
+    if not same:
+        raise SystemExit("the two selections differ")
+
+
+def score_table(tmp: Path, corpus: Path) -> None:
+    model = tmp / "clf.npz"
+    train_stand_in(model)
+    print(f"{'scorer':<11} {'mode':<7} {'docs/s':>9} {'peak RSS MB':>12} {'over imports MB':>16}")
+    results = {}
+    for scorer in ("baseline", "classifier"):
+        for mode in ("stream", "whole"):
+            spec = "baseline" if scorer == "baseline" else str(model)
+            out = subprocess.run([sys.executable, __file__, "--child", mode, spec, str(corpus), str(tmp / f"{scorer}-{mode}.parquet")],
+                                 check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            r = json.loads(out)
+            results[(scorer, mode)] = r
+            print(f"{scorer:<11} {mode:<7} {r['docs'] / r['seconds']:>9.0f} {r['peak_rss_mb']:>12.0f} {r['work_rss_mb']:>16.0f}")
+    for scorer in ("baseline", "classifier"):
+        s, w = results[(scorer, "stream")], results[(scorer, "whole")]
+        print(f"{scorer}: streaming needs {s['work_rss_mb']:.0f} MB over imports vs {w['work_rss_mb']:.0f} MB loading whole, "
+              f"speed {(s['docs'] / s['seconds']) / (w['docs'] / w['seconds']):.2f}x")
 
 
 if __name__ == "__main__":

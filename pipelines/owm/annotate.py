@@ -8,7 +8,7 @@ LLM failure code) and the labelling model and prompt hash. Calls go through
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import polars as pl
 
@@ -35,14 +35,48 @@ def _yes_line(reply: str, behavior: str) -> bool | None:
     return None
 
 
+# (conversations, params, desc) -> one completion (with ``.text``) or Exception per conversation
+Ask = Callable[..., list]
+
+
+class EngineLLMError(RuntimeError):
+    """An LLM call that failed inside an engine batch; the message is the batch's error text."""
+
+
+class _EngineReply:
+    """The part of a completion :func:`annotate` reads."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | None):
+        self.text = text
+
+
+def engine_ask(engine, config, cache_dir, batch_rows: int = 32) -> Ask:
+    """Ask through ``pipelines.llm.distributed.complete_on_engine``: the conversations become engine
+    batches (Ray Data blocks on ``ray``), each batch opens the project's LLM client against the
+    endpoint of ``config`` and uses the shared cache under ``cache_dir``; answers in input order."""
+    from pipelines.llm.distributed import complete_on_engine
+
+    def ask(conversations, params, desc: str = "") -> list:
+        frame = complete_on_engine(conversations, params, config, engine, cache_dir, batch_rows=batch_rows)
+        return [EngineLLMError(error) if error is not None else _EngineReply(text)
+                for text, error in frame.select("text", "error").iter_rows()]
+
+    return ask
+
+
 def annotate(llm: LLMClient, docs: Sequence[dict[str, Any]], behaviors: Sequence[str] = BEHAVIORS,
-             label_chars: int = 12_000) -> pl.DataFrame:
-    """One label row per document and behavior (documents cut to ``label_chars`` characters)."""
+             label_chars: int = 12_000, ask: Ask | None = None) -> pl.DataFrame:
+    """One label row per document and behavior (documents cut to ``label_chars`` characters).
+    ``ask`` (default: ``llm.complete_many`` in this process) may send the calls elsewhere, e.g.
+    :func:`engine_ask`; ``llm`` still names the labelling model."""
     rows: list[dict[str, Any]] = []
+    ask = ask or llm.complete_many
     for behavior in behaviors:
         prompt = behavior_prompt(behavior)
         conversations = [prompt.render(text=d["text"][:label_chars]) for d in docs]
-        replies = llm.complete_many(conversations, dict(prompt.params), desc=f"owm {behavior}")
+        replies = ask(conversations, dict(prompt.params), desc=f"owm {behavior}")
         for doc, reply in zip(docs, replies):
             row = {"doc_id": doc["doc_id"], "behavior": behavior, "labelling_model": llm.model,
                    "prompt_hash": prompt.short_hash, "count_strict": None, "count_lenient": None,

@@ -18,8 +18,9 @@ def group() -> None:
 @group.command()
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--profile", default="sample", show_default=True, help="Shards and sizes to start from (sample|full).")
-@click.option("--shard", "shards", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Read these Parquet/JSONL shards instead of the profile's (repeat).")
+@click.option("--shard", "shards", multiple=True,
+              help="Read these Parquet/JSONL shards instead of the profile's (repeat): local paths or URIs "
+                   "(hf://datasets/<id>@<revision>/<path>, s3://...).")
 @click.option("--scorer", default="baseline", show_default=True, help="baseline or a trained classifier (.npz).")
 @click.option("--budget", type=click.IntRange(min=1), default=None, help="Tokens per set (default: the profile's).")
 @click.option("--enriched-min", type=float, default=None, help="Score a behavior needs for the enriched set.")
@@ -42,6 +43,20 @@ def build(out_dir, profile, shards, scorer, budget, enriched_min, control_max, s
     changes = {k: v for k, v in {"shards": tuple(shards) or None, "token_budget": budget, "seed": seed}.items() if v is not None}
     rule = {k: v for k, v in {"enriched_min": enriched_min, "control_max": control_max}.items() if v is not None}
     cfg = cfg.with_(**changes, rule=cfg.rule.with_(**rule))
+    from pathlib import Path
+
+    from pipelines.core.storage import is_uri
+
+    missing = [s for s in shards if not is_uri(s) and not Path(s).is_file()]
+    if missing:
+        raise click.BadParameter(f"no such file: {', '.join(missing)}", param_hint="--shard")
+    if not cfg.shards and cfg.hub_dataset:
+        from pipelines.owm.hub import UnpinnedShardsError, locked_shards
+
+        try:
+            locked_shards().require()
+        except UnpinnedShardsError as exc:
+            raise click.UsageError(str(exc)) from exc
     if not cfg.shards:
         raise click.UsageError(f"profile {profile!r} names no shards; pass --shard FILE (e.g. the Hub's data/train-*.parquet)")
     try:

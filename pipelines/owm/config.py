@@ -54,6 +54,8 @@ class OwmConfig:
     n_features: int = 2 ** 18             # hashed feature space per analyzer
     epochs: int = 5                       # partial_fit passes over the labelled batches
     classifier_threshold: float = 0.5     # probability -> yes, for precision/recall
+    hub_dataset: str = ""                 # full profile: the Hub dataset whose locked shards are `shards`
+    hub_revision: str | None = None       # its locked commit (None: unpinned, `shards` stays empty)
 
     def with_(self, **changes) -> "OwmConfig":
         return replace(self, **changes)
@@ -61,15 +63,26 @@ class OwmConfig:
 
 CONFIG_BY_PROFILE: dict[str, OwmConfig] = {
     "sample": OwmConfig(),
-    # the Hub shards: https://huggingface.co/datasets/open-web-math/open-web-math (data/train-*.parquet)
-    "full": OwmConfig(shards=(), batch_rows=2048, token_budget=83_000_000),
+    # the Hub shards: https://huggingface.co/datasets/open-web-math/open-web-math (data/*.parquet), at
+    # the revision and with the file list sources.lock.json pins (`foundry sources lock`)
+    "full": OwmConfig(shards=(), batch_rows=2048, token_budget=83_000_000, hub_dataset="open-web-math/open-web-math"),
 }
 
 
 def for_profile(name: str) -> OwmConfig:
+    """The profile's settings; a profile naming a Hub dataset gets its shard URIs from the lock file
+    (read now, so a renewed lock counts without a restart). Unpinned: ``shards`` stays empty and
+    :func:`pipelines.owm.hub.locked_shards` ``.require()`` says which command pins them."""
     if name not in CONFIG_BY_PROFILE:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(CONFIG_BY_PROFILE)}")
-    return CONFIG_BY_PROFILE[name]
+    cfg = CONFIG_BY_PROFILE[name]
+    if cfg.hub_dataset and not cfg.shards:
+        from pipelines.owm.hub import locked_shards
+
+        hub = locked_shards()
+        if hub.pinned:
+            cfg = cfg.with_(shards=hub.uris(), hub_revision=hub.revision)
+    return cfg
 
 
 config_for_profile = for_profile  # the name the CLI calls

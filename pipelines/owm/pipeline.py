@@ -20,7 +20,7 @@ from pipelines.owm.config import OwmConfig
 from pipelines.owm.evaluate import compare_scorers, is_heldout, pr_plot
 from pipelines.owm.reader import iter_batches
 from pipelines.owm.scorers import BaselineScorer, ClassifierScorer, FeatureConfig, train_classifier
-from pipelines.owm.select import Selection, select_corpora, shuffle_key
+from pipelines.owm.select import POS, Selection, select_corpora, select_two_pass, shuffle_key
 
 DOC_SCHEMA = {"doc_id": pl.Utf8, "shard": pl.Utf8, "row": pl.Int64, "text": pl.Utf8, "url": pl.Utf8,
               "date": pl.Utf8, "metadata": pl.Utf8}
@@ -78,14 +78,38 @@ def read_scored(cfg: OwmConfig, scorer) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def build_corpora(cfg: OwmConfig, scorer=None) -> CorporaBuild:
-    """Both corpora from ``cfg.shards``; the baseline scorer unless one is given."""
+    """Both corpora from ``cfg.shards``; the baseline scorer unless one is given.
+
+    Two passes over the shards, so memory does not grow with the corpus's text: pass 1 scores every
+    document and keeps its ledger row (id, scores, token counts; :func:`pipelines.owm.select.ledger`),
+    the selection is decided on those, pass 2 reads the shards again and scores only the chosen
+    documents (the token budget bounds them). The rejected rows carry no text (it stays in the shards)."""
     scorer = scorer or BaselineScorer()
-    scored, read_rejects = read_scored(cfg, scorer)
-    selection = select_corpora(scored, cfg)
-    rejected = pl.concat([read_rejects.with_columns(pl.lit("read").alias("step")), selection.rejected],
+    read_rejects: list[pl.DataFrame] = []
+
+    def pass1() -> Iterator[pl.DataFrame]:
+        for scored, bad in stream_scored(cfg.shards, scorer, cfg.batch_rows):
+            read_rejects.append(bad)
+            yield scored
+
+    def pass2(chosen: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        wanted = chosen.select(POS)
+        offset = 0
+        for path in cfg.shards:
+            for batch in iter_batches(path, None, cfg.batch_rows):
+                docs = pl.DataFrame(batch.kept, schema=DOC_SCHEMA)
+                docs = docs.with_columns(pl.int_range(offset, offset + docs.height, dtype=pl.Int64).alias(POS))
+                offset += docs.height
+                hit = docs.join(wanted, on=POS, how="semi", maintain_order="left")
+                if hit.height:
+                    yield score_frame(hit.drop(POS), scorer).with_columns(hit.get_column(POS))
+
+    selection = select_two_pass(pass1(), pass2, cfg)
+    read_rejects_frame = pl.concat(read_rejects, how="vertical")
+    rejected = pl.concat([read_rejects_frame.with_columns(pl.lit("read").alias("step")), selection.rejected],
                          how="diagonal_relaxed").sort("step", "reason", "shard", "row")
-    rows_read = scored.height + read_rejects.height
-    stats = {**selection.stats, "rows_read": rows_read, "read_rejected": read_rejects.height,
+    rows_read = selection.stats["documents_in"] + read_rejects_frame.height
+    stats = {**selection.stats, "rows_read": rows_read, "read_rejected": read_rejects_frame.height,
              "scorer_version": scorer.version, "scorer_kind": scorer.kind, "labelling_model": scorer.labelling_model}
     return CorporaBuild(selection, rejected, rows_read, scorer.version, scorer.kind, stats)
 
@@ -115,6 +139,53 @@ def corpora_funnel(rows: pl.DataFrame, cfg: OwmConfig):
     return kept.sort("set", "doc_id"), rejected, funnel, holder.get("stats", {})
 
 
+def corpora_from_files(score_files: Sequence[str], quarantine_files: Sequence[str], cfg: OwmConfig,
+                       batch_rows: int | None = None):
+    """:func:`corpora_funnel` over scored shards written as Parquet files (local paths or URIs), with
+    bounded memory: the two-pass selection streams the files twice (pass 1: ledger rows; pass 2:
+    the chosen documents) instead of holding every scored document. Files are taken in the order
+    of their shards' names (the funnel's shard/row order), rows in file order. The quarantined rows
+    (small) are read whole. Returns what :func:`corpora_funnel` returns; the rejected rows carry
+    no text."""
+    from pipelines.core.steps import Funnel
+    from pipelines.core.storage import iter_parquet_batches, read_parquet
+
+    rows = batch_rows or cfg.batch_rows
+
+    def first_shard(f: str) -> str:
+        for batch in iter_parquet_batches(f, 1, ["shard"]):
+            return batch.get_column("shard")[0] if batch.height else ""
+        return ""
+
+    ordered = [f for _, f in sorted((first_shard(f), f) for f in score_files)]
+
+    def pass1() -> Iterator[pl.DataFrame]:
+        for f in ordered:
+            yield from (b for b in iter_parquet_batches(f, rows) if b.height)
+
+    def pass2(chosen: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        wanted, offset = chosen.select(POS), 0
+        for batch in pass1():
+            batch = batch.with_columns(pl.int_range(offset, offset + batch.height, dtype=pl.Int64).alias(POS))
+            offset += batch.height
+            hit = batch.join(wanted, on=POS, how="semi", maintain_order="left")
+            if hit.height:
+                yield hit
+
+    quarantine = (pl.concat([read_parquet(f) for f in quarantine_files], how="diagonal_relaxed")
+                  if quarantine_files else pl.DataFrame(schema=READ_REJECT_SCHEMA))
+    selection = select_two_pass(pass1(), pass2, cfg)
+    n_scored = selection.stats["documents_in"]
+    corpora = pl.concat([selection.enriched, selection.control], how="vertical").sort("set", "doc_id")
+    rejected = pl.concat([quarantine.with_columns(pl.lit("read").alias("step")), selection.rejected],
+                         how="diagonal_relaxed")
+    funnel = Funnel()
+    read_reasons = dict(quarantine.group_by("reason").len().iter_rows()) if quarantine.height else {}
+    funnel.record_counts("read", n_scored + quarantine.height, n_scored, read_reasons)
+    funnel.record_counts("select", n_scored, corpora.height, selection.stats["rejected"])
+    return corpora, rejected, funnel, selection.stats
+
+
 def rows_read(cfg: OwmConfig, scorer=None) -> pl.DataFrame:
     """Every row of ``cfg.shards``, scored or quarantined, in shard/row order (the funnel's input)."""
     scored, bad = read_scored(cfg, scorer or BaselineScorer())
@@ -138,10 +209,11 @@ def annotation_sample(docs: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
 
 
 def annotate_and_train(cfg: OwmConfig, llm, docs: pl.DataFrame, sample_size: int, plot_path: str | Path | None = None,
-                       batch_size: int = 64) -> TrainResult:
-    """Label a sample with the LLM, train on the train part, evaluate on the held-back part."""
+                       batch_size: int = 64, ask=None) -> TrainResult:
+    """Label a sample with the LLM, train on the train part, evaluate on the held-back part.
+    ``ask``: where the LLM calls run (:func:`pipelines.owm.annotate.engine_ask`: on the engine)."""
     sample = annotation_sample(docs, sample_size, cfg.seed)
-    labels = annotate(llm, sample.select("doc_id", "text").to_dicts(), BEHAVIORS, cfg.label_chars)
+    labels = annotate(llm, sample.select("doc_id", "text").to_dicts(), BEHAVIORS, cfg.label_chars, ask=ask)
     matrix = label_matrix(labels).join(sample.select("doc_id", "text"), on="doc_id", how="left")
     held = matrix.get_column("doc_id").map_elements(lambda d: is_heldout(d, cfg.seed, cfg.heldout_fraction), return_dtype=pl.Boolean)
     train, test = matrix.filter(~held), matrix.filter(held)

@@ -6,6 +6,10 @@ memory whatever the shard's size; JSONL is read a line at a time. Every row come
 (a document) or rejected with a reason code from :mod:`pipelines.owm.reasons` and a detail naming
 the file, the row and the error class. A UTF-8 byte-order mark is stripped (a file's first line,
 and the start of any text value: Windows tools put one there).
+
+A file is a local path or an fsspec URI: ``hf://datasets/<id>@<revision>/<path>`` (a Hub shard,
+read with range requests through ``HfFileSystem``; :mod:`pipelines.owm.hub`), ``s3://``, ... The
+rows' ``shard`` is the file name either way.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pyarrow.parquet as pq
 
 from pipelines.core.hashing import content_id
 from pipelines.core.io import InputFileError
+from pipelines.core.storage import is_uri
 from pipelines.owm import reasons
 
 FIELDS = ("text", "url", "date", "metadata")
@@ -100,10 +105,13 @@ def file_kind(path: Path) -> str:
 
 
 def iter_batches(path: str | Path, fields: dict[str, str] | None = None, batch_rows: int = 256) -> Iterator[ReadBatch]:
-    """Batches of at most ``batch_rows`` rows of one file. A file that cannot be opened raises
-    :class:`InputFileError` naming it; a bad row never does."""
-    path = Path(path)
+    """Batches of at most ``batch_rows`` rows of one file (a local path or a URI). A file that cannot
+    be opened raises :class:`InputFileError` naming it; a bad row never does."""
     fields = {**{f: f for f in FIELDS}, **(fields or {})}
+    if is_uri(path):
+        yield from _uri_batches(str(path), fields, batch_rows)
+        return
+    path = Path(path)
     if not path.exists():
         raise InputFileError(f"{path}: no such file")
     if file_kind(path) == "parquet":
@@ -112,9 +120,34 @@ def iter_batches(path: str | Path, fields: dict[str, str] | None = None, batch_r
         yield from _jsonl_batches(path, fields, batch_rows)
 
 
-def _parquet_batches(path: Path, fields: dict[str, str], batch_rows: int) -> Iterator[ReadBatch]:
+def _uri_batches(uri: str, fields: dict[str, str], batch_rows: int) -> Iterator[ReadBatch]:
+    """A shard by URI, opened as a seekable file: Parquet reads its footer then one row group's
+    column chunks at a time (range requests), so the shard is never held whole."""
+    from pipelines.core.storage import filesystem
+    from pipelines.owm.hub import shard_name, storage_options
+
+    name = shard_name(uri)
+    kind = file_kind(Path(name))
     try:
-        pf = pq.ParquetFile(path)
+        fs, inner = filesystem(uri, storage_options(uri))
+        fh = fs.open(inner, "rb")
+    except FileNotFoundError as exc:
+        raise InputFileError(f"{uri}: no such file ({exc}); check the revision and path in sources.lock.json "
+                             f"(`foundry sources lock` lists them)") from exc
+    except Exception as exc:  # noqa: BLE001 - fsspec backends raise their own types: name the URI and the cause
+        raise InputFileError(f"{uri}: cannot open ({type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}); "
+                             f"check HF_ENDPOINT / network access, or download the shard and pass its path") from exc
+    with fh:
+        if kind == "parquet":
+            yield from _parquet_batches(uri, fields, batch_rows, source=fh, name=name)
+        else:
+            yield from _jsonl_batches(uri, fields, batch_rows, source=fh, name=name)
+
+
+def _parquet_batches(path, fields: dict[str, str], batch_rows: int, source=None, name: str | None = None) -> Iterator[ReadBatch]:
+    name = name or Path(path).name
+    try:
+        pf = pq.ParquetFile(path if source is None else source)
     except (pa.ArrowException, OSError) as exc:
         raise InputFileError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc
     present = set(pf.schema_arrow.names)
@@ -127,7 +160,7 @@ def _parquet_batches(path: Path, fields: dict[str, str], batch_rows: int) -> Ite
         for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
             out = ReadBatch()
             for record in batch.to_pylist():
-                _route(out, to_document(record, path.name, row, fields))
+                _route(out, to_document(record, name, row, fields))
                 row += 1
             yield out
     except (pa.ArrowException, OSError) as exc:
@@ -135,8 +168,13 @@ def _parquet_batches(path: Path, fields: dict[str, str], batch_rows: int) -> Ite
                              f"re-download the shard") from exc
 
 
-def _jsonl_batches(path: Path, fields: dict[str, str], batch_rows: int) -> Iterator[ReadBatch]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+def _jsonl_batches(path, fields: dict[str, str], batch_rows: int, source=None, name: str | None = None) -> Iterator[ReadBatch]:
+    name = name or Path(path).name
+    gz = name.lower().endswith(".gz")
+    if source is not None:
+        opener = (lambda _p, mode: gzip.open(source, mode)) if gz else (lambda _p, mode: _borrowed(source))
+    else:
+        opener = gzip.open if gz else open
     out = ReadBatch()
     row = 0
     try:
@@ -146,22 +184,22 @@ def _jsonl_batches(path: Path, fields: dict[str, str], batch_rows: int) -> Itera
                     continue  # blank lines are not rows
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
-                where = f"{path.name} line {lineno}"
+                where = f"{name} line {lineno}"
                 try:
                     value = json.loads(raw.decode("utf-8"))
                 except UnicodeDecodeError as exc:
-                    item = _reject(path.name, row, reasons.MALFORMED, f"{where}: not UTF-8 ({type(exc).__name__} at byte {exc.start})",
+                    item = _reject(name, row, reasons.MALFORMED, f"{where}: not UTF-8 ({type(exc).__name__} at byte {exc.start})",
                                    raw.decode("utf-8", errors="replace"))
                 except json.JSONDecodeError as exc:
-                    item = _reject(path.name, row, reasons.MALFORMED, f"{where}: invalid JSON ({type(exc).__name__}: {exc.msg} at column {exc.colno})",
+                    item = _reject(name, row, reasons.MALFORMED, f"{where}: invalid JSON ({type(exc).__name__}: {exc.msg} at column {exc.colno})",
                                    raw.decode("utf-8", errors="replace"))
                 except RecursionError as exc:
-                    item = _reject(path.name, row, reasons.MALFORMED, f"{where}: JSON nested too deeply ({type(exc).__name__})")
+                    item = _reject(name, row, reasons.MALFORMED, f"{where}: JSON nested too deeply ({type(exc).__name__})")
                 else:
                     if isinstance(value, dict):
-                        item = to_document(value, path.name, row, fields)
+                        item = to_document(value, name, row, fields)
                     else:
-                        item = _reject(path.name, row, reasons.MALFORMED, f"{where}: expected a JSON object, got {type(value).__name__}",
+                        item = _reject(name, row, reasons.MALFORMED, f"{where}: expected a JSON object, got {type(value).__name__}",
                                        raw.decode("utf-8", errors="replace"))
                 _route(out, item)
                 row += 1
@@ -172,6 +210,19 @@ def _jsonl_batches(path: Path, fields: dict[str, str], batch_rows: int) -> Itera
         raise InputFileError(f"{path}: cannot read after row {row} ({type(exc).__name__}: {exc})") from exc
     if out.rows:
         yield out
+
+
+class _borrowed:
+    """A file object the caller closes: ``with`` does not close it."""
+
+    def __init__(self, fh):
+        self.fh = fh
+
+    def __enter__(self):
+        return self.fh
+
+    def __exit__(self, *exc):
+        return False
 
 
 def _route(out: ReadBatch, item: dict[str, Any]) -> None:

@@ -13,6 +13,11 @@ Order of operations (each drop carries a reason from :mod:`pipelines.owm.reasons
 5. both sets get the same budget: the configured one, or the smaller set's eligible tokens when
    that is less, so enriched and control stay matched;
 6. a stable ``test_fraction`` of each set (by id) is the test split.
+
+All of it is decided by :func:`decide` on *ledger rows* (:func:`ledger`: id, shard, row, scores,
+token counts, where the text would be cut), so it runs the same on small rows without text
+(:func:`select_two_pass`: bounded memory, the chosen documents fetched in a second pass) and on
+full rows (:func:`select_corpora`: one frame, small inputs).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import polars as pl
 
@@ -49,17 +54,21 @@ def load_tokenizer(path: str):
 
 def count_and_truncate(texts: Sequence[str], tokenizer_path: str, max_tokens: int) -> tuple[list[str], list[int], list[int]]:
     """``(texts cut to max_tokens, tokens after the cut, tokens before)``; cut at a token's end offset."""
+    cuts, kept, original = count_tokens(texts, tokenizer_path, max_tokens)
+    return [t if c is None else t[:c] for t, c in zip(texts, cuts)], kept, original
+
+
+def count_tokens(texts: Sequence[str], tokenizer_path: str, max_tokens: int) -> tuple[list[int | None], list[int], list[int]]:
+    """``(character offset of the cut or None, tokens after the cut, tokens before)``: what the
+    selection needs of a text, without keeping the text (pass 1 of the two-pass selection)."""
     tok = load_tokenizer(tokenizer_path)
-    out_texts, kept, original = [], [], []
-    for text, enc in zip(texts, tok.encode_batch(list(texts), add_special_tokens=False)):
+    cuts, kept, original = [], [], []
+    for enc in tok.encode_batch(list(texts), add_special_tokens=False):
         n = len(enc.ids)
         original.append(n)
-        if n > max_tokens:
-            text = text[: enc.offsets[max_tokens - 1][1]]
-            n = max_tokens
-        out_texts.append(text)
-        kept.append(n)
-    return out_texts, kept, original
+        cuts.append(enc.offsets[max_tokens - 1][1] if n > max_tokens else None)
+        kept.append(min(n, max_tokens))
+    return cuts, kept, original
 
 
 def classify(frame: pl.DataFrame, rule: SelectionRule) -> pl.Series:
@@ -99,17 +108,41 @@ def _reject(frame: pl.DataFrame, reason: str, detail: pl.Expr | str) -> pl.DataF
     return frame.with_columns(pl.lit("select").alias("step"), pl.lit(reason).alias("reason"), detail_expr.alias("detail"))
 
 
-def select_corpora(scored: pl.DataFrame, cfg: OwmConfig) -> Selection:
-    """Split ``scored`` (one row per read document, with ``score_*`` columns) into the sets."""
-    rejected: list[pl.DataFrame] = []
-    n_in = scored.height
-    dup = scored.select(pl.col("doc_id").is_duplicated() & ~pl.col("doc_id").is_first_distinct()).to_series()
-    rejected.append(_reject(scored.filter(dup), reasons.DUPLICATE, "same normalized text as an earlier document"))
-    frame = scored.filter(~dup)
+POS = "_pos"          # the document's position in the stream: the key between the two passes
+CUT = "_cut_chars"    # where the text is cut at max_tokens (null: not cut)
+TOKEN_COLS = ("n_tokens", "n_tokens_original", "truncated", "tokenizer")
+LEDGER_COLS = ("doc_id", "shard", "row", *SCORE_COLS)
 
-    texts, n_tokens, n_orig = count_and_truncate(frame.get_column("text").to_list(), cfg.tokenizer_path, cfg.max_tokens)
-    frame = frame.with_columns(pl.Series("text", texts, dtype=pl.Utf8), pl.Series("n_tokens", n_tokens, dtype=pl.Int64),
-                               pl.Series("n_tokens_original", n_orig, dtype=pl.Int64))
+
+def ledger(scored: pl.DataFrame, cfg: OwmConfig, offset: int = 0, keep_all: bool = False) -> pl.DataFrame:
+    """Pass 1 for one batch of scored documents: per document its id, where it came from, its
+    scores, its token counts and where its text would be cut -- a few dozen bytes, no text
+    (``keep_all`` keeps every column: the one-frame path). ``offset`` = documents before this batch."""
+    cuts, n_tokens, n_orig = count_tokens(scored.get_column("text").to_list(), cfg.tokenizer_path, cfg.max_tokens)
+    base = scored if keep_all else scored.select(LEDGER_COLS)
+    return base.with_columns(pl.int_range(offset, offset + scored.height, dtype=pl.Int64).alias(POS),
+                             pl.Series(CUT, cuts, dtype=pl.Int64), pl.Series("n_tokens", n_tokens, dtype=pl.Int64),
+                             pl.Series("n_tokens_original", n_orig, dtype=pl.Int64))
+
+
+def _cut_text(frame: pl.DataFrame) -> pl.DataFrame:
+    if "text" not in frame.columns:
+        return frame
+    return frame.with_columns(pl.when(pl.col(CUT).is_null()).then(pl.col("text"))
+                              .otherwise(pl.col("text").str.slice(0, pl.col(CUT))).alias("text"))
+
+
+def decide(frame: pl.DataFrame, cfg: OwmConfig) -> Selection:
+    """The selection over ledger rows (:func:`ledger`), in input order. Works the same on the small
+    rows of pass 1 (no text) and on full rows (the one-frame path); the sets come back with the
+    ledger's columns plus ``set``, ``split``, ``truncated`` and ``tokenizer``."""
+    rejected: list[pl.DataFrame] = []
+    n_in = frame.height
+    token_cols = [POS, CUT, "n_tokens", "n_tokens_original"]
+    dup = frame.select(pl.col("doc_id").is_duplicated() & ~pl.col("doc_id").is_first_distinct()).to_series()
+    rejected.append(_reject(frame.filter(dup).drop(token_cols[1:]), reasons.DUPLICATE,
+                            "same normalized text as an earlier document"))
+    frame = _cut_text(frame.filter(~dup))
     frame = frame.with_columns((pl.col("n_tokens_original") > pl.col("n_tokens")).alias("truncated"),
                                pl.lit(cfg.tokenizer_name).alias("tokenizer"))
     if cfg.too_long == "reject":
@@ -137,8 +170,8 @@ def select_corpora(scored: pl.DataFrame, cfg: OwmConfig) -> Selection:
         split = kept.get_column("doc_id").map_elements(lambda d: "test" if is_heldout(d, cfg.seed + 1, cfg.test_fraction) else "train",
                                                        return_dtype=pl.Utf8)
         out[name] = kept.with_columns(split.alias("split")).sort("doc_id")
-    rej = pl.concat([r for r in rejected if r.height], how="diagonal_relaxed") if any(r.height for r in rejected) else \
-        _reject(scored.clear(), reasons.DUPLICATE, "")
+    empty = _reject(frame.clear().drop("set", "_order", *TOKEN_COLS), reasons.DUPLICATE, "")
+    rej = pl.concat([r for r in rejected if r.height], how="diagonal_relaxed") if any(r.height for r in rejected) else empty
     stats = {
         "documents_in": n_in, "tokenizer": cfg.tokenizer_name, "max_tokens": cfg.max_tokens, "too_long": cfg.too_long,
         "budget_configured": cfg.token_budget, "budget": budget, "eligible_tokens": eligible,
@@ -151,3 +184,61 @@ def select_corpora(scored: pl.DataFrame, cfg: OwmConfig) -> Selection:
                  "control_max": cfg.rule.control_max},
     }
     return Selection(out[ENRICHED], out[CONTROL], rej.sort("reason", "doc_id"), stats)
+
+
+def _without_ledger(selection: Selection) -> Selection:
+    drop = lambda f: f.drop(POS, CUT, strict=False)  # noqa: E731
+    return Selection(drop(selection.enriched), drop(selection.control), drop(selection.rejected), selection.stats)
+
+
+def select_corpora(scored: pl.DataFrame, cfg: OwmConfig) -> Selection:
+    """Split ``scored`` (one row per read document, with ``score_*`` columns) into the sets, in one
+    frame (small inputs; the rejected rows keep every column). :func:`select_two_pass` gives the same
+    sets holding only the small ledger rows."""
+    return _without_ledger(decide(ledger(scored, cfg, keep_all=True), cfg))
+
+
+class InputChangedError(RuntimeError):
+    """Pass 2 read different documents than pass 1 (a shard changed between the passes)."""
+
+
+def select_two_pass(pass1: Iterable[pl.DataFrame], pass2: Callable[[pl.DataFrame], Iterable[pl.DataFrame]],
+                    cfg: OwmConfig) -> Selection:
+    """The same sets as :func:`select_corpora`, with bounded memory.
+
+    ``pass1`` yields the scored documents batch by batch, in input order; only their ledger rows
+    (:func:`ledger`: ids, scores, token counts) are kept, and the selection is decided on those.
+    ``pass2(chosen)`` is then called with the chosen ledger rows (``_pos``, ``doc_id``) and must
+    yield the scored documents again, in the same order, each batch with its ``_pos`` column; it may
+    yield only the chosen ones (and score only those). Memory: the ledger (O(documents), no text)
+    plus the chosen documents, which the token budget bounds. The rejected rows are ledger rows
+    (no text: it stays in the shards)."""
+    parts, offset, template = [], 0, None
+    for batch in pass1:
+        if template is None:
+            template = batch.head(0)  # the documents' columns, for the output (even when nothing is chosen)
+        parts.append(ledger(batch, cfg, offset))
+        offset += batch.height
+    small = pl.concat(parts, how="vertical") if parts else None
+    if small is None:
+        raise ValueError("no documents to select from: every shard was empty or unreadable")
+    decided = decide(small, cfg)
+    chosen = pl.concat([decided.enriched, decided.control], how="vertical").select(POS, "doc_id", CUT, *TOKEN_COLS, "set", "split")
+    found = [template.with_columns(pl.lit(None, dtype=pl.Int64).alias(POS)).join(chosen, on=POS, suffix="_ledger")
+             .drop("doc_id_ledger")]
+    for batch in pass2(chosen.select(POS, "doc_id")):
+        hit = batch.join(chosen, on=POS, how="inner", suffix="_ledger")
+        bad = hit.filter(pl.col("doc_id") != pl.col("doc_id_ledger"))
+        if bad.height:
+            r = bad.row(0, named=True)
+            raise InputChangedError(f"{r.get('shard')} row {r.get('row')}: pass 2 read document {r['doc_id']} where pass 1 "
+                                    f"read {r['doc_id_ledger']}; the shards changed between the passes -- rerun on "
+                                    f"unchanging inputs (pin the Hub revision, copy the files)")
+        found.append(_cut_text(hit.drop("doc_id_ledger")))
+    full = pl.concat(found, how="vertical_relaxed")
+    if full.height != chosen.height:
+        raise InputChangedError(f"pass 2 found {full.height} of the {chosen.height} chosen documents; the shards changed "
+                                f"between the passes -- rerun on unchanging inputs")
+    order = [c for c in template.columns if c != POS] + [*TOKEN_COLS, "set", "split"]
+    sets = {name: full.filter(pl.col("set") == name).select(order).sort("doc_id") for name in (ENRICHED, CONTROL)}
+    return Selection(sets[ENRICHED], sets[CONTROL], decided.rejected.drop(POS, CUT, strict=False), decided.stats)

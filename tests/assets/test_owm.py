@@ -81,6 +81,20 @@ def test_corpora_over_every_shard_pass_their_blocking_checks(materialized):
     assert 0 < meta["enriched_share"].value < 1 and meta["tokens_enriched"].value > 0
 
 
+def test_corpora_read_from_the_partition_files_equal_the_one_frame_funnel(materialized):
+    """owm_corpora streams the shards' written files twice (a ledger row per document, then the chosen);
+    its three tables equal the one-frame funnel over every row read at once."""
+    from pipelines.owm.config import config_for_profile
+    from pipelines.owm.pipeline import corpora_funnel, rows_read
+
+    root, _ = materialized
+    cfg = config_for_profile("sample")
+    kept, rejected, funnel, _ = corpora_funnel(rows_read(cfg), cfg)
+    assert _read(root, "owm_corpora").equals(kept)
+    assert _read(root, "owm_rejected").equals(owm.rejected_table(rejected))
+    assert _read(root, "owm_funnel").equals(funnel.to_frame())
+
+
 def test_breaking_conservation_fails_the_blocking_check(tmp_path):
     """owm_rejected written one row short (tests/assets/lossy_io.py): the check over the written files fails,
     and it blocks: the release reading owm_corpora is not built."""
@@ -228,3 +242,21 @@ def test_malformed_rows_of_a_shard_go_to_its_quarantine_partition(tmp_path, monk
     assert sorted(quarantine.get_column("reason")) == ["bad_metadata", "malformed", "missing_text"]
     assert quarantine.get_column("detail").str.contains("stackexchange-00000.jsonl").all()
     assert _read(tmp_path / "root", "owm_documents").height == 1
+
+
+@pytest.mark.slow
+def test_scores_partition_on_ray_equals_local(tmp_path, ray_inprocess):
+    """owm_scores of one shard: the batches of `batch_rows` documents run as Ray Data blocks on the in-process
+    cluster (2 workers) and write the same Parquet bytes as the local engine."""
+    from assets.engine_resource import EngineResource
+
+    out = {}
+    for name, engine in (("local", EngineResource(kind="local")), ("ray", EngineResource(kind="ray", num_workers=2))):
+        root = tmp_path / name
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize([owm.owm_documents, owm.owm_scores], partition_key="stackexchange-00000",
+                                 resources={**foundry_resources("sample", root), "engine": engine}, instance=instance)
+        assert result.success
+        assert result.asset_materializations_for_node("owm_scores")[0].metadata["engine"].value == name
+        out[name] = (root / "assets" / "owm_scores" / "shard_key=stackexchange-00000" / "part-0.parquet").read_bytes()
+    assert out["ray"] == out["local"] and len(out["local"]) > 1000

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from pipelines.bigmath import reasons as R
 from pipelines.bigmath.funnel import FunnelConfig, VerifyConfig, build_contamination_index, read_all, run_funnel
-from pipelines.bigmath.lock import LOCK_PATH, lock_document, read_lock
+from pipelines.bigmath.lock import LOCK_PATH, listed_datasets, lock_document, read_lock, read_lock_files
 from pipelines.bigmath.recipe import (
     BIGMATH_RECIPE,
     EVAL_RECIPE,
@@ -56,8 +56,9 @@ def test_full_profile_lists_every_bigmath_source_and_eval_set():
 def test_committed_lock_file_covers_every_hub_source():
     # the committed lock names every Hub dataset of the recipe (resolved or marked unresolved)
     text = LOCK_PATH.read_text()
-    assert text == lock_document(hub_specs(), read_lock())
-    assert set(json.loads(text)["datasets"]) == {s.hf_id for s in hub_specs()}
+    assert text == lock_document(hub_specs(), read_lock(), read_lock_files())
+    # ... and every dataset read file by file (OWM's shards: tests/pipelines/owm/test_hub.py)
+    assert set(json.loads(text)["datasets"]) == {s.hf_id for s in hub_specs()} | {d.hf_id for d in listed_datasets()}
 
 
 def test_unpinned_hub_source_refuses_with_the_command(monkeypatch):
@@ -90,6 +91,7 @@ def test_no_eval_set_refuses_unless_allowed(tmp_path):
 def test_lock_command_resolves_every_hub_source_through_huggingface_hub(tmp_path, monkeypatch):
     commits = {s.hf_id: _sha(s.hf_id) for s in hub_specs()}
     lock = tmp_path / "sources.lock.json"
+    monkeypatch.setattr("pipelines.bigmath.lock.listed_datasets", lambda: ())  # Big-Math's sources only here
     with HubServer(commits) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)  # read at call time, as a mirror would be set
         res = CliRunner().invoke(main, ["sources", "lock", "--lock-file", str(lock)])
@@ -105,7 +107,8 @@ def test_lock_command_resolves_every_hub_source_through_huggingface_hub(tmp_path
     assert all(e.source.hf_revision == commits[e.source.hf_id] for e in full_eval_sets(read_lock(lock)))
 
 
-def test_lock_command_marks_a_missing_dataset_unresolved_and_fails(tmp_path):
+def test_lock_command_marks_a_missing_dataset_unresolved_and_fails(tmp_path, monkeypatch):
+    monkeypatch.setattr("pipelines.bigmath.lock.listed_datasets", lambda: ())  # Big-Math's sources only here
     commits = {s.hf_id: _sha(s.hf_id) for s in hub_specs()}
     gone = EVAL_RECIPE[-1].eval_set.source.hf_id
     del commits[gone]

@@ -127,3 +127,24 @@ def test_prose_docs_are_rejected_by_the_gate(tmp_path, owm_rows):
     assert reasons_by_doc["d6"] == reasons.GATE_UNPARSED
     assert reasons_by_doc["d8"] == reasons.REWRITE_UNPARSED
     assert qa.qa.height + qa.rejected.height == 12
+
+
+@pytest.mark.slow
+def test_annotation_as_engine_batches_gives_the_same_labels(tmp_path, owm_rows, ray_inprocess):
+    """The annotation requests as engine batches (pipelines.llm.distributed.complete_on_engine): on the
+    in-process Ray cluster and on the local engine, the labels equal those asked from this process."""
+    from pipelines.engine.local import LocalEngine
+    from pipelines.owm.annotate import annotate, engine_ask
+
+    docs = [{"doc_id": f"d{i:02d}", "text": r["text"]} for i, r in enumerate(owm_rows[:24])]
+    with ScriptedServer(responder) as server:
+        base = llm_config(server, tmp_path)
+        with LLMClient(base) as llm:
+            want = annotate(llm, docs)
+            for name, engine in (("ray", ray_inprocess), ("local", LocalEngine())):
+                asked = len(server.requests)
+                cfg = base.with_(cache_path=str(tmp_path / f"{name}.sqlite"))  # its own cache: it asks the server
+                got = annotate(llm, docs, ask=engine_ask(engine, cfg, tmp_path, batch_rows=7))
+                assert got.equals(want), name
+                assert len(server.requests) - asked >= 24 * 4
+    assert set(want.get_column("status")) == {OK, UNPARSED}
