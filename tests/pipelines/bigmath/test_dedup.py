@@ -1,6 +1,8 @@
 import json
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines.bigmath.dedup import ContaminationIndex, DecontamConfig, NearDedupConfig, exact_duplicates, near_duplicates
 from pipelines.bigmath.dedup import minhash_signatures, shingles
@@ -64,3 +66,29 @@ def test_vectorized_minhash_equals_datasketch_signatures_and_decisions():
     assert (got_sigs == np.vstack([s.hashvalues for s in sigs])).all()
     got = near_duplicates(texts, cfg)
     assert got == want and sum(m is not None for m in got) >= 20
+
+
+def test_text_signatures_equal_the_shingle_set_signatures():
+    """The batched k-gram path gives the signatures of the per-text shingle sets (hence datasketch's),
+    for short, empty, non-ASCII and lone-surrogate texts, any shingle size, and on the fallback
+    (an alphabet too large to pack k characters into 64 bits)."""
+    from pipelines.bigmath.dedup import text_signatures, shingle_strs
+
+    texts = MATH500[:200] + GSM8K[:200] + ["", "x", "abcd", "abcde", "abcdef", "  a  ", "ünïcödé \ud800 surrogate",
+                                            "证明：如图 ⑴ ⑵", "ﬁﬂ ß İı", "a\x1cb\u3000c", "ab\ud800\udc00cd"]
+    for k in (1, 3, 5, 9):
+        cfg = NearDedupConfig(shingle_size=k)
+        want = minhash_signatures([shingle_strs(t, k) for t in texts], cfg)
+        assert (text_signatures(texts, cfg) == want).all(), k
+    wide = ["".join(chr(0x4E00 + (i * 40 + j) % 9000) for j in range(40)) for i in range(300)]  # 9,000 characters
+    cfg = NearDedupConfig()
+    assert (text_signatures(wide, cfg) == minhash_signatures([shingle_strs(t, 5) for t in wide], cfg)).all()
+
+
+@settings(derandomize=True, max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab c.\n\u00e9\u0301ﬁ\ud800证1"), max_size=30), min_size=1, max_size=12))
+def test_text_signatures_equal_on_generated_text(texts):
+    from pipelines.bigmath.dedup import text_signatures, shingle_strs
+
+    cfg = NearDedupConfig(num_perm=32)
+    assert (text_signatures(texts, cfg) == minhash_signatures([shingle_strs(t, 5) for t in texts], cfg)).all()
