@@ -8,9 +8,12 @@ named ``A.`` is not an option list.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from bisect import bisect_left
+
+import numpy as np
 
 from pipelines.bigmath.limits import LINK_TARGET_CHARS
 
@@ -260,6 +263,7 @@ def needs_figure(text: str) -> bool:
 _NON_LETTERS = re.compile(r"[\W\d_]+", re.U)
 # math spans: (opener, closer); "$$" before "$"; an opener with no closer is plain text
 _SPANS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"), ("[asy]", "[/asy]"))
+_MATH_START = re.compile(r"[$\\\[{}^_]")
 
 
 def _without_math(text: str) -> str:
@@ -280,27 +284,30 @@ def _without_math(text: str) -> str:
             nxt[closer] = c
         return c
 
-    while i < n:
+    while True:
+        m = _MATH_START.search(text, i)  # the next character that can start a span (C speed between them)
+        if m is None:
+            break
+        i = m.start()
         ch = text[i]
-        if ch in "$\\[{}^_":
-            end = -1
-            for opener, closer in _SPANS:
-                if text.startswith(opener, i):
-                    c = closer_at(closer, i + len(opener))
-                    if c >= 0:
-                        end = c + len(closer)
-                        break
-            if end < 0 and ch == "\\" and i + 1 < n and text[i + 1].isascii() and text[i + 1].isalpha():
-                end = i + 2
-                while end < n and text[end].isascii() and text[end].isalpha():
-                    end += 1
-            if end < 0 and ch in "{}^_":
-                end = i + 1
-            if end >= 0:
-                out.append(text[plain:i])
-                out.append(" ")
-                i = plain = end
-                continue
+        end = -1
+        for opener, closer in _SPANS:
+            if text.startswith(opener, i):
+                c = closer_at(closer, i + len(opener))
+                if c >= 0:
+                    end = c + len(closer)
+                    break
+        if end < 0 and ch == "\\" and i + 1 < n and text[i + 1].isascii() and text[i + 1].isalpha():
+            end = i + 2
+            while end < n and text[end].isascii() and text[end].isalpha():
+                end += 1
+        if end < 0 and ch in "{}^_":
+            end = i + 1
+        if end >= 0:
+            out.append(text[plain:i])
+            out.append(" ")
+            i = plain = end
+            continue
         i += 1
     out.append(text[plain:])
     return "".join(out)
@@ -329,13 +336,28 @@ def non_latin_share(prose: str) -> float:
     return other / len(letters)
 
 
+@functools.lru_cache(maxsize=None)
+def language_identifier():
+    """py3langid's model (normalized probabilities), loaded once per process: the streaming and
+    sharded paths build their steps per batch, and loading costs about half a second.
+
+    Its score table is kept as float32 instead of float16: py3langid multiplies ``log1p(counts)``
+    (float32) by the gathered table rows, which numpy first converts to float32 anyway (exactly:
+    every float16 is a float32), so the scores are the same bits and the per-text conversion is
+    gone (the scoring takes half the time; +57 MB once per process).
+    ``tests/pipelines/bigmath/test_signals.py`` compares with py3langid's own identifier."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.nb_ptc = np.asarray(ident.nb_ptc, dtype=np.float32)
+    return ident
+
+
 class LanguageDetector:
     """English or not, from the prose only; too little prose is given the benefit of the doubt."""
 
     def __init__(self, min_letters: int = 20, min_confidence: float = 0.9, max_non_latin: float = 0.3):
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        self._id = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._id = language_identifier()
         self.min_letters = min_letters
         self.min_confidence = min_confidence
         self.max_non_latin = max_non_latin
