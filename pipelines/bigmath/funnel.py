@@ -166,7 +166,7 @@ def language_step(min_confidence: float) -> Step:
     detector = signals.LanguageDetector(min_confidence=min_confidence)
 
     def fn(frame: pl.DataFrame) -> StepResult:
-        out = [detector.is_non_english(t) for t in frame.get_column("problem").to_list()]
+        out = detector.non_english_many(frame.get_column("problem").to_list())  # the model's walk batched over rows
         flags = pl.Series([o[0] for o in out], dtype=pl.Boolean)
         details = pl.Series([o[1] if o[0] else None for o in out], dtype=pl.Utf8)
         return reject_where(frame, flags, reason=R.NON_ENGLISH, step="language", detail=details)

@@ -173,3 +173,17 @@ def test_ascii_shortcuts_equal_the_per_character_counts():
         letters = [c for c in prose if c.isalpha()]
         share = (sum(not unicodedata.name(c, "").startswith("LATIN") for c in letters) / len(letters)) if letters else 0.0
         assert S.non_latin_share(prose) == share, t
+
+
+def test_batched_language_equals_per_text():
+    """classify_many (the automaton walked for many texts at once, in groups) gives classify's
+    answer for every text: empty, featureless, too-long (walked by py3langid) and duplicate texts too."""
+    det = S.LanguageDetector()
+    long_fr = " ".join([MULTILINGUAL[0]] * 80)  # over BATCH_WALK_MAX_BYTES
+    texts = ([r["question"] for r in GSM8K] + [r["problem"] for r in MATH500] + MULTILINGUAL * 2
+             + [long_fr, "", "   ", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!", "a" * 25, "\ud800" * 30])
+    assert len(S.prose_of(long_fr).encode()) > S.BATCH_WALK_MAX_BYTES
+    want = [det.classify(t) for t in texts]
+    assert det.classify_many(texts) == want
+    assert [d for d, _ in det.non_english_many(texts)] == [det.is_non_english(t)[0] for t in texts]
+    assert sum(lang not in ("en", "und") for lang, _ in want) >= 8
