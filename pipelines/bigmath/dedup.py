@@ -49,6 +49,27 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
 _SPACES = re.compile(r"\s+")
 
 
+# Python's \w and \s restricted to ASCII, spelled out for Polars' (Rust) regex: on ASCII text they
+# are exactly re's classes (str patterns), so the vectorized form below gives the same strings
+_ASCII_PUNCT = r"[^A-Za-z0-9_\t\n\x0B\x0C\r\x1C-\x1F ]+"
+_ASCII_SPACES = r"[\t\n\x0B\x0C\r\x1C-\x1F ]+"
+
+
+def normalized_many(texts: Sequence[str]) -> list[str]:
+    r"""``normalize_text(_PUNCT.sub(" ", t))`` for every text (what shingles and n-grams are cut
+    from). ASCII texts (most) go through Polars at once: on ASCII, NFKC changes nothing and
+    ``\w``/``\s``/``strip``/``lower`` are the ASCII classes above; other texts go through Python."""
+    ascii_rows = [i for i, t in enumerate(texts) if t.isascii()]
+    out = [t if t.isascii() else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    if ascii_rows:
+        fast = (pl.Series([texts[i] for i in ascii_rows], dtype=pl.Utf8)
+                .str.replace_all(_ASCII_PUNCT, " ").str.replace_all(_ASCII_SPACES, " ")
+                .str.strip_chars(" ").str.to_lowercase().to_list())
+        for i, t in zip(ascii_rows, fast):
+            out[i] = t
+    return out
+
+
 def _shingle_text(text: str) -> str:
     """The text shingles are cut from: punctuation to spaces, NFKC, lower case, whitespace collapsed."""
     return _SPACES.sub(" ", normalize_text(_PUNCT.sub(" ", text)))
@@ -205,7 +226,8 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     k = config.shingle_size
     template = MinHash(num_perm=config.num_perm, seed=config.seed)
     scheme = getattr(template, "scheme", "legacy")
-    norm = [_shingle_text(t) for t in texts]
+    # (normalize_text leaves single spaces, nothing to strip: _shingle_text's _SPACES pass changes nothing)
+    norm = normalized_many(texts)
     joined = "".join(norm)
     lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
     # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
@@ -405,7 +427,7 @@ class ContaminationIndex:
             grams = np.fromiter(self._items.keys(), dtype=np.uint64, count=len(self._items))
             keys[n] = np.sort(np.concatenate([keys.get(n, np.empty(0, np.uint64)), grams]))
             self._keys = keys
-        words = [_words(t) for t in texts]
+        words = [t.split() for t in normalized_many(texts)]  # _words of every text
         counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
         flat = self._word_hashes([w for ws in words for w in ws])
         ends = np.cumsum(counts)

@@ -92,3 +92,26 @@ def test_text_signatures_equal_on_generated_text(texts):
 
     cfg = NearDedupConfig(num_perm=32)
     assert (text_signatures(texts, cfg) == minhash_signatures([shingle_strs(t, 5) for t in texts], cfg)).all()
+
+
+def test_normalized_many_equals_the_per_text_normalization():
+    """The Polars path for ASCII texts gives Python's normalize_text(_PUNCT.sub(" ", t)) exactly:
+    every ASCII character (control characters and \\x1c-\\x1f whitespace included) and mixed texts."""
+    from pipelines.bigmath.dedup import _PUNCT, _shingle_text, normalized_many
+    from pipelines.core.hashing import normalize_text
+
+    every_ascii = "".join(map(chr, range(128)))
+    texts = MATH500[:200] + GSM8K[:200] + [every_ascii, every_ascii[::-1], "", " ", "\x1c\x1dA_b\x0b", "Ünï ｆｕｌｌ \ud800 x",
+                                          "ﬁ ß İ", "a\u3000b\x85c"]
+    want = [normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    assert normalized_many(texts) == want
+    assert [_shingle_text(t) for t in texts] == want
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(max_size=8), max_size=10))
+def test_normalized_many_on_generated_text(texts):
+    from pipelines.bigmath.dedup import _PUNCT, normalized_many
+    from pipelines.core.hashing import normalize_text
+
+    assert normalized_many(texts) == [normalize_text(_PUNCT.sub(" ", t)) for t in texts]
