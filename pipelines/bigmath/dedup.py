@@ -317,6 +317,25 @@ class _WordHashes:
         return np.fromiter((cache[w] for w in words), dtype=np.uint64, count=len(words))
 
 
+def _word_hashes_of(normalized: list[str], word_hashes: Callable[[list[str]], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(words per text, hash64 of every word of every text in order) for texts already normalized
+    (single spaces, none at the ends, so ``split(" ")`` is ``split()``): the words are split by
+    Polars and each distinct word is hashed once."""
+    try:
+        series = pl.Series(normalized, dtype=pl.Utf8)
+    except Exception:  # (a lone surrogate cannot enter Polars: the same words, one text at a time)
+        words = [t.split() for t in normalized]
+        counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        return counts, word_hashes([w for ws in words for w in ws])
+    lists = series.str.split(" ")
+    counts = pl.select(pl.when(series == "").then(0).otherwise(lists.list.len())).to_series().to_numpy().astype(np.int64)
+    flat = lists.explode(empty_as_null=True)  # (no list is empty: an empty text splits into [""])
+    flat = flat.filter(flat != "")  # only an empty text gives an empty "word"
+    distinct = flat.unique(maintain_order=True)
+    hashes = pl.Series(word_hashes(distinct.to_list()), dtype=pl.UInt64)
+    return counts, flat.replace_strict(distinct, hashes, return_dtype=pl.UInt64).to_numpy()
+
+
 def word_ngrams(text: str, n: int, word_hashes: Callable[[list[str]], np.ndarray] | None = None) -> list[int]:
     """Hashes of the text's word n-grams (the whole text when it has fewer than ``n`` words)."""
     words = _words(text)
@@ -427,9 +446,7 @@ class ContaminationIndex:
             grams = np.fromiter(self._items.keys(), dtype=np.uint64, count=len(self._items))
             keys[n] = np.sort(np.concatenate([keys.get(n, np.empty(0, np.uint64)), grams]))
             self._keys = keys
-        words = [t.split() for t in normalized_many(texts)]  # _words of every text
-        counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        flat = self._word_hashes([w for ws in words for w in ws])
+        counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
         row_of = np.repeat(np.arange(len(texts)), counts)
         candidate = (counts > 0) & (counts < n)

@@ -115,3 +115,16 @@ def test_normalized_many_on_generated_text(texts):
     from pipelines.core.hashing import normalize_text
 
     assert normalized_many(texts) == [normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+
+
+def test_batched_word_hashes_equal_the_per_text_words():
+    from pipelines.bigmath.dedup import _WordHashes, _word_hashes_of, _words, normalized_many
+
+    texts = MATH500[:100] + GSM8K[:100] + ["", "   ", "one", "a  b\tc", "ünï \ud800 x", "ﬁ ß"]
+    counts, flat = _word_hashes_of(normalized_many(texts), _WordHashes())
+    words = [_words(t) for t in texts]
+    assert counts.tolist() == [len(w) for w in words]
+    assert flat.tolist() == _WordHashes()([w for ws in words for w in ws]).tolist()
+    ok = [t for t in texts if "\ud800" not in t]  # the Polars path (no lone surrogate)
+    counts, flat = _word_hashes_of(normalized_many(ok), _WordHashes())
+    assert flat.tolist() == _WordHashes()([w for t in ok for w in _words(t)]).tolist()
