@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+import polars as pl
 
 from pipelines.core.hashing import hash64, normalize_text
 
@@ -48,9 +49,35 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
 _SPACES = re.compile(r"\s+")
 
 
+# Python's \w and \s restricted to ASCII, spelled out for Polars' (Rust) regex: on ASCII text they
+# are exactly re's classes (str patterns), so the vectorized form below gives the same strings
+_ASCII_PUNCT = r"[^A-Za-z0-9_\t\n\x0B\x0C\r\x1C-\x1F ]+"
+_ASCII_SPACES = r"[\t\n\x0B\x0C\r\x1C-\x1F ]+"
+
+
+def normalized_many(texts: Sequence[str]) -> list[str]:
+    r"""``normalize_text(_PUNCT.sub(" ", t))`` for every text (what shingles and n-grams are cut
+    from). ASCII texts (most) go through Polars at once: on ASCII, NFKC changes nothing and
+    ``\w``/``\s``/``strip``/``lower`` are the ASCII classes above; other texts go through Python."""
+    ascii_rows = [i for i, t in enumerate(texts) if t.isascii()]
+    out = [t if t.isascii() else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    if ascii_rows:
+        fast = (pl.Series([texts[i] for i in ascii_rows], dtype=pl.Utf8)
+                .str.replace_all(_ASCII_PUNCT, " ").str.replace_all(_ASCII_SPACES, " ")
+                .str.strip_chars(" ").str.to_lowercase().to_list())
+        for i, t in zip(ascii_rows, fast):
+            out[i] = t
+    return out
+
+
+def _shingle_text(text: str) -> str:
+    """The text shingles are cut from: punctuation to spaces, NFKC, lower case, whitespace collapsed."""
+    return _SPACES.sub(" ", normalize_text(_PUNCT.sub(" ", text)))
+
+
 def shingle_strs(text: str, k: int = 5) -> set[str]:
     """The character k-grams :func:`shingles` encodes (encoding is one-to-one: the same sets)."""
-    t = _SPACES.sub(" ", normalize_text(_PUNCT.sub(" ", text)))
+    t = _shingle_text(text)
     if len(t) <= k:
         return {t}
     return {t[i : i + k] for i in range(len(t) - k + 1)}
@@ -73,21 +100,45 @@ def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     hashes, the LSH bands are plain dicts. ``tests/pipelines/bigmath/test_dedup.py`` compares the
     signatures with datasketch's own.
     """
-    from datasketch import MinHashLSH
-
     if not texts:
         return []
-    sigs = minhash_signatures([shingle_strs(t, config.shingle_size) for t in texts], config)
+    return near_duplicates_of_signatures(text_signatures(texts, config), config)
+
+
+def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
+    """For each row and LSH band (datasketch's ``MinHashLSH.hashranges``), a small integer that is
+    equal for two rows exactly when their band values are equal (one ``np.unique`` per band)."""
+    from datasketch import MinHashLSH
+
     ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
-    tables: list[dict[bytes, list[int]]] = [{} for _ in ranges]
+    sigs = np.ascontiguousarray(sigs)
+    ids = np.empty((len(sigs), len(ranges)), dtype=np.int64)
+    for j, (a, b) in enumerate(ranges):
+        band = np.ascontiguousarray(sigs[:, a:b]).view(np.dtype((np.void, (b - a) * sigs.dtype.itemsize))).ravel()
+        ids[:, j] = np.unique(band, return_inverse=True)[1].ravel() * len(ranges) + j  # one key space for all bands
+    return ids
+
+
+def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
+    """:func:`near_duplicates` from the rows' MinHash signatures: datasketch's LSH query then insert,
+    row by row in input order, with the band keys as integers (:func:`band_ids`)."""
+    if not len(sigs):
+        return []
+    keys = band_ids(sigs, config)
+    # a band key no other row has can never bring a candidate: rows with only such keys skip the lookups
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    shared = (counts[inverse.reshape(keys.shape)] > 1).any(axis=1).tolist()
+    table: dict[int, list[int]] = {}
     out: list[str | None] = []
-    for i in range(len(texts)):
-        sig = sigs[i]
-        keys = [sig[a:b].tobytes() for a, b in ranges]
+    for i, row_keys in enumerate(keys.tolist()):
+        if not shared[i]:
+            out.append(None)
+            continue
         cands: set[int] = set()
-        for key, table in zip(keys, tables):
+        for key in row_keys:
             cands.update(table.get(key, ()))
         match = None
+        sig = sigs[i]
         for c in sorted(cands):  # sorted: the same match on every run
             # datasketch's MinHash.jaccard: share of equal hash values
             if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
@@ -95,7 +146,7 @@ def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
                 break
         out.append(match)
         if match is None:
-            for key, table in zip(keys, tables):
+            for key in row_keys:
                 table.setdefault(key, []).append(i)
     return out
 
@@ -117,9 +168,20 @@ def minhash_signatures(sets: Sequence[set[str] | set[bytes]], config: NearDedupC
         return np.vstack([m.hashvalues for m in MinHash.bulk(sets, num_perm=config.num_perm, seed=config.seed)])
     distinct = list(set().union(*sets))  # each shingle hashed once, however many texts share it
     position = dict(zip(distinct, range(len(distinct))))
-    hashes = np.frombuffer(b"".join([hashlib.sha1(_utf8(sh)).digest()[:4] for sh in distinct]), dtype="<u4")
+    hashes = _sha1_32(distinct)
     lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     flat = np.fromiter(map(position.__getitem__, chain.from_iterable(sets)), dtype=np.int64, count=int(lengths.sum()))
+    return _min_permuted(hashes[flat], lengths, template, scheme, config)
+
+
+def _sha1_32(shingles: Sequence[str | bytes]) -> np.ndarray:
+    """datasketch's default hash (``sha1_hash32``: the first 4 bytes of SHA-1, little-endian) of each shingle."""
+    return np.frombuffer(b"".join([hashlib.sha1(_utf8(sh)).digest()[:4] for sh in shingles]), dtype="<u4")
+
+
+def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str, config: NearDedupConfig) -> np.ndarray:
+    """Row i of the result: datasketch's hash values after ``update`` with the ``lengths[i]`` shingle
+    hashes that follow row i-1's in ``hashes`` (every length >= 1)."""
     a, b = template.permutations
     if scheme == "legacy":
         from datasketch.minhash import _max_hash, _mersenne_prime
@@ -129,24 +191,80 @@ def minhash_signatures(sets: Sequence[set[str] | set[bytes]], config: NearDedupC
         from datasketch.minhash import _SCHEME_DTYPES, _SCHEME_WIDTHS, _fmix
 
         hv = _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    out = np.empty((len(sets), config.num_perm), dtype=template.hashvalues.dtype)
-    # documents in blocks of about 16k shingles: the (shingles x permutations) matrix stays small
-    doc = 0
-    while doc < len(sets):
+    a, b = a[:, None], b[:, None]
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    out = np.empty((len(lengths), config.num_perm), dtype=template.hashvalues.dtype)
+    # documents in blocks of about 16k shingles: the (permutations x shingles) matrix stays small; the
+    # shingles run along the contiguous axis, so the per-document minimum is a contiguous reduceat
+    doc, n = 0, len(lengths)
+    while doc < n:
         end = doc + 1
-        while end < len(sets) and starts[end] - starts[doc] + lengths[end] <= 16384:
+        while end < n and starts[end] - starts[doc] + lengths[end] <= 16384:
             end += 1
         lo, hi = starts[doc], starts[end - 1] + lengths[end - 1]
-        block = hv[flat[lo:hi]][:, None]
         with np.errstate(over="ignore"):  # wrap-around is the modulo, as in datasketch
-            phv = block * a + b
+            phv = a * hv[lo:hi][None, :]
+            phv += b
             if scheme == "legacy":
                 phv = np.bitwise_and(phv % _mersenne_prime, _max_hash)
-        mins = np.minimum.reduceat(phv, starts[doc:end] - lo, axis=0)
+        mins = np.minimum.reduceat(phv, starts[doc:end] - lo, axis=1).T
         out[doc:end] = np.minimum(template.hashvalues, mins)
         doc = end
     return out
+
+
+def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
+    """``minhash_signatures([shingle_strs(t, k) for t in texts])`` without a Python set per text:
+    the k-grams of all texts are cut at once as integers (each character numbered among the
+    distinct characters of the batch, k of them packed exactly into one uint64, so two k-grams get
+    the same integer only when they are the same string), each distinct k-gram is SHA-1-hashed
+    once, and the permutations run over the windows of every text (repeats inside a text do not
+    change a minimum). Falls back to the set path where the packing would not be exact (more than
+    ``2**(64/k)`` distinct characters in the batch) or for a scheme it does not know."""
+    from datasketch import MinHash
+
+    k = config.shingle_size
+    template = MinHash(num_perm=config.num_perm, seed=config.seed)
+    scheme = getattr(template, "scheme", "legacy")
+    # (normalize_text leaves single spaces, nothing to strip: _shingle_text's _SPACES pass changes nothing)
+    norm = normalized_many(texts)
+    joined = "".join(norm)
+    lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
+    # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
+    chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    present = np.zeros(0x110000, dtype=bool)  # the batch's alphabet, numbered in code point order
+    present[chars] = True
+    size = int(np.count_nonzero(present))
+    if scheme not in ("legacy", "affine32", "affine64") or size ** k > 2**64 or not len(texts):
+        return minhash_signatures([shingle_strs(t, k) for t in texts], config)
+    code = (np.cumsum(present, dtype=np.int64) - 1).astype(np.uint64)[chars]
+    base = np.uint64(size)
+    m = max(len(chars) - k + 1, 0)
+    keys = code[:m].copy()
+    with np.errstate(over="ignore"):  # never reached: len(alphabet) ** k <= 2**64
+        for j in range(1, k):
+            keys *= base
+            keys += code[j : j + m]
+    doc_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    windows = np.maximum(lengths - k + 1, 0)  # k-grams inside each text (a text of length k has one)
+    short = lengths < k  # shorter texts are one shingle: the whole text
+    # start positions of every window, text by text
+    owner = np.repeat(np.arange(len(norm)), windows)
+    pos = np.arange(int(windows.sum()), dtype=np.int64) - np.repeat(np.cumsum(windows) - windows, windows) + doc_start[owner]
+    # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
+    window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
+    first = window_keys.arg_unique().to_numpy()
+    starts = pos[first].tolist()
+    distinct_hash = pl.Series(_sha1_32([joined[p : p + k] for p in starts]), dtype=pl.UInt32)
+    win_hash = window_keys.replace_strict(window_keys.gather(first), distinct_hash, return_dtype=pl.UInt32).to_numpy()
+    per_doc = np.where(short, 1, windows)
+    hashes = np.empty(int(per_doc.sum()), dtype=np.uint32)
+    slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
+    is_window = np.ones(len(hashes), dtype=bool)
+    is_window[slot] = False
+    hashes[is_window] = win_hash
+    hashes[slot] = _sha1_32([norm[i] for i in np.flatnonzero(short).tolist()])
+    return _min_permuted(hashes, per_doc, template, scheme, config)
 
 
 def _words(text: str) -> list[str]:
@@ -197,6 +315,25 @@ class _WordHashes:
             if w not in cache:
                 cache[w] = hash64(w)
         return np.fromiter((cache[w] for w in words), dtype=np.uint64, count=len(words))
+
+
+def _word_hashes_of(normalized: list[str], word_hashes: Callable[[list[str]], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(words per text, hash64 of every word of every text in order) for texts already normalized
+    (single spaces, none at the ends, so ``split(" ")`` is ``split()``): the words are split by
+    Polars and each distinct word is hashed once."""
+    try:
+        series = pl.Series(normalized, dtype=pl.Utf8)
+    except Exception:  # (a lone surrogate cannot enter Polars: the same words, one text at a time)
+        words = [t.split() for t in normalized]
+        counts = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        return counts, word_hashes([w for ws in words for w in ws])
+    lists = series.str.split(" ")
+    counts = pl.select(pl.when(series == "").then(0).otherwise(lists.list.len())).to_series().to_numpy().astype(np.int64)
+    flat = lists.explode(empty_as_null=True)  # (no list is empty: an empty text splits into [""])
+    flat = flat.filter(flat != "")  # only an empty text gives an empty "word"
+    distinct = flat.unique(maintain_order=True)
+    hashes = pl.Series(word_hashes(distinct.to_list()), dtype=pl.UInt64)
+    return counts, flat.replace_strict(distinct, hashes, return_dtype=pl.UInt64).to_numpy()
 
 
 def word_ngrams(text: str, n: int, word_hashes: Callable[[list[str]], np.ndarray] | None = None) -> list[int]:
@@ -309,9 +446,7 @@ class ContaminationIndex:
             grams = np.fromiter(self._items.keys(), dtype=np.uint64, count=len(self._items))
             keys[n] = np.sort(np.concatenate([keys.get(n, np.empty(0, np.uint64)), grams]))
             self._keys = keys
-        words = [_words(t) for t in texts]
-        counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        flat = self._word_hashes([w for ws in words for w in ws])
+        counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
         row_of = np.repeat(np.arange(len(texts)), counts)
         candidate = (counts > 0) & (counts < n)

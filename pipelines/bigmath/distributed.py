@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.bigmath import reasons as R
-from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_key, minhash_signatures, shingle_strs
+from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_key, near_duplicates_of_signatures, text_signatures
 from pipelines.bigmath.funnel import (
     FunnelConfig,
     FunnelResult,
@@ -43,7 +43,9 @@ CROSS_SHARD_STEPS = ("exact_dedup", "near_dedup")
 OUTCOME_SCHEMA = {
     "reason": pl.Utf8, "step": pl.Utf8, "detail": pl.Utf8,
     "dedup_key": pl.UInt64,              # exact-dedup hash of the problem (survivors only)
-    "minhash": pl.List(pl.UInt64),       # MinHash signature of the problem's shingles (survivors only)
+    # MinHash signature of the problem's shingles (survivors only); datasketch's default scheme
+    # (affine32) keeps its values in uint32: 4 bytes per value, not 8, for every row kept (issue 11)
+    "minhash": pl.List(pl.UInt32),
 }
 DEFAULT_SHARD_ROWS = 2000
 
@@ -62,11 +64,16 @@ def row_outcomes(frame: pl.DataFrame, config: FunnelConfig, index: Contamination
                                   steps if steps is not None else per_row_steps(config, index))
     texts = kept.get_column("problem").to_list()
     nd = config.near_dedup
-    sigs = minhash_signatures([shingle_strs(t, nd.shingle_size) for t in texts], nd) if texts else []
+    sigs = text_signatures(texts, nd) if texts else np.empty((0, nd.num_perm), dtype=np.uint32)
+    if sigs.dtype.itemsize > 4 and len(sigs) and int(sigs.max()) > 0xFFFFFFFF:  # datasketch's "affine64" scheme
+        raise ValueError("MinHash values exceed uint32 (datasketch scheme affine64?); OUTCOME_SCHEMA stores uint32: "
+                         "use datasketch's default scheme (affine32) for the sharded funnel")
+    minhash = pl.Series(sigs.astype(np.uint32, copy=False).ravel()).reshape((len(texts), nd.num_perm))
+    minhash = minhash.cast(pl.List(pl.UInt32))
     survivors = pl.DataFrame({
         pos: kept.get_column(pos),
         "dedup_key": pl.Series([dedup_key(t) for t in texts], dtype=pl.UInt64),
-        "minhash": pl.Series([row.astype(np.uint64).tolist() for row in sigs], dtype=pl.List(pl.UInt64)),
+        "minhash": minhash,
     })
     out = (pl.DataFrame({pos: pl.int_range(frame.height, dtype=pl.Int64, eager=True)})
            .join(rejected.select(pos, "reason", "step", "detail"), on=pos, how="left")
@@ -93,29 +100,8 @@ def near_duplicates_from_signatures(signatures: np.ndarray | Sequence[Sequence[i
     LSH bands, candidates in position order, the share of equal hash values as the Jaccard
     estimate), from signatures computed anywhere.
     """
-    from datasketch import MinHashLSH
-
-    sigs = np.asarray(signatures, dtype=np.uint64)
-    if not len(sigs):
-        return []
-    ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
-    tables: list[dict[bytes, list[int]]] = [{} for _ in ranges]
-    out: list[int | None] = []
-    for i, sig in enumerate(sigs):
-        keys = [sig[a:b].tobytes() for a, b in ranges]
-        cands: set[int] = set()
-        for key, table in zip(keys, tables):
-            cands.update(table.get(key, ()))
-        match = None
-        for c in sorted(cands):
-            if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
-                match = c
-                break
-        out.append(match)
-        if match is None:
-            for key, table in zip(keys, tables):
-                table.setdefault(key, []).append(i)
-    return out
+    sigs = np.asarray(signatures)
+    return [None if m is None else int(m) for m in near_duplicates_of_signatures(sigs, config)]
 
 
 class NearDedupIndex:

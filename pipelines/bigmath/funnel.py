@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import polars as pl
 
+from pipelines.bigmath import prefilter as P
 from pipelines.bigmath import reasons as R
 from pipelines.bigmath import signals
 from pipelines.bigmath.dedup import (
@@ -116,9 +118,23 @@ def build_contamination_index(config: FunnelConfig) -> ContaminationIndex:
 # ------------------------------------------------------------------ steps
 
 
-def _text_step(name: str, reason: str, detect: Callable[[str], bool], llm_column: str | None = None) -> Step:
+def _detect_candidates(frame: pl.DataFrame, prefilter: pl.Expr | None, detect_all) -> pl.Series:
+    """``detect_all`` (a list of flags for a frame) on the rows ``prefilter`` lets through; every
+    other row is False without the Python call (pipelines/bigmath/prefilter.py: necessary conditions)."""
+    if prefilter is None:
+        return pl.Series(detect_all(frame), dtype=pl.Boolean)
+    cand = frame.select(prefilter.alias("c")).to_series()
+    flags = np.zeros(frame.height, dtype=bool)
+    idx = cand.arg_true().to_numpy()
+    if len(idx):
+        flags[idx] = detect_all(frame[idx])
+    return pl.Series(flags, dtype=pl.Boolean)
+
+
+def _text_step(name: str, reason: str, detect: Callable[[str], bool], llm_column: str | None = None,
+               prefilter: pl.Expr | None = None) -> Step:
     def fn(frame: pl.DataFrame) -> StepResult:
-        flags = pl.Series([detect(t) for t in frame.get_column("problem").to_list()], dtype=pl.Boolean)
+        flags = _detect_candidates(frame, prefilter, lambda f: [detect(t) for t in f.get_column("problem").to_list()])
         if llm_column is not None:
             flags = flags | frame.get_column(llm_column).fill_null(False)
         return reject_where(frame, flags, reason=reason, step=name)
@@ -127,9 +143,9 @@ def _text_step(name: str, reason: str, detect: Callable[[str], bool], llm_column
 
 
 def _row_step(name: str, reason: str, detect: Callable[[dict], bool], llm_column: str | None = None,
-              columns: Sequence[str] = ("problem", "answer")) -> Step:
+              columns: Sequence[str] = ("problem", "answer"), prefilter: pl.Expr | None = None) -> Step:
     def fn(frame: pl.DataFrame) -> StepResult:
-        flags = pl.Series([detect(r) for r in frame.select(list(columns)).iter_rows(named=True)], dtype=pl.Boolean)
+        flags = _detect_candidates(frame, prefilter, lambda f: [detect(r) for r in f.select(list(columns)).iter_rows(named=True)])
         if llm_column is not None:
             flags = flags | frame.get_column(llm_column).fill_null(False)
         return reject_where(frame, flags, reason=reason, step=name)
@@ -150,7 +166,7 @@ def language_step(min_confidence: float) -> Step:
     detector = signals.LanguageDetector(min_confidence=min_confidence)
 
     def fn(frame: pl.DataFrame) -> StepResult:
-        out = [detector.is_non_english(t) for t in frame.get_column("problem").to_list()]
+        out = detector.non_english_many(frame.get_column("problem").to_list())  # the model's walk batched over rows
         flags = pl.Series([o[0] for o in out], dtype=pl.Boolean)
         details = pl.Series([o[1] if o[0] else None for o in out], dtype=pl.Utf8)
         return reject_where(frame, flags, reason=R.NON_ENGLISH, step="language", detail=details)
@@ -220,16 +236,18 @@ def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -
     if index is not None and len(index):
         steps.append(contamination_step(index))
     steps += [
-        _text_step("hyperlink", R.HYPERLINK, signals.has_hyperlink),
+        _text_step("hyperlink", R.HYPERLINK, signals.has_hyperlink, prefilter=P.hyperlink()),
         _row_step("multiple_choice", R.MULTIPLE_CHOICE,
                   lambda r: signals.is_multiple_choice(r["problem"], r["options"], r["answer"]),
-                  "llm_multiple_choice", columns=("problem", "options", "answer")),
+                  "llm_multiple_choice", columns=("problem", "options", "answer"), prefilter=P.multiple_choice()),
         _row_step("proof", R.PROOF, lambda r: r["source"] in proof_sources or signals.is_proof(r["problem"]),
-                  "llm_proof", columns=("problem", "source")),
+                  "llm_proof", columns=("problem", "source"), prefilter=P.proof(proof_sources)),
         _row_step("yes_no", R.YES_NO, lambda r: signals.is_yes_no(r["problem"], r["answer"]), "llm_yes_no"),
-        _row_step("true_false", R.TRUE_FALSE, lambda r: signals.is_true_false(r["problem"], r["answer"])),
-        _row_step("multi_part", R.MULTI_PART, lambda r: signals.is_multi_part(r["problem"], r["answer"]), "llm_multi_part"),
-        _text_step("figure", R.FIGURE, signals.needs_figure),
+        _row_step("true_false", R.TRUE_FALSE, lambda r: signals.is_true_false(r["problem"], r["answer"]),
+                  prefilter=P.true_false()),
+        _row_step("multi_part", R.MULTI_PART, lambda r: signals.is_multi_part(r["problem"], r["answer"]), "llm_multi_part",
+                  prefilter=P.multi_part()),
+        _text_step("figure", R.FIGURE, signals.needs_figure, prefilter=P.figure()),
         language_step(config.language_min_confidence),
         missing_answer_step(),
         verify_step(config.verify),

@@ -8,9 +8,14 @@ named ``A.`` is not an option list.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from bisect import bisect_left
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
 
 from pipelines.bigmath.limits import LINK_TARGET_CHARS
 
@@ -260,6 +265,7 @@ def needs_figure(text: str) -> bool:
 _NON_LETTERS = re.compile(r"[\W\d_]+", re.U)
 # math spans: (opener, closer); "$$" before "$"; an opener with no closer is plain text
 _SPANS = (("$$", "$$"), ("$", "$"), ("\\[", "\\]"), ("\\(", "\\)"), ("[asy]", "[/asy]"))
+_MATH_START = re.compile(r"[$\\\[{}^_]")
 
 
 def _without_math(text: str) -> str:
@@ -280,27 +286,30 @@ def _without_math(text: str) -> str:
             nxt[closer] = c
         return c
 
-    while i < n:
+    while True:
+        m = _MATH_START.search(text, i)  # the next character that can start a span (C speed between them)
+        if m is None:
+            break
+        i = m.start()
         ch = text[i]
-        if ch in "$\\[{}^_":
-            end = -1
-            for opener, closer in _SPANS:
-                if text.startswith(opener, i):
-                    c = closer_at(closer, i + len(opener))
-                    if c >= 0:
-                        end = c + len(closer)
-                        break
-            if end < 0 and ch == "\\" and i + 1 < n and text[i + 1].isascii() and text[i + 1].isalpha():
-                end = i + 2
-                while end < n and text[end].isascii() and text[end].isalpha():
-                    end += 1
-            if end < 0 and ch in "{}^_":
-                end = i + 1
-            if end >= 0:
-                out.append(text[plain:i])
-                out.append(" ")
-                i = plain = end
-                continue
+        end = -1
+        for opener, closer in _SPANS:
+            if text.startswith(opener, i):
+                c = closer_at(closer, i + len(opener))
+                if c >= 0:
+                    end = c + len(closer)
+                    break
+        if end < 0 and ch == "\\" and i + 1 < n and text[i + 1].isascii() and text[i + 1].isalpha():
+            end = i + 2
+            while end < n and text[end].isascii() and text[end].isalpha():
+                end += 1
+        if end < 0 and ch in "{}^_":
+            end = i + 1
+        if end >= 0:
+            out.append(text[plain:i])
+            out.append(" ")
+            i = plain = end
+            continue
         i += 1
     out.append(text[plain:])
     return "".join(out)
@@ -329,13 +338,107 @@ def non_latin_share(prose: str) -> float:
     return other / len(letters)
 
 
+@functools.lru_cache(maxsize=None)
+def language_identifier():
+    """py3langid's model (normalized probabilities), loaded once per process: the streaming and
+    sharded paths build their steps per batch, and loading costs about half a second.
+
+    Its score table is kept as float32 instead of float16: py3langid multiplies ``log1p(counts)``
+    (float32) by the gathered table rows, which numpy first converts to float32 anyway (exactly:
+    every float16 is a float32), so the scores are the same bits and the per-text conversion is
+    gone (the scoring takes half the time; +57 MB once per process).
+    ``tests/pipelines/bigmath/test_signals.py`` compares with py3langid's own identifier."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    class _GivenVisits(LanguageIdentifier):
+        """py3langid's identifier, with a text's feature counts given from outside (the batched
+        walk, :func:`_batched_visits`); a text without them is walked by py3langid itself."""
+
+        __slots__ = ("given",)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.given: dict[bytes, dict[int, int]] = {}
+
+        def _raw_score(self, text):
+            visits = self.given.pop(text, None)
+            if visits:  # what py3langid's _raw_score does with non-empty counts
+                return self._sparse_score(visits, self.nb_ptc)
+            return super()._raw_score(text)
+
+    ident = _GivenVisits.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.nb_ptc = np.asarray(ident.nb_ptc, dtype=np.float32)
+    return ident
+
+
+@functools.lru_cache(maxsize=None)
+def _walk_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """py3langid's byte automaton as int32 arrays: next state, row offset of a state, feature of a state."""
+    ident = language_identifier()
+    return (np.asarray(ident.tk_nextmove, dtype=np.int32), np.asarray(ident._rowbase, dtype=np.int32),
+            np.asarray(ident.tk_output, dtype=np.int32))
+
+
+# texts longer than this (UTF-8 bytes) are walked by py3langid itself: the batched walk takes one
+# numpy step per byte position of its longest text
+BATCH_WALK_MAX_BYTES = 4096
+BATCH_WALK_TEXTS = 1024  # texts walked together (of similar lengths: sorted first)
+
+
+def _batched_visits(encoded: Sequence[bytes]) -> list[Counter | None]:
+    """py3langid's ``visit_counts`` (its {feature: count} Counter, same order) for every text: the
+    texts, sorted by length, are walked in groups of :data:`BATCH_WALK_TEXTS`; in a group the
+    automaton advances all texts one byte position per numpy step (longest first, so the ones still
+    running are a prefix); then each text's features, in walk order, are counted by ``Counter``
+    as py3langid counts them."""
+    n = len(encoded)
+    out: list[Counter | None] = [None] * n
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    order = np.argsort(-lengths, kind="stable").tolist()
+    for lo in range(0, n, BATCH_WALK_TEXTS):
+        group = order[lo : lo + BATCH_WALK_TEXTS]
+        for i, counts in zip(group, _walk_group([encoded[i] for i in group])):
+            out[i] = counts
+    return out
+
+
+def _walk_group(encoded: list[bytes]) -> list[Counter | None]:
+    """:func:`_batched_visits` of texts sorted longest first."""
+    nextmove, rowbase, output = _walk_tables()
+    n = len(encoded)
+    lens = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    width = int(lens[0])
+    flat = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    pos = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)  # byte t of its text ...
+    col = np.repeat(np.arange(n), lens)                                   # ... text j
+    grid = np.zeros((width, n), dtype=np.uint8)  # row t: byte t of every text: one contiguous row per step
+    grid[pos, col] = flat
+    feats = np.full((width, n), -1, dtype=np.int32)
+    base = np.full(n, rowbase[0], dtype=np.int64)  # every walk starts in state 0
+    active = n
+    for t in range(width):
+        while active and lens[active - 1] <= t:
+            active -= 1
+        state = nextmove[base[:active] + grid[t, :active]]
+        feats[t, :active] = output[state]
+        base[:active] = rowbase[state]
+    walked = feats[pos, col]  # text by text, in walk order
+    keep = walked >= 0
+    ends = np.cumsum(np.bincount(col[keep], minlength=n))  # (an empty text has none)
+    found = walked[keep].tolist()
+    out: list[Counter | None] = []
+    start = 0
+    for end in ends.tolist():
+        out.append(Counter(found[start:end]) if end > start else None)
+        start = end
+    return out
+
+
 class LanguageDetector:
     """English or not, from the prose only; too little prose is given the benefit of the doubt."""
 
     def __init__(self, min_letters: int = 20, min_confidence: float = 0.9, max_non_latin: float = 0.3):
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        self._id = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._id = language_identifier()
         self.min_letters = min_letters
         self.min_confidence = min_confidence
         self.max_non_latin = max_non_latin
@@ -352,7 +455,36 @@ class LanguageDetector:
         return lang, float(prob)
 
     def is_non_english(self, text: str) -> tuple[bool, str]:
-        lang, prob = self.classify(text)
+        return self._verdict(*self.classify(text))
+
+    def _verdict(self, lang: str, prob: float) -> tuple[bool, str]:
         if lang in ("en", "und"):
             return False, lang
         return prob >= self.min_confidence, f"{lang} ({prob:.2f})"
+
+    def classify_many(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """:meth:`classify` of every text, with py3langid's byte automaton walked for all texts at
+        once (:func:`_batched_visits`); the scores and decisions are py3langid's own, per text."""
+        out: list[tuple[str, float]] = [("und", 0.0)] * len(texts)
+        todo, proses, encoded = [], [], []
+        for i, text in enumerate(texts):
+            prose = prose_of(text)
+            if letter_count(prose) >= self.min_letters:
+                enc = self._id._encode(prose)
+                todo.append(i)
+                proses.append(prose)
+                encoded.append(enc if len(enc) <= BATCH_WALK_MAX_BYTES else b"")
+        visits = _batched_visits(encoded)
+        ident = self._id
+        for i, prose, enc, seen in zip(todo, proses, encoded, visits):
+            if seen:  # (a long text, or one without features: py3langid walks it itself)
+                ident.given[enc] = seen
+            lang, prob = ident.classify(prose)
+            ident.given.clear()
+            out[i] = ((lang if lang != "en" else "und"), 1.0) if non_latin_share(prose) > self.max_non_latin \
+                else (lang, float(prob))
+        return out
+
+    def non_english_many(self, texts: Sequence[str]) -> list[tuple[bool, str]]:
+        """:meth:`is_non_english` of every text (:meth:`classify_many`)."""
+        return [self._verdict(lang, prob) for lang, prob in self.classify_many(texts)]

@@ -129,6 +129,37 @@ def test_language():
     assert not det.is_non_english("$\\int_0^1 x^2\\,dx = ?$")[0]
 
 
+MULTILINGUAL = [
+    "Combien de pommes Marie a-t-elle mangées si elle en avait douze et en a donné cinq ?",
+    "已知函数f(x)=x^2+2x，求f(3)的值。请写出详细的解题过程。",
+    "Найдите все значения параметра a, при которых уравнение имеет два корня.",
+    "Berechnen Sie die Fläche des Dreiecks mit den Seiten 3, 4 und 5 Zentimeter.",
+    "Calcula el área de un círculo cuyo radio mide cinco centímetros y explica tu razonamiento.",
+    "三角形ABCにおいて、辺ABの長さを求めよ。ただし角Cは直角とする。",
+    "삼각형의 넓이를 구하시오. 밑변은 6이고 높이는 4이다. 풀이 과정을 쓰시오.",
+    "Sia $f(x)=x^2$. Determinare il valore minimo della funzione sull'intervallo dato.",
+    "ΑΒΓ τρίγωνο με πλευρές 3, 4 και 5. Να βρείτε το εμβαδόν του τριγώνου.",
+    "",
+    "$$x$$",
+    "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG AND COUNTS TO TWELVE",
+]
+
+
+def test_language_scores_are_py3langids_own():
+    """The cached identifier (float32 score table) gives py3langid's own (language, confidence),
+    bit for bit, on the sample and on multilingual text: the same decisions and details."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    own = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ours = S.language_identifier()
+    assert ours is S.language_identifier()  # loaded once per process
+    assert ours.nb_ptc.dtype != own.nb_ptc.dtype
+    texts = [r["question"] for r in GSM8K] + [r["problem"] for r in MATH500] + MULTILINGUAL
+    proses = [S.prose_of(t) for t in texts] + texts
+    for p in proses:
+        assert ours.classify(p) == own.classify(p), p
+
+
 
 def test_ascii_shortcuts_equal_the_per_character_counts():
     """letter_count / non_latin_share skip the per-character work on ASCII prose: same numbers."""
@@ -142,3 +173,17 @@ def test_ascii_shortcuts_equal_the_per_character_counts():
         letters = [c for c in prose if c.isalpha()]
         share = (sum(not unicodedata.name(c, "").startswith("LATIN") for c in letters) / len(letters)) if letters else 0.0
         assert S.non_latin_share(prose) == share, t
+
+
+def test_batched_language_equals_per_text():
+    """classify_many (the automaton walked for many texts at once, in groups) gives classify's
+    answer for every text: empty, featureless, too-long (walked by py3langid) and duplicate texts too."""
+    det = S.LanguageDetector()
+    long_fr = " ".join([MULTILINGUAL[0]] * 80)  # over BATCH_WALK_MAX_BYTES
+    texts = ([r["question"] for r in GSM8K] + [r["problem"] for r in MATH500] + MULTILINGUAL * 2
+             + [long_fr, "", "   ", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!", "a" * 25, "\ud800" * 30])
+    assert len(S.prose_of(long_fr).encode()) > S.BATCH_WALK_MAX_BYTES
+    want = [det.classify(t) for t in texts]
+    assert det.classify_many(texts) == want
+    assert [d for d, _ in det.non_english_many(texts)] == [det.is_non_english(t)[0] for t in texts]
+    assert sum(lang not in ("en", "und") for lang, _ in want) >= 8
