@@ -573,6 +573,34 @@ def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
     return f"{a}+{b}=", f"{a}*{b}=", f"{hi}-{lo}=", f"{hi}/{lo}="
 
 
+# event runs of a two-number child in the Stream-of-Search DFS loop: generated, then expanded (after
+# a backtrack to its parent, for every child but the first)
+_GEN_EXPAND, _GEN_BACK_EXPAND = bytes((GENERATE, EXPAND)), bytes((GENERATE, BACKTRACK, EXPAND))
+
+
+def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None) -> tuple:
+    """What expanding the two-number state ``pair`` adds in the Stream-of-Search DFS: (children kept,
+    their states, codes, heuristics and ranks, the text of each check -- up to the goal when one is
+    reached --, the event kinds, how many events, the goal's index among the children or -1). The
+    same for every node with these numbers in one search, so :func:`sos_dfs` computes it once."""
+    states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
+    kept = len(states)
+    if not kept:
+        return 0, (), (), (), (), (), b"", 0, -1
+    pre = _op_prefixes(pair, kid_codes[0])
+    values = [st[0] for st in states]
+    if target in values:
+        g = values.index(target)
+        lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+                 for v, code in zip(values[:g], kid_codes)]
+        lines.append(f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n"
+                     f"{target},{target} equal: Goal Reached\n")
+        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
+    lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+             for v, code in zip(values, kid_codes)]
+    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
+
+
 def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | None = None,
             budget: int | None = None, strategy: str | None = None) -> SearchTrace:
     """Stream of Search's depth-first search, event for event: state the node; drop its children
@@ -595,6 +623,40 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
     expanded = 0
     stopped = False
+    pair_memo: dict[tuple, tuple] = {}  # a two-number state's expansion, the same wherever it occurs in this trace
+
+    def expand_pair(node: int, back: str) -> bool:
+        """Expand the two-number state ``node`` (expand event and state line written already): every
+        child is one number, checked in turn; ``back`` (back to the node, its state) between two."""
+        nonlocal stopped
+        pair = nodes[node]
+        entry = pair_memo.get(pair)
+        if entry is None:
+            entry = pair_memo[pair] = _pair_expansion(pair, target, heuristic, threshold)
+        kept, states, kid_codes, kid_hs, kid_ranks, lines, run, n_events, goal = entry
+        if not kept:
+            return False
+        first = len(nodes)
+        if budget is not None and first - 1 + kept > budget:
+            kinds.append(BUDGET)
+            enodes.append(node)
+            add("Search budget exhausted: No Solution\n")
+            stopped = True
+            return False
+        nodes.extend(states)
+        codes.extend(kid_codes)
+        hs.extend(kid_hs)
+        ranks.extend(kid_ranks)
+        parents.extend([node] * kept)
+        kinds.extend(run)
+        # (child, child, node) per checked child, the node standing for the return to it between two
+        enodes.extend((first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
+                       first + 3, first + 3)[:n_events])
+        add(back.join(lines))
+        if goal < 0:
+            return False
+        trace.solved, trace.goal = True, first + goal
+        return True
 
     def visit(node: int, label: str, ops: str, state: str) -> bool:
         """Expand ``node`` (its state line is written already); True at the goal."""
@@ -608,15 +670,10 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         last = node
         expanded += 1
         parent_nums = nodes[node]
-        pair = len(parent_nums) == 2  # the most common expansion: its children are single numbers
-        if pair:
-            states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, threshold)
-        else:
-            states, kid_codes, kid_hs = sos_successors(parent_nums, target, heuristic, threshold)
-            order = sorted(range(len(kid_hs)), key=kid_hs.__getitem__)  # stable: ties keep generation order
-            states = [states[i] for i in order]
-            kid_codes = [kid_codes[i] for i in order]
-            kid_hs = [kid_hs[i] for i in order]
+        n = len(parent_nums)
+        if n == 2:  # only a root reaches here: two-number children are expanded in their parent's loop
+            return expand_pair(node, f"Moving to Node #{label}\n{state}")
+        states, kid_codes, kid_hs = sos_successors(parent_nums, target, heuristic, threshold)
         kept = len(states)
         if not kept:
             return False
@@ -627,32 +684,46 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
             add("Search budget exhausted: No Solution\n")
             stopped = True
             return False
+        order = sorted(range(kept), key=kid_hs.__getitem__)  # stable: ties keep generation order
+        states = [states[i] for i in order]
+        kid_codes = [kid_codes[i] for i in order]
         nodes.extend(states)
         codes.extend(kid_codes)
-        hs.extend(kid_hs)
+        hs.extend([kid_hs[i] for i in order])
         parents.extend([node] * kept)
         ranks.extend(range(kept))
         back = f"Moving to Node #{label}\n{state}"
         last_kid = first + kept - 1
-        if pair:  # every child is one number: check each; between two, back to the node
-            pre = _op_prefixes(parent_nums, kid_codes[0])
-            values = [st[0] for st in states]
-            lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
-                     for v, code in zip(values, kid_codes)]
-            if target not in values:
-                kinds.extend(_DEAD_RUNS[kept])
-                enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
-                               first + 3, first + 3][:3 * kept - 1])
-                add(back.join(lines))
-                return False
-            g = values.index(target)
-            kinds.extend(_DEAD_RUNS[g + 1][:-2] + _GEN_GOAL if g else _GEN_GOAL)
-            enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node][:3 * g])
-            enodes.extend((first + g, first + g))
-            trace.solved, trace.goal = True, first + g
-            lines[g] = f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n"
-            add(back.join(lines[:g + 1]))
-            return True
+        if n == 3:
+            # every child is two numbers: its expansion written here (a call less per child, and its
+            # events known: the first child follows its parent's expansion, each later one is a backtrack)
+            for g, st, code in zip(range(kept), states, kid_codes):
+                kid = first + g
+                a, v = st
+                op = op_text(parent_nums, code, v)
+                kid_label = f"{label},{g}"
+                move = f"Moving to Node #{kid_label}\nCurrent State: {target}:[{a}, {v}], Operations: [{ops}{', ' if ops else ''}'{op}']\n"
+                add(f"Exploring Operation: {op}, Resulting Numbers: [{a}, {v}]\n"
+                    f"Generated Node #{kid_label}: {target}:[{a}, {v}] Operation: {op}\n{move}")
+                if g:
+                    kinds.extend(_GEN_BACK_EXPAND)
+                    enodes.extend((kid, node, kid))
+                else:
+                    kinds.extend(_GEN_EXPAND)
+                    enodes.extend((kid, kid))
+                expanded += 1
+                if expand_pair(kid, move):
+                    last = kid
+                    return True
+                if stopped:
+                    last = kid
+                    return False
+                if kid < last_kid:
+                    kinds.append(RESUME)
+                    enodes.append(node)
+                    add(back)
+            last = last_kid
+            return False
         for g, st, code in zip(range(kept), states, kid_codes):
             kid = first + g
             op = op_text(parent_nums, code, st[-1])
