@@ -295,10 +295,10 @@ class SearchTrace:
 
     def set_columns(self, parents: list, ranks: list, nums: list, codes: list, hs: list, event_kinds: bytearray,
                     event_nodes: list, nodes_expanded: int) -> None:
-        """Store a whole tree and its events at once (built as lists by a strategy)."""
-        self.parents, self.ranks, self.codes = array("i", parents), array("i", ranks), array("H", codes)
-        self.nums, self.hs = nums, array("d", hs)
-        self.event_kinds, self.event_nodes = event_kinds, array("i", event_nodes)
+        """Store a whole tree and its events at once (built as lists by a strategy). The lists are kept
+        as they are: they read like the arrays, and converting them cost 5% of a Stream-of-Search DFS."""
+        self.parents, self.ranks, self.codes, self.nums, self.hs = parents, ranks, codes, nums, hs
+        self.event_kinds, self.event_nodes = event_kinds, event_nodes
         self.nodes_expanded = nodes_expanded
         self._child_count = {}
 
@@ -578,6 +578,14 @@ def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
 _GEN_EXPAND, _GEN_BACK_EXPAND = bytes((GENERATE, EXPAND)), bytes((GENERATE, BACKTRACK, EXPAND))
 
 
+@lru_cache(maxsize=128)
+def _check_tails(target: int) -> tuple[str, ...]:
+    """The text that follows "Exploring Operation: a+b=" for a one-number child ``v`` other than the
+    target, for every ``v`` in 0 ... 2 target (the children the DFS keeps: h = |v - target| at most
+    the target): one table per target instead of five numbers formatted per child."""
+    return tuple(f"{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n" for v in range(2 * target + 1))
+
+
 def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None) -> tuple:
     """What expanding the two-number state ``pair`` adds in the Stream-of-Search DFS: (children kept,
     their states, codes, heuristics and ranks, the text of each check -- up to the goal when one is
@@ -589,16 +597,17 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
         return 0, (), (), (), (), (), b"", 0, -1
     pre = _op_prefixes(pair, kid_codes[0])
     values = [st[0] for st in states]
-    if target in values:
-        g = values.index(target)
-        lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
-                 for v, code in zip(values[:g], kid_codes)]
-        lines.append(f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n"
-                     f"{target},{target} equal: Goal Reached\n")
-        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
-    lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
-             for v, code in zip(values, kid_codes)]
-    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
+    g = values.index(target) if target in values else kept
+    tails = _check_tails(target) if 0 <= target <= 512 else ()
+    top = len(tails)
+    lines = [f"Exploring Operation: {pre[code & 3]}{tails[v]}" if v < top else
+             f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+             for v, code in zip(values[:g], kid_codes)]
+    if g == kept:
+        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
+    lines.append(f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n"
+                 f"{target},{target} equal: Goal Reached\n")
+    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
 
 
 def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | None = None,
