@@ -590,24 +590,56 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
     """What expanding the two-number state ``pair`` adds in the Stream-of-Search DFS: (children kept,
     their states, codes, heuristics and ranks, the text of each check -- up to the goal when one is
     reached --, the event kinds, how many events, the goal's index among the children or -1). The
-    same for every node with these numbers in one search, so :func:`sos_dfs` computes it once."""
-    states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
-    kept = len(states)
+    same for every node with these numbers in one search, so :func:`sos_dfs` computes it once.
+    :func:`_last_pair` written out for the Stream-of-Search heuristics: one sort of integer keys,
+    and the text from the operation's prefix and the per-target table of checks."""
+    if target < 0 or target > 512 or heuristic not in ("sum", "sos_mult"):
+        states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
+        keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
+        values = [st[0] for st in states]
+        tails: tuple = ()
+    else:
+        table = _distances_below(heuristic, target)
+        tails = _check_tails(target)
+        a, b = pair
+        hi, lo = (a, b) if a >= b else (b, a)
+        v0, v1, v2 = a + b, a * b, hi - lo
+        # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order
+        keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
+                (v2 - target if v2 >= target else table[v2]) << 3 | 6]
+        if lo and hi % lo == 0:
+            v3 = hi // lo
+            keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
+            keys.sort()
+            if threshold is not None and keys[-1] >> 3 > threshold:
+                keys = [k for k in keys if k >> 3 <= threshold]
+            by_op = (v0, v1, v2, v3)
+        else:
+            keys.sort()
+            if threshold is not None and keys[-1] >> 3 > threshold:
+                keys = [k for k in keys if k >> 3 <= threshold]
+            by_op = (v0, v1, v2)
+        values = [by_op[k & 3] for k in keys]
+        states = [(v,) for v in values]
+        kid_hs = [float(k >> 3) for k in keys]
+        kid_codes = [k & 7 for k in keys]
+    kept = len(keys)
     if not kept:
         return 0, (), (), (), (), (), b"", 0, -1
-    pre = _op_prefixes(pair, kid_codes[0])
-    values = [st[0] for st in states]
-    g = values.index(target) if target in values else kept
-    tails = _check_tails(target) if 0 <= target <= 512 else ()
+    a, b = pair
+    hi, lo = (a, b) if a >= b else (b, a)
+    pre = (f"Exploring Operation: {a}+{b}=", f"Exploring Operation: {a}*{b}=", f"Exploring Operation: {hi}-{lo}=",
+           f"Exploring Operation: {hi}/{lo}=")
     top = len(tails)
-    lines = [f"Exploring Operation: {pre[code & 3]}{tails[v]}" if v < top else
-             f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
-             for v, code in zip(values[:g], kid_codes)]
-    if g == kept:
-        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
-    lines.append(f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n"
-                 f"{target},{target} equal: Goal Reached\n")
-    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
+    if target in values:
+        g = values.index(target)
+        lines = [pre[k & 3] + tails[v] if v < top else f"{pre[k & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+                 for k, v in zip(keys[:g], values)]
+        lines.append(f"{pre[keys[g] & 3]}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n")
+        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
+    lines = [pre[k & 3] + tails[v] if v < top else f"{pre[k & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+             for k, v in zip(keys, values)]
+    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
 
 
 def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | None = None,
