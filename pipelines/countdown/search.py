@@ -541,6 +541,52 @@ def sos_successors(nums: tuple, target: int, heuristic: str, threshold: float | 
     return states, codes, hs
 
 
+def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float | None = None,
+                      limit: int | None = None) -> tuple[list[tuple], list[int], list[float]]:
+    """:func:`sos_successors` in heuristic order, ties in generation order (the order both
+    Stream-of-Search searches take children in), the first ``limit`` only when given. One sort of
+    integer keys (the heuristic's numerator, then the generation index) instead of a sort by key
+    function, and no state built for a child that is dropped or cut."""
+    if target < 0 or heuristic not in ("sum", "sos_mult"):
+        states, codes, hs = sos_successors(nums, target, heuristic, threshold)
+        order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]
+        return [states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order]
+    table = _distances_below(heuristic, target)
+    n = len(nums)
+    div = n - 1 if heuristic == "sum" else 1  # sum: the mean over the n - 1 numbers of a child
+    if threshold is None:
+        top = math.inf
+    elif isinstance(threshold, int):
+        top = threshold * div  # numerator / div <= threshold, exactly, in integers
+    else:
+        top = None  # a fractional threshold: compared as sos_successors does, after the division
+    shift = (2 * n * (n - 1)).bit_length()  # room for every child's generation index
+    d = [v - target if v >= target else table[v] for v in nums]
+    total = sum(d)
+    keys: list[int] = []
+    found: list[tuple] = []  # (untouched numbers, new number, code) per child kept, in generation order
+    for i in range(n - 1):
+        a, head, others = nums[i], nums[:i], total - d[i]
+        for j in range(i + 1, n):
+            b = nums[j]
+            rest = head + nums[i + 1:j] + nums[j + 1:]
+            base = others - d[j]
+            code = i << 8 | j << 2
+            hi, lo = (a, b) if a >= b else (b, a)
+            values = (a + b, a * b, hi - lo, hi // lo) if lo and hi % lo == 0 else (a + b, a * b, hi - lo)
+            for op, v in enumerate(values):
+                num = base + (v - target if v >= target else table[v])
+                if num <= top if top is not None else num / div <= threshold:
+                    keys.append(num << shift | len(found))
+                    found.append((rest, v, code | op))
+    keys.sort()
+    if limit is not None:
+        del keys[limit:]
+    mask = (1 << shift) - 1
+    picked = [found[k & mask] for k in keys]
+    return [rest + (v,) for rest, v, _ in picked], [code for _, _, code in picked], [(k >> shift) / div for k in keys]
+
+
 def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None):
     """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
     order): a child is one number, so its heuristic is that number's distance alone (an integer)."""
@@ -714,7 +760,7 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         n = len(parent_nums)
         if n == 2:  # only a root reaches here: two-number children are expanded in their parent's loop
             return expand_pair(node, f"Moving to Node #{label}\n{state}")
-        states, kid_codes, kid_hs = sos_successors(parent_nums, target, heuristic, threshold)
+        states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, threshold)
         kept = len(states)
         if not kept:
             return False
@@ -725,12 +771,9 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
             add("Search budget exhausted: No Solution\n")
             stopped = True
             return False
-        order = sorted(range(kept), key=kid_hs.__getitem__)  # stable: ties keep generation order
-        states = [states[i] for i in order]
-        kid_codes = [kid_codes[i] for i in order]
         nodes.extend(states)
         codes.extend(kid_codes)
-        hs.extend([kid_hs[i] for i in order])
+        hs.extend(kid_hs)
         parents.extend([node] * kept)
         ranks.extend(range(kept))
         back = f"Moving to Node #{label}\n{state}"
