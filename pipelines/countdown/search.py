@@ -859,85 +859,110 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
     nums0 = tuple(numbers)
     trace = SearchTrace(strategy or f"sos_bfs_{heuristic}_b{beam}", nums0, target, budget=budget or 0,
                         text_mode="sos_bfs")
-    trace.add(-1, nums0, 0, HEURISTICS[heuristic](nums0, target))
-    nums = trace.nums
-    kinds, enodes = trace.event_kinds, trace.event_nodes
-    expand, add_children = trace.expand, trace.add_children
+    # the tree and the events grow as plain lists and become the trace's columns at the end, as in sos_dfs
+    parents, ranks, nodes, codes, hs = [-1], [0], [nums0], [0], [HEURISTICS[heuristic](nums0, target)]
+    kinds, enodes = bytearray(), []
+    last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
+    expanded = 0
+    tails = _check_tails(target) if 0 <= target <= 512 else ()
+    top = len(tails)
     out: list[str] = []
     add = out.append
-    heap: list = [(trace.hs[0], frozenset((0,)), 0, "0", "")]
+    heap: list = [(hs[0], frozenset((0,)), 0, "0", "")]
     pop, push = heapq.heappop, heapq.heappush
-    while heap:
+    done = False
+    while heap and not done:
         batch = [pop(heap) for _ in range(min(beam, len(heap)))]
         for _, _, node, label, ops in batch:
-            expand(node)
-            parent_nums = nums[node]
+            parent = parents[node]
+            if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
+                kinds.append(BACKTRACK)
+                enodes.append(parent if parent >= 0 else node)
+            kinds.append(EXPAND)
+            enodes.append(node)
+            last = node
+            expanded += 1
+            parent_nums = nodes[node]
+            n = len(parent_nums)
             if node:
                 add(f"Moving to Node #{label}\nCurrent State: {target}:[{', '.join(map(str, parent_nums))}], "
                     f"Operations: [{ops}]\n")
             else:
                 add(f"Current State: {target}:[{', '.join(map(str, parent_nums))}], Operations: [{ops}]\n")
-            if len(parent_nums) == 2:  # already in heuristic order
-                states, codes, hs = _last_pair(parent_nums, target, heuristic)
-                kept = list(range(min(beam, len(hs))))
-            else:
-                states, codes, hs = sos_successors(parent_nums, target, heuristic)
+            if n == 2:  # already in heuristic order
+                states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic)
+                del states[beam:], kid_codes[beam:], kid_hs[beam:]
+            elif n < 2:  # a single number: nothing to combine
+                continue
+            else:  # the beam best, ties in generation order
+                states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam)
                 if not states:
                     continue
-                kept = sorted(range(len(hs)), key=hs.__getitem__)[:beam]  # stable: ties keep generation order
-            if budget is not None and len(nums) - 1 + len(kept) > budget:
-                trace.event(BUDGET, node)
+            k = len(states)
+            first = len(nodes)
+            if budget is not None and first - 1 + k > budget:
+                kinds.append(BUDGET)
+                enodes.append(node)
                 add("Search budget exhausted: No Solution\n")
-                trace.text = "".join(out)
-                return trace
-            # random.shuffle(kept) written out (Fisher-Yates over getrandbits, as the standard library
-            # does it: the same draws, so the same order as the reference's shuffle; the parity tests
-            # compare with random.shuffle itself)
-            for i in range(len(kept) - 1, 0, -1):
+                done = True
+                break
+            # random.shuffle of the kept children written out (Fisher-Yates over getrandbits, as the
+            # standard library does it: the same draws, so the same order as the reference's shuffle;
+            # the parity tests compare with random.shuffle itself)
+            order = list(range(k))
+            for i in range(k - 1, 0, -1):
                 bits = (i + 1).bit_length()
                 j = getrandbits(bits)
                 while j > i:
                     j = getrandbits(bits)
-                kept[i], kept[j] = kept[j], kept[i]
-            k = len(kept)
-            states = [states[i] for i in kept]
-            codes = [codes[i] for i in kept]
-            hs = [hs[i] for i in kept]
+                order[i], order[j] = order[j], order[i]
+            states = [states[i] for i in order]
+            kid_codes = [kid_codes[i] for i in order]
+            kid_hs = [kid_hs[i] for i in order]
+            nodes.extend(states)
+            codes.extend(kid_codes)
+            hs.extend(kid_hs)
+            parents.extend([node] * k)
             entries = []
-            if len(states[0]) == 1:  # one pair left: single numbers to check, all labelled <node>,0
-                first = add_children(node, states, codes, hs, [0] * k)
-                pre = _op_prefixes(parent_nums, codes[0])
+            if n == 2:  # single numbers to check, all labelled <node>,0
+                ranks.extend([0] * k)
+                pre = _op_prefixes(parent_nums, kid_codes[0])
                 kid_label = f"{label},0"
                 for g in range(k):
                     kid, v = first + g, states[g][0]
-                    op = pre[codes[g] & 3]
+                    op = pre[kid_codes[g] & 3]
                     if v == target:
                         kinds.extend(_GEN_GOAL)
                         enodes.extend((kid, kid))
                         trace.solved, trace.goal = True, kid
                         add(f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} equal: Goal Reached\n")
-                        trace.text = "".join(out)
-                        return trace
+                        done = True
+                        break
                     kinds.extend(_GEN_DEAD)
                     enodes.extend((kid, kid))
-                    add(f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
-                    entries.append((hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'"))
+                    add(f"Exploring Operation: {op}{tails[v]}" if v < top else
+                        f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
+                    entries.append((kid_hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'"))
+                if done:
+                    break
             else:
-                first = add_children(node, states, codes, hs, range(k))
+                ranks.extend(range(k))
                 kinds.extend(bytes((GENERATE,)) * k)
                 enodes.extend(range(first, first + k))
                 for g in range(k):
                     st = states[g]
-                    op = op_text(parent_nums, codes[g], st[-1])
+                    op = op_text(parent_nums, kid_codes[g], st[-1])
                     text = ", ".join(map(str, st))
                     kid_label = f"{label},{g}"
                     add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
                         f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
-                    entries.append((hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'"))
+                    entries.append((kid_hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'"))
             entries.sort(key=_entry_h)  # stable: ties keep the shuffled order
             for entry in entries:
                 push(heap, entry)
-    add("No solution found.")
+    if not done:
+        add("No solution found.")
+    trace.set_columns(parents, ranks, nodes, codes, hs, kinds, enodes, expanded)
     trace.text = "".join(out)
     return trace
 
