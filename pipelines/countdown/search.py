@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import random
 from array import array
 from bisect import bisect_left
@@ -837,7 +838,7 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     return trace
 
 
-# A heap entry of the Stream-of-Search BFS is (h, frozenset({node}), node, label, operations). Two
+# A heap entry of the Stream-of-Search BFS is (h, frozenset({node}), node, label, operations, numbers). Two
 # frozensets of different nodes are neither equal nor less than each other (no subset), so entries
 # with equal h compare equal, exactly as the reference's (h, node) entries do (its nodes compare by
 # h alone), and heapq breaks ties as it does there, with no Python-level comparison. A plain node id
@@ -868,12 +869,13 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
     top = len(tails)
     out: list[str] = []
     add = out.append
-    heap: list = [(hs[0], frozenset((0,)), 0, "0", "")]
+    # heap entries also carry the node's numbers as text, written once when the node is generated
+    heap: list = [(hs[0], frozenset((0,)), 0, "0", "", ", ".join(map(str, nums0)))]
     pop, push = heapq.heappop, heapq.heappush
     done = False
     while heap and not done:
         batch = [pop(heap) for _ in range(min(beam, len(heap)))]
-        for _, _, node, label, ops in batch:
+        for _, _, node, label, ops, numbers_text in batch:
             parent = parents[node]
             if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
                 kinds.append(BACKTRACK)
@@ -885,10 +887,9 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
             parent_nums = nodes[node]
             n = len(parent_nums)
             if node:
-                add(f"Moving to Node #{label}\nCurrent State: {target}:[{', '.join(map(str, parent_nums))}], "
-                    f"Operations: [{ops}]\n")
+                add(f"Moving to Node #{label}\nCurrent State: {target}:[{numbers_text}], Operations: [{ops}]\n")
             else:
-                add(f"Current State: {target}:[{', '.join(map(str, parent_nums))}], Operations: [{ops}]\n")
+                add(f"Current State: {target}:[{numbers_text}], Operations: [{ops}]\n")
             if n == 2:  # already in heuristic order
                 states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic)
                 del states[beam:], kid_codes[beam:], kid_hs[beam:]
@@ -942,7 +943,8 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                     enodes.extend((kid, kid))
                     add(f"Exploring Operation: {op}{tails[v]}" if v < top else
                         f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
-                    entries.append((kid_hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'"))
+                    entries.append((kid_hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'",
+                                    str(v)))
                 if done:
                     break
             else:
@@ -956,8 +958,9 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                     kid_label = f"{label},{g}"
                     add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
                         f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
-                    entries.append((kid_hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'"))
-            entries.sort(key=_entry_h)  # stable: ties keep the shuffled order
+                    entries.append((kid_hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'",
+                                    text))
+            entries.sort(key=_ENTRY_H)  # stable: ties keep the shuffled order
             for entry in entries:
                 push(heap, entry)
     if not done:
@@ -967,8 +970,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
     return trace
 
 
-def _entry_h(entry: tuple) -> float:
-    return entry[0]
+_ENTRY_H = operator.itemgetter(0)  # a heap entry's h
 
 
 def astar(numbers, target: int, heuristic: str = "sum", budget: int = 400, strategy: str | None = None) -> SearchTrace:
