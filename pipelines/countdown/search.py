@@ -633,21 +633,22 @@ def _check_tails(target: int) -> tuple[str, ...]:
     return tuple(f"{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n" for v in range(2 * target + 1))
 
 
-def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None) -> tuple:
+def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None, table: tuple | None,
+                    tails: tuple) -> tuple:
     """What expanding the two-number state ``pair`` adds in the Stream-of-Search DFS: (children kept,
     their states, codes, heuristics and ranks, the text of each check -- up to the goal when one is
     reached --, the event kinds, how many events, the goal's index among the children or -1). The
     same for every node with these numbers in one search, so :func:`sos_dfs` computes it once.
     :func:`_last_pair` written out for the Stream-of-Search heuristics: one sort of integer keys,
-    and the text from the operation's prefix and the per-target table of checks."""
-    if target < 0 or target > 512 or heuristic not in ("sum", "sos_mult"):
+    and the text from the operation's prefix and the per-target table of checks (``table``: the
+    :func:`_distances_below` of the target, None for another heuristic; ``tails``: its
+    :func:`_check_tails`, or empty), both looked up once per search by the caller."""
+    if table is None:
         states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
         keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
         values = [st[0] for st in states]
         tails: tuple = ()
     else:
-        table = _distances_below(heuristic, target)
-        tails = _check_tails(target)
         a, b = pair
         hi, lo = (a, b) if a >= b else (b, a)
         v0, v1, v2 = a + b, a * b, hi - lo
@@ -712,6 +713,9 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     expanded = 0
     stopped = False
     pair_memo: dict[tuple, tuple] = {}  # a two-number state's expansion, the same wherever it occurs in this trace
+    fast = 0 <= target <= 512 and heuristic in ("sum", "sos_mult")  # the per-target tables (bounded in size)
+    table = _distances_below(heuristic, target) if fast else None
+    tails = _check_tails(target) if fast else ()
 
     def expand_pair(node: int, back: str) -> bool:
         """Expand the two-number state ``node`` (expand event and state line written already): every
@@ -720,7 +724,7 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         pair = nodes[node]
         entry = pair_memo.get(pair)
         if entry is None:
-            entry = pair_memo[pair] = _pair_expansion(pair, target, heuristic, threshold)
+            entry = pair_memo[pair] = _pair_expansion(pair, target, heuristic, threshold, table, tails)
         kept, states, kid_codes, kid_hs, kid_ranks, lines, run, n_events, goal = entry
         if not kept:
             return False
