@@ -25,7 +25,7 @@ import math
 import operator
 import random
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from typing import Callable
 
@@ -547,7 +547,8 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
     """:func:`sos_successors` in heuristic order, ties in generation order (the order both
     Stream-of-Search searches take children in), the first ``limit`` only when given. One sort of
     integer keys (the heuristic's numerator, then the generation index) instead of a sort by key
-    function, and no state built for a child that is dropped or cut."""
+    function, and no state built for a child that is dropped or cut. Without ``limit`` the states and
+    codes come as tuples."""
     if target < 0 or heuristic not in ("sum", "sos_mult"):
         states, codes, hs = sos_successors(nums, target, heuristic, threshold)
         order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]
@@ -565,7 +566,8 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
     d = [v - target if v >= target else table[v] for v in nums]
     total = sum(d)
     keys: list[int] = []
-    found: list[tuple] = []  # (untouched numbers, new number, code) per child kept, in generation order
+    found: list[tuple] = []  # (state, code) per child kept, in generation order
+    eager = limit is None  # every child kept is written: build its state now; else only the first ``limit``
     for i in range(n - 1):
         a, head, others = nums[i], nums[:i], total - d[i]
         for j in range(i + 1, n):
@@ -579,11 +581,15 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
                 num = base + (v - target if v >= target else table[v])
                 if num <= top if top is not None else num / div <= threshold:
                     keys.append(num << shift | len(found))
-                    found.append((rest, v, code | op))
+                    found.append((rest + (v,), code | op) if eager else (rest, v, code | op))
+    if not keys:
+        return [], [], []
     keys.sort()
-    if limit is not None:
-        del keys[limit:]
     mask = (1 << shift) - 1
+    if eager:
+        states, codes = zip(*[found[k & mask] for k in keys])
+        return states, codes, [(k >> shift) / div for k in keys]
+    del keys[limit:]
     picked = [found[k & mask] for k in keys]
     return [rest + (v,) for rest, v, _ in picked], [code for _, _, code in picked], [(k >> shift) / div for k in keys]
 
@@ -659,13 +665,13 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
             v3 = hi // lo
             keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
             keys.sort()
-            if threshold is not None and keys[-1] >> 3 > threshold:
-                keys = [k for k in keys if k >> 3 <= threshold]
+            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
+                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
             by_op = (v0, v1, v2, v3)
         else:
             keys.sort()
-            if threshold is not None and keys[-1] >> 3 > threshold:
-                keys = [k for k in keys if k >> 3 <= threshold]
+            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
+                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
             by_op = (v0, v1, v2)
         values = [by_op[k & 3] for k in keys]
         states = [(v,) for v in values]
