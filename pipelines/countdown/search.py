@@ -543,15 +543,20 @@ def sos_successors(nums: tuple, target: int, heuristic: str, threshold: float | 
 
 
 def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float | None = None,
-                      limit: int | None = None) -> tuple[list[tuple], list[int], list[float]]:
+                      limit: int | None = None, arrange: Callable[[list], None] | None = None
+                      ) -> tuple[list[tuple], list[int], list[float]]:
     """:func:`sos_successors` in heuristic order, ties in generation order (the order both
     Stream-of-Search searches take children in), the first ``limit`` only when given. One sort of
     integer keys (the heuristic's numerator, then the generation index) instead of a sort by key
-    function, and no state built for a child that is dropped or cut. Without ``limit`` the states and
-    codes come as tuples."""
+    function, and no state built for a child that is dropped or cut. ``arrange``, when given, reorders
+    the children kept in place (a list of keys, in heuristic order) before their states are built:
+    the BFS's shuffle, applied once instead of to three lists. Without ``limit`` and ``arrange`` the
+    states and codes come as tuples."""
     if target < 0 or heuristic not in ("sum", "sos_mult"):
         states, codes, hs = sos_successors(nums, target, heuristic, threshold)
         order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]
+        if arrange is not None:
+            arrange(order)
         return [states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order]
     table = _distances_below(heuristic, target)
     n = len(nums)
@@ -567,7 +572,7 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
     total = sum(d)
     keys: list[int] = []
     found: list[tuple] = []  # (state, code) per child kept, in generation order
-    eager = limit is None  # every child kept is written: build its state now; else only the first ``limit``
+    eager = limit is None and arrange is None  # every child kept is written in this order: build its state now
     for i in range(n - 1):
         a, head, others = nums[i], nums[:i], total - d[i]
         for j in range(i + 1, n):
@@ -589,17 +594,24 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
     if eager:
         states, codes = zip(*[found[k & mask] for k in keys])
         return states, codes, [(k >> shift) / div for k in keys]
-    del keys[limit:]
+    if limit is not None:
+        del keys[limit:]
+    if arrange is not None:
+        arrange(keys)
     picked = [found[k & mask] for k in keys]
     return [rest + (v,) for rest, v, _ in picked], [code for _, _, code in picked], [(k >> shift) / div for k in keys]
 
 
-def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None):
+def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None, limit: int | None = None,
+               arrange: Callable[[list], None] | None = None):
     """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
-    order): a child is one number, so its heuristic is that number's distance alone (an integer)."""
+    order): a child is one number, so its heuristic is that number's distance alone (an integer).
+    ``limit`` and ``arrange`` as in :func:`sorted_successors`."""
     if target < 0 or heuristic not in ("sum", "sos_mult"):
         states, codes, hs = sos_successors(nums, target, heuristic, threshold)
-        order = sorted(range(len(hs)), key=hs.__getitem__)
+        order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]
+        if arrange is not None:
+            arrange(order)
         return [states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order]
     table = _distances_below(heuristic, target)
     a, b = nums
@@ -616,6 +628,10 @@ def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None
     keys.sort()
     if threshold is not None and keys[-1] >> 3 > threshold:
         keys = [k for k in keys if k >> 3 <= threshold]
+    if limit is not None:
+        del keys[limit:]
+    if arrange is not None:
+        arrange(keys)
     return [(values[k & 3],) for k in keys], [k & 7 for k in keys], [float(k >> 3) for k in keys]
 
 
@@ -867,6 +883,18 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
 
     The text is written while searching (``trace.text``), as :func:`sos_dfs` does."""
     getrandbits = random.Random(seed).getrandbits
+
+    def shuffle(items: list) -> None:
+        """random.shuffle written out (Fisher-Yates over getrandbits, as the standard library does
+        it: the same draws, so the same order as the reference's shuffle; the parity tests compare
+        with random.shuffle itself)."""
+        for i in range(len(items) - 1, 0, -1):
+            bits = (i + 1).bit_length()
+            j = getrandbits(bits)
+            while j > i:
+                j = getrandbits(bits)
+            items[i], items[j] = items[j], items[i]
+
     nums0 = tuple(numbers)
     trace = SearchTrace(strategy or f"sos_bfs_{heuristic}_b{beam}", nums0, target, budget=budget or 0,
                         text_mode="sos_bfs")
@@ -900,13 +928,14 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                 add(f"Moving to Node #{label}\nCurrent State: {target}:[{numbers_text}], Operations: [{ops}]\n")
             else:
                 add(f"Current State: {target}:[{numbers_text}], Operations: [{ops}]\n")
-            if n == 2:  # already in heuristic order
-                states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic)
-                del states[beam:], kid_codes[beam:], kid_hs[beam:]
+            # the beam best (ties in generation order), shuffled; a budget stop after the shuffle
+            # changes nothing written
+            if n == 2:
+                states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
             elif n < 2:  # a single number: nothing to combine
                 continue
-            else:  # the beam best, ties in generation order
-                states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam)
+            else:
+                states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
                 if not states:
                     continue
             k = len(states)
@@ -917,19 +946,6 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                 add("Search budget exhausted: No Solution\n")
                 done = True
                 break
-            # random.shuffle of the kept children written out (Fisher-Yates over getrandbits, as the
-            # standard library does it: the same draws, so the same order as the reference's shuffle;
-            # the parity tests compare with random.shuffle itself)
-            order = list(range(k))
-            for i in range(k - 1, 0, -1):
-                bits = (i + 1).bit_length()
-                j = getrandbits(bits)
-                while j > i:
-                    j = getrandbits(bits)
-                order[i], order[j] = order[j], order[i]
-            states = [states[i] for i in order]
-            kid_codes = [kid_codes[i] for i in order]
-            kid_hs = [kid_hs[i] for i in order]
             nodes.extend(states)
             codes.extend(kid_codes)
             hs.extend(kid_hs)
