@@ -808,14 +808,15 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         if n == 3:
             # every child is two numbers: its expansion written here (a call less per child, and its
             # events known: the first child follows its parent's expansion, each later one is a backtrack)
+            ops_before = f"{ops}, '" if ops else "'"
             for g, st, code in zip(range(kept), states, kid_codes):
                 kid = first + g
-                a, v = st
-                op = op_text(parent_nums, code, v)
+                op = op_text(parent_nums, code, st[1])
+                numbers = f"{st[0]}, {st[1]}"  # formatted once, written three times
                 kid_label = f"{label},{g}"
-                move = f"Moving to Node #{kid_label}\nCurrent State: {target}:[{a}, {v}], Operations: [{ops}{', ' if ops else ''}'{op}']\n"
-                add(f"Exploring Operation: {op}, Resulting Numbers: [{a}, {v}]\n"
-                    f"Generated Node #{kid_label}: {target}:[{a}, {v}] Operation: {op}\n{move}")
+                move = f"Moving to Node #{kid_label}\nCurrent State: {target}:[{numbers}], Operations: [{ops_before}{op}']\n"
+                add(f"Exploring Operation: {op}, Resulting Numbers: [{numbers}]\n"
+                    f"Generated Node #{kid_label}: {target}:[{numbers}] Operation: {op}\n{move}")
                 if g:
                     kinds.extend(_GEN_BACK_EXPAND)
                     enodes.extend((kid, node, kid))
