@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import random
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from typing import Callable
 
@@ -295,9 +296,11 @@ class SearchTrace:
 
     def set_columns(self, parents: list, ranks: list, nums: list, codes: list, hs: list, event_kinds: bytearray,
                     event_nodes: list, nodes_expanded: int) -> None:
-        """Store a whole tree and its events at once (built as lists by a strategy)."""
-        self.parents, self.ranks, self.codes = array("i", parents), array("i", ranks), array("H", codes)
-        self.nums, self.hs = nums, array("d", hs)
+        """Store a whole tree and its events at once (built as lists by a strategy). The heuristics and
+        the events' node ids become arrays (a float or a large int is an object of its own in a list:
+        a held Stream-of-Search DFS trace is a third larger with them as lists); the other columns are
+        kept as the lists they are (they read like arrays; converting all of them cost 5% of a DFS)."""
+        self.parents, self.ranks, self.codes, self.nums, self.hs = parents, ranks, codes, nums, array("d", hs)
         self.event_kinds, self.event_nodes = event_kinds, array("i", event_nodes)
         self.nodes_expanded = nodes_expanded
         self._child_count = {}
@@ -541,12 +544,76 @@ def sos_successors(nums: tuple, target: int, heuristic: str, threshold: float | 
     return states, codes, hs
 
 
-def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None):
-    """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
-    order): a child is one number, so its heuristic is that number's distance alone (an integer)."""
+def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float | None = None,
+                      limit: int | None = None, arrange: Callable[[list], None] | None = None
+                      ) -> tuple[list[tuple], list[int], list[float]]:
+    """:func:`sos_successors` in heuristic order, ties in generation order (the order both
+    Stream-of-Search searches take children in), the first ``limit`` only when given. One sort of
+    integer keys (the heuristic's numerator, then the generation index) instead of a sort by key
+    function, and no state built for a child that is dropped or cut. ``arrange``, when given, reorders
+    the children kept in place (a list of keys, in heuristic order) before their states are built:
+    the BFS's shuffle, applied once instead of to three lists. Without ``limit`` and ``arrange`` the
+    states and codes come as tuples."""
     if target < 0 or heuristic not in ("sum", "sos_mult"):
         states, codes, hs = sos_successors(nums, target, heuristic, threshold)
-        order = sorted(range(len(hs)), key=hs.__getitem__)
+        order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]
+        if arrange is not None:
+            arrange(order)
+        return [states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order]
+    table = _distances_below(heuristic, target)
+    n = len(nums)
+    div = n - 1 if heuristic == "sum" else 1  # sum: the mean over the n - 1 numbers of a child
+    if threshold is None:
+        top = math.inf
+    elif isinstance(threshold, int):
+        top = threshold * div  # numerator / div <= threshold, exactly, in integers
+    else:
+        top = None  # a fractional threshold: compared as sos_successors does, after the division
+    shift = (2 * n * (n - 1)).bit_length()  # room for every child's generation index
+    d = [v - target if v >= target else table[v] for v in nums]
+    total = sum(d)
+    keys: list[int] = []
+    found: list[tuple] = []  # (state, code) per child kept, in generation order
+    eager = limit is None and arrange is None  # every child kept is written in this order: build its state now
+    for i in range(n - 1):
+        a, head, others = nums[i], nums[:i], total - d[i]
+        for j in range(i + 1, n):
+            b = nums[j]
+            rest = head + nums[i + 1:j] + nums[j + 1:]
+            base = others - d[j]
+            code = i << 8 | j << 2
+            hi, lo = (a, b) if a >= b else (b, a)
+            values = (a + b, a * b, hi - lo, hi // lo) if lo and hi % lo == 0 else (a + b, a * b, hi - lo)
+            for op, v in enumerate(values):
+                num = base + (v - target if v >= target else table[v])
+                if num <= top if top is not None else num / div <= threshold:
+                    keys.append(num << shift | len(found))
+                    found.append((rest + (v,), code | op) if eager else (rest, v, code | op))
+    if not keys:
+        return [], [], []
+    keys.sort()
+    mask = (1 << shift) - 1
+    if eager:
+        states, codes = zip(*[found[k & mask] for k in keys])
+        return states, codes, [(k >> shift) / div for k in keys]
+    if limit is not None:
+        del keys[limit:]
+    if arrange is not None:
+        arrange(keys)
+    picked = [found[k & mask] for k in keys]
+    return [rest + (v,) for rest, v, _ in picked], [code for _, _, code in picked], [(k >> shift) / div for k in keys]
+
+
+def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None, limit: int | None = None,
+               arrange: Callable[[list], None] | None = None):
+    """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
+    order): a child is one number, so its heuristic is that number's distance alone (an integer).
+    ``limit`` and ``arrange`` as in :func:`sorted_successors`."""
+    if target < 0 or heuristic not in ("sum", "sos_mult"):
+        states, codes, hs = sos_successors(nums, target, heuristic, threshold)
+        order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]
+        if arrange is not None:
+            arrange(order)
         return [states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order]
     table = _distances_below(heuristic, target)
     a, b = nums
@@ -563,6 +630,10 @@ def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None
     keys.sort()
     if threshold is not None and keys[-1] >> 3 > threshold:
         keys = [k for k in keys if k >> 3 <= threshold]
+    if limit is not None:
+        del keys[limit:]
+    if arrange is not None:
+        arrange(keys)
     return [(values[k & 3],) for k in keys], [k & 7 for k in keys], [float(k >> 3) for k in keys]
 
 
@@ -571,6 +642,76 @@ def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
     a, b = nums[code >> 8], nums[code >> 2 & 63]
     hi, lo = (a, b) if a >= b else (b, a)
     return f"{a}+{b}=", f"{a}*{b}=", f"{hi}-{lo}=", f"{hi}/{lo}="
+
+
+# event runs of a two-number child in the Stream-of-Search DFS loop: generated, then expanded (after
+# a backtrack to its parent, for every child but the first)
+_GEN_EXPAND, _GEN_BACK_EXPAND = bytes((GENERATE, EXPAND)), bytes((GENERATE, BACKTRACK, EXPAND))
+
+
+@lru_cache(maxsize=128)
+def _check_tails(target: int) -> tuple[str, ...]:
+    """The text that follows "Exploring Operation: a+b=" for a one-number child ``v`` other than the
+    target, for every ``v`` in 0 ... 2 target (the children the DFS keeps: h = |v - target| at most
+    the target): one table per target instead of five numbers formatted per child."""
+    return tuple(f"{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n" for v in range(2 * target + 1))
+
+
+def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None, table: tuple | None,
+                    tails: tuple) -> tuple:
+    """What expanding the two-number state ``pair`` adds in the Stream-of-Search DFS: (children kept,
+    their states, codes, heuristics and ranks, the text of each check -- up to the goal when one is
+    reached --, the event kinds, how many events, the goal's index among the children or -1). The
+    same for every node with these numbers in one search, so :func:`sos_dfs` computes it once.
+    :func:`_last_pair` written out for the Stream-of-Search heuristics: one sort of integer keys,
+    and the text from the operation's prefix and the per-target table of checks (``table``: the
+    :func:`_distances_below` of the target, None for another heuristic; ``tails``: its
+    :func:`_check_tails`, or empty), both looked up once per search by the caller."""
+    if table is None:
+        states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
+        keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
+        values = [st[0] for st in states]
+        tails: tuple = ()
+    else:
+        a, b = pair
+        hi, lo = (a, b) if a >= b else (b, a)
+        v0, v1, v2 = a + b, a * b, hi - lo
+        # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order
+        keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
+                (v2 - target if v2 >= target else table[v2]) << 3 | 6]
+        if lo and hi % lo == 0:
+            v3 = hi // lo
+            keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
+            keys.sort()
+            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
+                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
+            by_op = (v0, v1, v2, v3)
+        else:
+            keys.sort()
+            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
+                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
+            by_op = (v0, v1, v2)
+        values = [by_op[k & 3] for k in keys]
+        states = [(v,) for v in values]
+        kid_hs = [float(k >> 3) for k in keys]
+        kid_codes = [k & 7 for k in keys]
+    kept = len(keys)
+    if not kept:
+        return 0, (), (), (), (), (), b"", 0, -1
+    a, b = pair
+    hi, lo = (a, b) if a >= b else (b, a)
+    pre = (f"Exploring Operation: {a}+{b}=", f"Exploring Operation: {a}*{b}=", f"Exploring Operation: {hi}-{lo}=",
+           f"Exploring Operation: {hi}/{lo}=")
+    top = len(tails)
+    if target in values:
+        g = values.index(target)
+        lines = [pre[k & 3] + tails[v] if v < top else f"{pre[k & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+                 for k, v in zip(keys[:g], values)]
+        lines.append(f"{pre[keys[g] & 3]}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n")
+        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
+    lines = [pre[k & 3] + tails[v] if v < top else f"{pre[k & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
+             for k, v in zip(keys, values)]
+    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
 
 
 def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | None = None,
@@ -595,6 +736,43 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
     expanded = 0
     stopped = False
+    pair_memo: dict[tuple, tuple] = {}  # a two-number state's expansion, the same wherever it occurs in this trace
+    fast = 0 <= target <= 512 and heuristic in ("sum", "sos_mult")  # the per-target tables (bounded in size)
+    table = _distances_below(heuristic, target) if fast else None
+    tails = _check_tails(target) if fast else ()
+
+    def expand_pair(node: int, back: str) -> bool:
+        """Expand the two-number state ``node`` (expand event and state line written already): every
+        child is one number, checked in turn; ``back`` (back to the node, its state) between two."""
+        nonlocal stopped
+        pair = nodes[node]
+        entry = pair_memo.get(pair)
+        if entry is None:
+            entry = pair_memo[pair] = _pair_expansion(pair, target, heuristic, threshold, table, tails)
+        kept, states, kid_codes, kid_hs, kid_ranks, lines, run, n_events, goal = entry
+        if not kept:
+            return False
+        first = len(nodes)
+        if budget is not None and first - 1 + kept > budget:
+            kinds.append(BUDGET)
+            enodes.append(node)
+            add("Search budget exhausted: No Solution\n")
+            stopped = True
+            return False
+        nodes.extend(states)
+        codes.extend(kid_codes)
+        hs.extend(kid_hs)
+        ranks.extend(kid_ranks)
+        parents.extend([node] * kept)
+        kinds.extend(run)
+        # (child, child, node) per checked child, the node standing for the return to it between two
+        enodes.extend((first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
+                       first + 3, first + 3)[:n_events])
+        add(back.join(lines))
+        if goal < 0:
+            return False
+        trace.solved, trace.goal = True, first + goal
+        return True
 
     def visit(node: int, label: str, ops: str, state: str) -> bool:
         """Expand ``node`` (its state line is written already); True at the goal."""
@@ -608,15 +786,10 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         last = node
         expanded += 1
         parent_nums = nodes[node]
-        pair = len(parent_nums) == 2  # the most common expansion: its children are single numbers
-        if pair:
-            states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, threshold)
-        else:
-            states, kid_codes, kid_hs = sos_successors(parent_nums, target, heuristic, threshold)
-            order = sorted(range(len(kid_hs)), key=kid_hs.__getitem__)  # stable: ties keep generation order
-            states = [states[i] for i in order]
-            kid_codes = [kid_codes[i] for i in order]
-            kid_hs = [kid_hs[i] for i in order]
+        n = len(parent_nums)
+        if n == 2:  # only a root reaches here: two-number children are expanded in their parent's loop
+            return expand_pair(node, f"Moving to Node #{label}\n{state}")
+        states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, threshold)
         kept = len(states)
         if not kept:
             return False
@@ -634,25 +807,37 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         ranks.extend(range(kept))
         back = f"Moving to Node #{label}\n{state}"
         last_kid = first + kept - 1
-        if pair:  # every child is one number: check each; between two, back to the node
-            pre = _op_prefixes(parent_nums, kid_codes[0])
-            values = [st[0] for st in states]
-            lines = [f"Exploring Operation: {pre[code & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
-                     for v, code in zip(values, kid_codes)]
-            if target not in values:
-                kinds.extend(_DEAD_RUNS[kept])
-                enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
-                               first + 3, first + 3][:3 * kept - 1])
-                add(back.join(lines))
-                return False
-            g = values.index(target)
-            kinds.extend(_DEAD_RUNS[g + 1][:-2] + _GEN_GOAL if g else _GEN_GOAL)
-            enodes.extend([first, first, node, first + 1, first + 1, node, first + 2, first + 2, node][:3 * g])
-            enodes.extend((first + g, first + g))
-            trace.solved, trace.goal = True, first + g
-            lines[g] = f"Exploring Operation: {pre[kid_codes[g] & 3]}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n"
-            add(back.join(lines[:g + 1]))
-            return True
+        if n == 3:
+            # every child is two numbers: its expansion written here (a call less per child, and its
+            # events known: the first child follows its parent's expansion, each later one is a backtrack)
+            ops_before = f"{ops}, '" if ops else "'"
+            for g, st, code in zip(range(kept), states, kid_codes):
+                kid = first + g
+                op = op_text(parent_nums, code, st[1])
+                numbers = f"{st[0]}, {st[1]}"  # formatted once, written three times
+                kid_label = f"{label},{g}"
+                move = f"Moving to Node #{kid_label}\nCurrent State: {target}:[{numbers}], Operations: [{ops_before}{op}']\n"
+                add(f"Exploring Operation: {op}, Resulting Numbers: [{numbers}]\n"
+                    f"Generated Node #{kid_label}: {target}:[{numbers}] Operation: {op}\n{move}")
+                if g:
+                    kinds.extend(_GEN_BACK_EXPAND)
+                    enodes.extend((kid, node, kid))
+                else:
+                    kinds.extend(_GEN_EXPAND)
+                    enodes.extend((kid, kid))
+                expanded += 1
+                if expand_pair(kid, move):
+                    last = kid
+                    return True
+                if stopped:
+                    last = kid
+                    return False
+                if kid < last_kid:
+                    kinds.append(RESUME)
+                    enodes.append(node)
+                    add(back)
+            last = last_kid
+            return False
         for g, st, code in zip(range(kept), states, kid_codes):
             kid = first + g
             op = op_text(parent_nums, code, st[-1])
@@ -677,12 +862,15 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     root_state = f"Current State: {target}:[{', '.join(map(str, nums0))}], Operations: []\n"
     add(root_state)
     visit(0, "0", "", root_state)
+    # visit refers to itself through its closure: a reference cycle that would keep this search's
+    # memo and lists alive until the cycle collector runs; cleared, they go when the call returns
+    visit = expand_pair = None
     trace.set_columns(parents, ranks, nodes, codes, hs, kinds, enodes, expanded)
     trace.text = "".join(out)
     return trace
 
 
-# A heap entry of the Stream-of-Search BFS is (h, frozenset({node}), node, label, operations). Two
+# A heap entry of the Stream-of-Search BFS is (h, frozenset({node}), node, label, operations, numbers). Two
 # frozensets of different nodes are neither equal nor less than each other (no subset), so entries
 # with equal h compare equal, exactly as the reference's (h, node) entries do (its nodes compare by
 # h alone), and heapq breaks ties as it does there, with no Python-level comparison. A plain node id
@@ -701,94 +889,120 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
 
     The text is written while searching (``trace.text``), as :func:`sos_dfs` does."""
     getrandbits = random.Random(seed).getrandbits
+
+    def shuffle(items: list) -> None:
+        """random.shuffle written out (Fisher-Yates over getrandbits, as the standard library does
+        it: the same draws, so the same order as the reference's shuffle; the parity tests compare
+        with random.shuffle itself)."""
+        for i in range(len(items) - 1, 0, -1):
+            bits = (i + 1).bit_length()
+            j = getrandbits(bits)
+            while j > i:
+                j = getrandbits(bits)
+            items[i], items[j] = items[j], items[i]
+
     nums0 = tuple(numbers)
     trace = SearchTrace(strategy or f"sos_bfs_{heuristic}_b{beam}", nums0, target, budget=budget or 0,
                         text_mode="sos_bfs")
-    trace.add(-1, nums0, 0, HEURISTICS[heuristic](nums0, target))
-    nums = trace.nums
-    kinds, enodes = trace.event_kinds, trace.event_nodes
-    expand, add_children = trace.expand, trace.add_children
+    # the tree and the events grow as plain lists and become the trace's columns at the end, as in sos_dfs
+    parents, ranks, nodes, codes, hs = [-1], [0], [nums0], [0], [HEURISTICS[heuristic](nums0, target)]
+    kinds, enodes = bytearray(), []
+    last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
+    expanded = 0
+    tails = _check_tails(target) if 0 <= target <= 512 else ()
+    top = len(tails)
     out: list[str] = []
     add = out.append
-    heap: list = [(trace.hs[0], frozenset((0,)), 0, "0", "")]
+    # heap entries also carry the node's numbers as text, written once when the node is generated
+    heap: list = [(hs[0], frozenset((0,)), 0, "0", "", ", ".join(map(str, nums0)))]
     pop, push = heapq.heappop, heapq.heappush
-    while heap:
+    done = False
+    while heap and not done:
         batch = [pop(heap) for _ in range(min(beam, len(heap)))]
-        for _, _, node, label, ops in batch:
-            expand(node)
-            parent_nums = nums[node]
+        for _, _, node, label, ops, numbers_text in batch:
+            parent = parents[node]
+            if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
+                kinds.append(BACKTRACK)
+                enodes.append(parent if parent >= 0 else node)
+            kinds.append(EXPAND)
+            enodes.append(node)
+            last = node
+            expanded += 1
+            parent_nums = nodes[node]
+            n = len(parent_nums)
             if node:
-                add(f"Moving to Node #{label}\nCurrent State: {target}:[{', '.join(map(str, parent_nums))}], "
-                    f"Operations: [{ops}]\n")
+                add(f"Moving to Node #{label}\nCurrent State: {target}:[{numbers_text}], Operations: [{ops}]\n")
             else:
-                add(f"Current State: {target}:[{', '.join(map(str, parent_nums))}], Operations: [{ops}]\n")
-            if len(parent_nums) == 2:  # already in heuristic order
-                states, codes, hs = _last_pair(parent_nums, target, heuristic)
-                kept = list(range(min(beam, len(hs))))
+                add(f"Current State: {target}:[{numbers_text}], Operations: [{ops}]\n")
+            # the beam best (ties in generation order), shuffled; a budget stop after the shuffle
+            # changes nothing written
+            if n == 2:
+                states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+            elif n < 2:  # a single number: nothing to combine
+                continue
             else:
-                states, codes, hs = sos_successors(parent_nums, target, heuristic)
+                states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
                 if not states:
                     continue
-                kept = sorted(range(len(hs)), key=hs.__getitem__)[:beam]  # stable: ties keep generation order
-            if budget is not None and len(nums) - 1 + len(kept) > budget:
-                trace.event(BUDGET, node)
+            k = len(states)
+            first = len(nodes)
+            if budget is not None and first - 1 + k > budget:
+                kinds.append(BUDGET)
+                enodes.append(node)
                 add("Search budget exhausted: No Solution\n")
-                trace.text = "".join(out)
-                return trace
-            # random.shuffle(kept) written out (Fisher-Yates over getrandbits, as the standard library
-            # does it: the same draws, so the same order as the reference's shuffle; the parity tests
-            # compare with random.shuffle itself)
-            for i in range(len(kept) - 1, 0, -1):
-                bits = (i + 1).bit_length()
-                j = getrandbits(bits)
-                while j > i:
-                    j = getrandbits(bits)
-                kept[i], kept[j] = kept[j], kept[i]
-            k = len(kept)
-            states = [states[i] for i in kept]
-            codes = [codes[i] for i in kept]
-            hs = [hs[i] for i in kept]
+                done = True
+                break
+            nodes.extend(states)
+            codes.extend(kid_codes)
+            hs.extend(kid_hs)
+            parents.extend([node] * k)
             entries = []
-            if len(states[0]) == 1:  # one pair left: single numbers to check, all labelled <node>,0
-                first = add_children(node, states, codes, hs, [0] * k)
-                pre = _op_prefixes(parent_nums, codes[0])
+            if n == 2:  # single numbers to check, all labelled <node>,0
+                ranks.extend([0] * k)
+                pre = _op_prefixes(parent_nums, kid_codes[0])
                 kid_label = f"{label},0"
                 for g in range(k):
                     kid, v = first + g, states[g][0]
-                    op = pre[codes[g] & 3]
+                    op = pre[kid_codes[g] & 3]
                     if v == target:
                         kinds.extend(_GEN_GOAL)
                         enodes.extend((kid, kid))
                         trace.solved, trace.goal = True, kid
                         add(f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} equal: Goal Reached\n")
-                        trace.text = "".join(out)
-                        return trace
+                        done = True
+                        break
                     kinds.extend(_GEN_DEAD)
                     enodes.extend((kid, kid))
-                    add(f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
-                    entries.append((hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'"))
+                    add(f"Exploring Operation: {op}{tails[v]}" if v < top else
+                        f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
+                    entries.append((kid_hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'",
+                                    str(v)))
+                if done:
+                    break
             else:
-                first = add_children(node, states, codes, hs, range(k))
+                ranks.extend(range(k))
                 kinds.extend(bytes((GENERATE,)) * k)
                 enodes.extend(range(first, first + k))
                 for g in range(k):
                     st = states[g]
-                    op = op_text(parent_nums, codes[g], st[-1])
+                    op = op_text(parent_nums, kid_codes[g], st[-1])
                     text = ", ".join(map(str, st))
                     kid_label = f"{label},{g}"
                     add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
                         f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
-                    entries.append((hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'"))
-            entries.sort(key=_entry_h)  # stable: ties keep the shuffled order
+                    entries.append((kid_hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'",
+                                    text))
+            entries.sort(key=_ENTRY_H)  # stable: ties keep the shuffled order
             for entry in entries:
                 push(heap, entry)
-    add("No solution found.")
+    if not done:
+        add("No solution found.")
+    trace.set_columns(parents, ranks, nodes, codes, hs, kinds, enodes, expanded)
     trace.text = "".join(out)
     return trace
 
 
-def _entry_h(entry: tuple) -> float:
-    return entry[0]
+_ENTRY_H = operator.itemgetter(0)  # a heap entry's h
 
 
 def astar(numbers, target: int, heuristic: str = "sum", budget: int = 400, strategy: str | None = None) -> SearchTrace:

@@ -14,8 +14,8 @@ import pytest
 
 from pipelines.countdown.config import SOS_COMPATIBLE, STRATEGIES
 from pipelines.countdown.linearize import linearize, render_sos_events
-from pipelines.countdown.search import (HEURISTICS, scored_successors, sos_bfs, sos_dfs, sos_mult_heuristic,
-                                        sos_successors, sos_tree_size)
+from pipelines.countdown.search import (HEURISTICS, _last_pair, scored_successors, sorted_successors, sos_bfs, sos_dfs,
+                                        sos_mult_heuristic, sos_successors, sos_tree_size)
 from pipelines.countdown.traces import run_one
 
 BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "countdown_search.py"
@@ -206,6 +206,23 @@ def test_fast_successors_equal_the_filtered_general_ones(nums, target, heuristic
     assert hs == [HEURISTICS[heuristic](s, target) for s in states]
 
 
+@pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7), 10), ((6, 3), 12),
+                                          ((150, 3, 1), 12), ((1, 1, 1), 100), ((9, 9), 9)])
+@pytest.mark.parametrize("heuristic", ["sum", "sos_mult", "mult"])
+@pytest.mark.parametrize("threshold", [None, 12, 3.5])
+@pytest.mark.parametrize("limit", [None, 2, 5])
+def test_sorted_successors_are_the_stably_sorted_ones_cut_then_arranged(nums, target, heuristic, threshold, limit):
+    states, codes, hs = sos_successors(nums, target, heuristic, threshold)
+    order = sorted(range(len(hs)), key=hs.__getitem__)[:limit]  # stable: ties in generation order
+    expected = ([states[i] for i in order], [codes[i] for i in order], [hs[i] for i in order])
+    assert tuple(map(list, sorted_successors(nums, target, heuristic, threshold, limit=limit))) == expected
+    # arrange reorders the children kept, after the cut and before anything is built from them
+    arranged = sorted_successors(nums, target, heuristic, threshold, limit=limit, arrange=lambda keys: keys.reverse())
+    assert tuple(map(list, arranged)) == tuple(column[::-1] for column in expected)
+    if len(nums) == 2:
+        assert tuple(map(list, _last_pair(nums, target, heuristic, threshold, limit=limit))) == expected
+
+
 def test_sos_mult_is_the_references_mult():
     # factors of 12 from 2: 2 3 4 6 12; distances 5->1, 9->3 (to 6 or 12), 1->1, 100->88
     assert sos_mult_heuristic((5, 9, 1, 100), 12) == 1 + 3 + 1 + 88
@@ -220,14 +237,23 @@ def test_strategy_names_say_what_they_are():
 
 
 @pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7, 1, 3), 10),
-                                          ((1, 1, 1, 1), 100), ((5,), 5), ((6, 6), 36)])
+                                          ((1, 1, 1, 1), 100), ((5,), 5), ((6, 6), 36), ((25, 30, 1, 3), 750),
+                                          ((40, 2, 13, 9), 1060)])
 @pytest.mark.parametrize("heuristic", ["sum", "sos_mult"])
 def test_edge_problems_match_the_reference_semantics(bench, nums, target, heuristic):
     """Five numbers, zeros, repeated numbers, an unreachable target, a lone number (the reference
-    does not check a root that is already one number: unsolved, one line)."""
+    does not check a root that is already one number: unsolved, one line), targets above the
+    per-target text tables (512: the path that formats every check)."""
     ref_h = bench.REF_HEURISTICS[heuristic]
     dfs_trace = sos_dfs(nums, target, heuristic, threshold=target)
     assert dfs_trace.text == bench.ref_dfs(target, nums, ref_h, threshold=target)
     bfs_trace = sos_bfs(nums, target, heuristic, beam=3, seed=4)
     assert bfs_trace.text == bench.ref_bfs(target, nums, 3, ref_h, random.Random(4))
     assert render_sos_events(dfs_trace) == dfs_trace.text and render_sos_events(bfs_trace) == bfs_trace.text
+
+
+@pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7, 1), 10)])
+def test_sos_dfs_with_another_heuristic_writes_what_its_events_say(nums, target):
+    """Our ``mult`` heuristic has no fast tables: the general path of the two-number expansion."""
+    trace = sos_dfs(nums, target, "mult", threshold=target)
+    assert trace.text == render_sos_events(trace) and trace.text.startswith(f"Current State: {target}:")
