@@ -121,7 +121,8 @@ def run_map_side(scale: int, workers: int, out, verify: bool = True):
     def classify(row, idx):
         p, a = row["problem"], row["answer"]
         reason = None
-        if index.flags([p])[0][0]:
+        score, name = index.match(p)  # the per-row call (``flags`` is the batched one: slow for one row)
+        if name is not None and score >= index.config.min_overlap:
             reason = R.CONTAMINATED
         elif signals.has_hyperlink(p):
             reason = R.HYPERLINK
