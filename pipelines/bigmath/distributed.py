@@ -199,7 +199,7 @@ class StreamingFunnel:
             self.seen.add(k)
         alive = [i for i, d in enumerate(exact) if not d]
         nd = self.config.near_dedup
-        sigs = minhash_signatures([shingle_strs(texts[i], nd.shingle_size) for i in alive], nd) if alive else []
+        sigs = text_signatures([texts[i] for i in alive], nd) if alive else []
         matches = self.near.add(sigs) if alive else []
         pid, src = kept.get_column("problem_id").to_list(), kept.get_column("source").to_list()
         reason: list[str | None] = [R.DUPLICATE if d else None for d in exact]
