@@ -185,3 +185,153 @@ class HubEvalSet:
         rows = load_source(self.source, base).records
         out = [r.record[self.field] for r in rows if r.record is not None and isinstance(r.record.get(self.field), str)]
         return out[: self.limit] if self.limit is not None else out
+
+
+# ------------------------------------------------------------------ streaming (issue 11)
+# The whole-file path above holds every raw record of a source; the streaming path
+# (``foundry bigmath filter --stream``) reads the same records in batches: one batch of a file in
+# memory at a time. The rows are those of :func:`pipelines.core.io.read_records` (same source_id,
+# same malformed-line reasons naming file and line), so normalizing batch after batch gives the
+# rows of :func:`load_source` (``tests/pipelines/bigmath/test_filter_stream.py``).
+
+
+def iter_raw_records(path: Path, batch_rows: int) -> Iterator[list[RawRecord]]:
+    """The raw records of one local JSONL/Parquet file, in batches of at most ``batch_rows``:
+    :func:`pipelines.core.io.read_records` without holding the file (JSONL line by line, Parquet by
+    ``iter_batches``). A file that cannot be read as a whole raises :class:`InputFileError`."""
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be at least 1, got {batch_rows}")
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    if suffix.endswith(".parquet"):
+        records = _iter_parquet_records(path, batch_rows)
+    elif suffix.endswith((".jsonl", ".json", ".ndjson", ".jsonl.gz")) or suffix.endswith(".json.gz"):
+        records = _iter_jsonl_records(path)
+    else:
+        raise InputFileError(f"{path}: unsupported file type; give .jsonl, .json (one object a line) or .parquet")
+    batch: list[RawRecord] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) == batch_rows:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _iter_jsonl_records(path: Path) -> Iterator[RawRecord]:
+    # the loop of pipelines/core/io.py _read_jsonl_records, yielding: its row rules (BOM, long
+    # lines, blank lines, per-line reasons) come from the same helpers, so the two cannot drift apart
+    import gzip
+    import zlib
+
+    from pipelines.core.io import _BOM, MAX_LINE_BYTES, _jsonl_record, _lines
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            for lineno, (raw, whole) in enumerate(_lines(fh, MAX_LINE_BYTES), start=1):
+                if lineno == 1 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM):]
+                if not whole:
+                    yield RawRecord(str(lineno), None, f"{path.name} line {lineno}: line longer than "
+                                                       f"{MAX_LINE_BYTES:,} bytes", None)
+                    continue
+                if not raw.strip():
+                    continue
+                try:
+                    rec = _jsonl_record(path, lineno, raw)
+                except Exception as exc:  # noqa: BLE001 - one row must never end the file
+                    rec = RawRecord(str(lineno), None, f"{path.name} line {lineno}: {type(exc).__name__}: "
+                                                        f"{str(exc)[:200]}", None)
+                yield rec
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(f"{path}: cannot read ({exc})") from exc
+
+
+def _iter_parquet_records(path: Path, batch_rows: int) -> Iterator[RawRecord]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        reader = pq.ParquetFile(path)
+        batches = reader.iter_batches(batch_size=batch_rows)
+        start = 0
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            yield from _batch_records(path, batch, start)
+            start += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from exc
+
+
+def _batch_records(path: Path, batch, start: int) -> list[RawRecord]:
+    # pipelines/core/io.py _read_parquet_records on one record batch: a row that does not convert
+    # (e.g. a timestamp past year 9999) is one malformed record naming its columns
+    try:
+        return [RawRecord(str(start + i), row, None) for i, row in enumerate(batch.to_pylist())]
+    except Exception:  # noqa: BLE001 - find the row
+        pass
+    out = []
+    for i in range(batch.num_rows):
+        try:
+            out.append(RawRecord(str(start + i), batch.slice(i, 1).to_pylist()[0], None))
+        except Exception as exc:  # noqa: BLE001
+            bad = []
+            for name in batch.schema.names:
+                try:
+                    batch.column(name).slice(i, 1).to_pylist()
+                except Exception:  # noqa: BLE001
+                    bad.append(name)
+            out.append(RawRecord(str(start + i), None, f"{path.name} row {start + i}: column(s) {', '.join(bad) or '?'} "
+                                                       f"do not convert ({type(exc).__name__}: {str(exc)[:200]})", None))
+    return out
+
+
+def iter_source_batches(spec: SourceSpec, batch_rows: int, base: Path | None = None) -> Iterator[SourceRows]:
+    """The records of a file source as :class:`SourceRows` of at most ``batch_rows`` records each
+    (the first one empty: it carries the revision before any row is read),
+    every one carrying the source's whole revision (the files' sha256, hashed in a first pass over
+    each file, in blocks): :func:`pipelines.bigmath.normalize.normalize_source` on each gives the
+    rows of :func:`load_source` in the same order. A URI is read from a temporary local copy (on
+    disk, not in memory), as the whole-file path does. ``where`` and ``limit`` apply as there."""
+    from contextlib import ExitStack
+
+    from pipelines.core.hashing import file_sha256
+
+    if spec.kind != "local":
+        raise ValueError(f"source {spec.name!r}: streaming reads files; a Hugging Face source loads whole (load_source)")
+    paths = spec.resolved_files(base)
+    with ExitStack() as stack:
+        local: list[Path] = []
+        for p in paths:
+            if storage.is_uri(p) and not storage.exists(p):
+                raise InputFileError(f"{p}: no such object; check the URI and FOUNDRY_S3_ENDPOINT_URL / credentials")
+            local.append(stack.enter_context(storage.local_copy(p)))
+        for p, copy in zip(paths, local):
+            if not copy.exists():
+                raise InputFileError(f"{p}: no such file")
+        revision = "sha256:" + "+".join(file_sha256(copy)[:12] for copy in local)
+        files = [str(p) for p in paths]
+        left = spec.limit
+        yield SourceRows(spec, [], revision, files)  # first: the revision, even for a source with no row
+        for p, copy in zip(paths, local):
+            try:
+                for batch in iter_raw_records(copy, batch_rows):
+                    if len(paths) > 1:  # keep source_id unique across files (as load_source)
+                        batch = [RawRecord(f"{storage.name_of(p)}:{r.source_id}", r.record, r.error, r.raw) for r in batch]
+                    if spec.where:
+                        batch = [r for r in batch if r.record is not None and _matches(r.record, spec.where)]
+                    if left is not None:
+                        batch, left = batch[:left], left - min(left, len(batch))
+                    if batch:
+                        yield SourceRows(spec, batch, revision, files)
+                    if left == 0:
+                        return
+            except InputFileError as exc:
+                raise InputFileError(str(exc).replace(str(copy), str(p))) from exc
