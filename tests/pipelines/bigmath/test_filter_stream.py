@@ -12,6 +12,7 @@ from pipelines.bigmath import distributed
 from pipelines.bigmath.sources import SourceSpec, iter_raw_records, iter_source_batches, load_source
 from pipelines.cli import main
 from pipelines.core.io import read_records
+from tests.pipelines.engine.test_storage import s3, s3_endpoint  # noqa: F401 - the moto server fixtures
 
 
 def _filter(files, fields, out, *extra):
@@ -173,3 +174,21 @@ def test_batch_rows_needs_stream_and_unreadable_file_is_named(tmp_path):
     res = CliRunner().invoke(main, ["bigmath", "filter", str(bad), "--field", "problem=q", "--stream",
                                     "--out", str(tmp_path / "o")])
     assert res.exit_code != 0 and "broken.parquet" in res.output and not (tmp_path / "o").exists()
+
+
+def test_stream_from_and_to_s3_equals_local_whole_file(s3, tmp_path):  # noqa: F811 - the moto server fixture
+    from pipelines.core import storage
+    from tests.pipelines.engine.test_storage import BUCKET
+
+    path = _hostile_jsonl(tmp_path / "mine.jsonl", n=30)
+    storage.filesystem(f"s3://{BUCKET}")[0].pipe(f"{BUCKET}/stream/mine.jsonl", path.read_bytes())
+    local = _filter([path], ["problem=q", "answer=a"], tmp_path / "out")
+    out = f"s3://{BUCKET}/stream/out"
+    res = CliRunner().invoke(main, ["bigmath", "filter", f"s3://{BUCKET}/stream/mine.jsonl", "--field", "problem=q",
+                                    "--field", "answer=a", "--workers", "1", "--stream", "--batch-rows", "4", "--out", out])
+    assert res.exit_code == 0, res.output
+    for name in ("kept.parquet", "rejected.parquet"):
+        assert storage.read_bytes(f"{out}/{name}") == local[name]
+    report = json.loads(storage.read_bytes(f"{out}/funnel.json"))
+    report.pop("timings")
+    assert report == local["report"]
