@@ -21,7 +21,7 @@ from pipelines.bigmath.sources import SCHEMA_FIELDS, SourceSpec, iter_source_bat
 from pipelines.core.fields import parse_field_mapping
 from pipelines.core.io import InputFileError, atomic_write_text
 from pipelines.core.outputs import kill_point
-from pipelines.core.steps import Funnel, measure_step
+from pipelines.core.steps import Funnel, RowAccountingError, measure_step
 from pipelines.core import storage
 
 # Both paths write kept.parquet and rejected.parquet through :class:`RowGroupWriter` with row groups
@@ -156,7 +156,9 @@ def stream_filter(config: FunnelConfig, stage: Path, batch_rows: int,
         counts = by_step.get(step, {})
         table.record_counts(step, remaining, remaining - sum(counts.values()), counts)
         remaining -= sum(counts.values())
-    assert remaining == kept_rows, f"streaming funnel lost rows: {remaining} left after the steps, {kept_rows} written"
+    if remaining != kept_rows:  # every row kept or rejected exactly once, as Funnel.record checks per step
+        raise RowAccountingError(f"streaming funnel: {remaining} rows left after the steps but {kept_rows} written "
+                                 "to kept.parquet; a step lost or doubled rows")
     return {
         "rows_in": rows_in,
         "kept": kept_rows,
