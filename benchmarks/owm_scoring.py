@@ -14,11 +14,16 @@ both corpora from the same corpus, two-pass (``pipelines.owm.pipeline.build_corp
 a ledger row per document, pass 2 rereads and scores only the chosen) vs one frame (every scored
 document in memory, then ``select_corpora``); the selected sets are compared byte for byte.
 
+Engine (``--only engine``, or after the selection table): documents/s of the streamed scoring
+(``pipelines.owm.distributed.stream_scored_on_engine``, the ``owm_scores`` asset's path) on the
+``local`` engine in-process and with 2 worker processes, and on a Ray cluster started on this
+machine with 1 and 2 worker CPUs, baseline scorer; the scored tables are compared byte for byte.
+
 Scorers: ``baseline`` (the lexical detector) and ``classifier`` (hashed n-grams + linear heads;
 trained here on the baseline's own labels for lack of an LLM: its speed and memory are what is
 measured, not its quality).
 
-    python benchmarks/owm_scoring.py [--scale 10] [--quick] [--only score|select]
+    python benchmarks/owm_scoring.py [--scale 10] [--quick] [--only score|select|engine]
 """
 
 from __future__ import annotations
@@ -109,6 +114,57 @@ def select_child(mode: str, corpus: str, out: str) -> None:
                       "selected": sel.stats["documents"], "sets_sha256": digest.hexdigest()[:16]}))
 
 
+ENGINES = {"local-1": ("local", 1), "local-2": ("local", 2), "ray-1": ("ray", 1), "ray-2": ("ray", 2)}
+
+
+def engine_child(name: str, corpus: str) -> None:
+    """Streamed baseline scoring of ``corpus`` on one engine: docs/s (wall, engine start excluded)."""
+    import hashlib
+    import io
+
+    import polars as pl
+
+    from pipelines.engine import EngineConfig, make_engine
+    from functools import partial
+
+    from pipelines.owm.distributed import stream_scored_on_engine
+    from pipelines.owm.pipeline import DOC_SCHEMA, score_frame
+    from pipelines.owm.reader import iter_batches
+    from pipelines.owm.scorers import BaselineScorer
+
+    kind, workers = ENGINES[name]
+    scorer = BaselineScorer()
+    engine = make_engine(EngineConfig(kind=kind, num_workers=workers))
+    try:
+        # a few tiny batches first, so cluster and worker start-up are not counted as scoring
+        first = next(iter(iter_batches(corpus, None, 8)))
+        engine.map_batches(partial(score_frame, scorer=scorer), [pl.DataFrame(first.kept, schema=DOC_SCHEMA)] * 2 * workers)
+        start = time.perf_counter()
+        frames = [scored for scored, _ in stream_scored_on_engine([corpus], scorer, engine, batch_rows=1024)]
+        elapsed = time.perf_counter() - start
+    finally:
+        engine.close()
+    table = pl.concat(frames, how="vertical")
+    buf = io.BytesIO()
+    table.write_parquet(buf)
+    print(json.dumps({"engine": name, "docs": table.height, "seconds": elapsed,
+                      "sha256": hashlib.sha256(buf.getvalue()).hexdigest()[:16]}))
+
+
+def engine_table(corpus: Path) -> None:
+    print(f"\n{'engine':<8} {'docs':>7} {'wall s':>8} {'docs/s':>8}  scored table")
+    digests = set()
+    for name in ENGINES:
+        out = subprocess.run([sys.executable, __file__, "--engine-child", name, str(corpus)],
+                             check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        r = json.loads(out)
+        digests.add(r["sha256"])
+        print(f"{name:<8} {r['docs']:>7} {r['seconds']:>8.1f} {r['docs'] / r['seconds']:>8.0f}  {r['sha256']}")
+    print("scored tables " + ("byte-identical on every engine" if len(digests) == 1 else "DIFFER between engines"))
+    if len(digests) != 1:
+        raise SystemExit("the engines' scored tables differ")
+
+
 def child(mode: str, scorer_spec: str, corpus: str, out: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -141,9 +197,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=int, default=10, help="corpus = sample x SCALE documents (default 10)")
     ap.add_argument("--quick", action="store_true", help="scale 2, for CI")
-    ap.add_argument("--only", choices=("score", "select"), default=None, help="run one of the two tables")
+    ap.add_argument("--only", choices=("score", "select", "engine"), default=None, help="run one of the three tables")
+    ap.add_argument("--engine-child", nargs=2, metavar=("ENGINE", "CORPUS"), help=argparse.SUPPRESS)
     ap.add_argument("--child", nargs=4, metavar=("MODE", "SCORER", "CORPUS", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.engine_child:
+        engine_child(*args.engine_child)
+        return
     if args.child:
         if args.child[0] in ("two_pass", "one_frame"):
             select_child(args.child[0], args.child[2], args.child[3])
@@ -157,10 +217,12 @@ def main() -> None:
         n = build_corpus(corpus, scale)
         size_mb = corpus.stat().st_size / 1e6
         print(f"corpus: {n} documents (sample x {scale}), {size_mb:.1f} MB Parquet")
-        if args.only != "select":
+        if args.only in (None, "score"):
             score_table(tmp, corpus)
-        if args.only != "score":
+        if args.only in (None, "select"):
             select_table(tmp, corpus)
+        if args.only in (None, "engine"):
+            engine_table(corpus)
 
 
 def select_table(tmp: Path, corpus: Path) -> None:
