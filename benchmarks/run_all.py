@@ -13,6 +13,8 @@ QUICK = {
     "bigmath_funnel.py": ["--scale", "1"],
     "countdown_search.py": ["--quick"],
     "episodes.py": ["--quick"],
+    "owm_scoring.py": ["--quick"],
+    "scale.py": ["--scale", "2"],
 }
 
 
