@@ -24,7 +24,7 @@ from pipelines.bigmath.recipe import (
 from pipelines.bigmath.sources import HubEvalSet, SourceSpec, UnpinnedSourceError, load_source
 from pipelines.cli import main
 from pipelines.config import get_profile
-from tests.pipelines.bigmath.hub_server import HubServer
+from tests.pipelines.owm.hub_stand_in import HubStandIn
 from tests.pipelines.llm.server import loopback_only  # noqa: F401 - a fixture
 
 
@@ -92,7 +92,7 @@ def test_lock_command_resolves_every_hub_source_through_huggingface_hub(tmp_path
     commits = {s.hf_id: _sha(s.hf_id) for s in hub_specs()}
     lock = tmp_path / "sources.lock.json"
     monkeypatch.setattr("pipelines.bigmath.lock.listed_datasets", lambda: ())  # Big-Math's sources only here
-    with HubServer(commits) as hub:
+    with HubStandIn({r: (sha, {}) for r, sha in commits.items()}) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)  # read at call time, as a mirror would be set
         res = CliRunner().invoke(main, ["sources", "lock", "--lock-file", str(lock)])
         assert res.exit_code == 0, res.output
@@ -100,7 +100,7 @@ def test_lock_command_resolves_every_hub_source_through_huggingface_hub(tmp_path
         res = CliRunner().invoke(main, ["sources", "lock", "--lock-file", str(lock)])
         assert res.exit_code == 0 and lock.read_bytes() == first  # byte-stable: no timestamps
     assert read_lock(lock) == commits
-    assert sorted(hub.requests) == sorted([f"/api/datasets/{r}" for r in commits] * 2)
+    assert sorted(p for _, p, _ in hub.requests) == sorted([f"/api/datasets/{r}" for r in commits] * 2)
     assert "unresolved" not in first.decode()
     pinned = full_sources(read_lock(lock))
     assert all(s.hf_revision == commits[s.hf_id] for s in pinned if s.kind == "hf")
@@ -113,7 +113,7 @@ def test_lock_command_marks_a_missing_dataset_unresolved_and_fails(tmp_path, mon
     gone = EVAL_RECIPE[-1].eval_set.source.hf_id
     del commits[gone]
     lock = tmp_path / "sources.lock.json"
-    with HubServer(commits) as hub:
+    with HubStandIn({r: (sha, {}) for r, sha in commits.items()}) as hub:
         res = CliRunner().invoke(main, ["sources", "lock", "--lock-file", str(lock), "--endpoint", hub.url])
     assert res.exit_code != 0 and gone in res.output and "1 dataset(s) unresolved" in res.output
     doc = json.loads(lock.read_text())["datasets"]
