@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -75,27 +76,32 @@ def build(out_dir, profile, shards, scorer, budget, enriched_min, control_max, s
 
 
 @group.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.option("--field", "fields", multiple=True, metavar="NAME=COLUMN",
               help="Map text (and url, date, metadata) to your columns, e.g. --field text=content.")
 @click.option("--scorer", default="baseline", show_default=True,
               help="baseline (the lexical detector) or the path of a trained classifier (.npz).")
 @click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
-              help="Output .parquet or .jsonl: per input row file, row, doc_id, status, reason, detail, "
-                   "score_<behavior> x4, scorer_version.")
+              help="Output .parquet or .jsonl (a path or an fsspec URI such as s3://bucket/scores.parquet): per "
+                   "input row file, row, doc_id, status, reason, detail, score_<behavior> x4, scorer_version.")
 @click.option("--batch-rows", type=click.IntRange(min=1), default=1024, show_default=True,
               help="Rows per record batch (bounds memory).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: only on a terminal).")
 def score(files, fields, scorer, out_file, batch_rows, progress) -> None:
-    """Score FILE... (OpenWebMath Parquet shards or JSONL) with one row out per row in."""
+    """Score FILE... (OpenWebMath Parquet shards or JSONL; local paths or fsspec URIs such as s3://,
+    hf://) with one row out per row in."""
     from tqdm import tqdm
 
+    from pipelines.core import storage
     from pipelines.core.fields import parse_field_mapping
     from pipelines.core.io import InputFileError
     from pipelines.owm.scorefile import count_rows, score_files
     from pipelines.owm.scorers import load_scorer
 
+    for f in files:  # before any work: a missing input is a usage error naming it
+        if not storage.is_uri(f) and not Path(f).is_file():
+            raise click.BadParameter(f"{f}: no such file", param_hint="FILES")
     mapping = parse_field_mapping(fields, FIELDS)
     try:
         model = load_scorer(scorer)
@@ -109,7 +115,11 @@ def score(files, fields, scorer, out_file, batch_rows, progress) -> None:
     bar = tqdm(total=total, unit="row", desc="owm score", file=sys.stderr, mininterval=0.5,
                disable=None if progress is None else not progress)
     try:
-        counts = score_files(files, out_file, model, mapping, batch_rows, on_rows=bar.update)
+        if storage.is_uri(out_file):  # written locally, then one PUT: the object appears whole or not at all
+            with storage.output_location(out_file, kind="file") as stage:
+                counts = score_files(files, stage, model, mapping, batch_rows, on_rows=bar.update)
+        else:
+            counts = score_files(files, out_file, model, mapping, batch_rows, on_rows=bar.update)
     except InputFileError as exc:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:

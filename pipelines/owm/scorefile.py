@@ -27,9 +27,17 @@ OUT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("doc_id", p
 
 
 def count_rows(path: str | Path) -> int | None:
-    """Rows in a Parquet file from its footer (cheap); None for JSONL (unknown until read)."""
-    path = Path(path)
-    return pq.ParquetFile(path).metadata.num_rows if file_kind(path) == "parquet" else None
+    """Rows in a Parquet file from its footer (cheap; a URI reads only the footer); None for JSONL
+    (unknown until read)."""
+    from pipelines.core.storage import is_uri, name_of, open_input
+    from pipelines.owm.hub import storage_options
+
+    if file_kind(Path(name_of(path))) != "parquet":
+        return None
+    if is_uri(path):
+        with open_input(path, storage_options(str(path))) as fh:
+            return pq.ParquetFile(fh).metadata.num_rows
+    return pq.ParquetFile(Path(path)).metadata.num_rows
 
 
 def scored_rows(path: str | Path, scorer, fields: dict[str, str] | None = None, batch_rows: int = 1024):

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from pipelines.cli import main
 from pipelines.owm.scorers import FeatureConfig, train_classifier
+from tests.pipelines.engine.test_storage import BUCKET, s3, s3_endpoint  # noqa: F401 - the moto server fixtures
 from tests.pipelines.owm.conftest import MATHY, PROSE, write_jsonl, write_parquet
 
 
@@ -77,3 +78,32 @@ def test_build_writes_both_corpora_deterministically(tmp_path, owm_rows):
     assert e.get_column("text").str.contains("Case").all() and c.get_column("text").str.contains("Item").all()
     res = CliRunner().invoke(main, ["owm", "build", "--profile", "full", "--out", str(tmp_path / "f")])
     assert res.exit_code == 2 and "--shard FILE" in res.output
+
+
+def test_score_reads_and_writes_by_uri(tmp_path, owm_rows, s3):  # noqa: F811 - the moto fixture
+    """The same output rows from an s3:// input to an s3:// output as from the local file."""
+    j = write_jsonl(tmp_path / "mine.jsonl", [{"content": MATHY[0]}, "{broken", {"content": PROSE[0]}])
+    p = tmp_path / "shard.parquet"
+    pl.DataFrame({"content": [r["text"] for r in owm_rows[:6]]}).write_parquet(p)
+    for f in (j, p):
+        s3.pipe(f"{BUCKET}/in/{f.name}", f.read_bytes())
+    local_out = tmp_path / "local.parquet"
+    res = CliRunner().invoke(main, ["owm", "score", str(j), str(p), "--field", "text=content", "--out", str(local_out)])
+    assert res.exit_code == 0, res.output
+    uris = [f"s3://{BUCKET}/in/{j.name}", f"s3://{BUCKET}/in/{p.name}"]
+    res = CliRunner().invoke(main, ["owm", "score", *uris, "--field", "text=content", "--progress",
+                                    "--out", f"s3://{BUCKET}/out/scores.parquet"])
+    assert res.exit_code == 0, res.output
+    s3.invalidate_cache()
+    remote = pl.read_parquet(s3.cat(f"{BUCKET}/out/scores.parquet"))
+    local = pl.read_parquet(local_out)
+    assert remote.height == local.height == 9
+    # the same rows; only the file column differs (the URI as given, not the local path)
+    assert remote.drop("file", "detail").equals(local.drop("file", "detail"))
+    assert remote.get_column("file").to_list()[:3] == [uris[0]] * 3
+    assert "mine.jsonl line 2" in remote.get_column("detail")[1]
+
+
+def test_a_missing_input_is_a_usage_error(tmp_path):
+    res = CliRunner().invoke(main, ["owm", "score", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "o.parquet")])
+    assert res.exit_code == 2 and "nope.parquet: no such file" in res.output and not (tmp_path / "o.parquet").exists()
