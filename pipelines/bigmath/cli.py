@@ -42,8 +42,8 @@ def group() -> None:
 @click.option("--source", default=None, help="Source name recorded on every row (default: the first file's stem).")
 @click.option("--answer-from", type=click.Choice(["auto", "column", "gsm8k", "boxed", "option"]), default="auto",
               show_default=True, help="How to find the final answer (see pipelines/bigmath/sources.py).")
-@click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Evaluation set file(s) to decontaminate against (JSONL/Parquet). Repeatable.")
+@click.option("--eval-set", "eval_sets", multiple=True,
+              help="Evaluation set file(s) to decontaminate against (JSONL/Parquet; a path or a URI). Repeatable.")
 @click.option("--eval-field", default="problem=problem", show_default=True,
               help="problem=COL: the column holding the problem text in the evaluation files.")
 @click.option("--workers", default=2, show_default=True, help="Processes for answer verification.")
@@ -72,9 +72,14 @@ def filter_command(files, fields, source, answer_from, eval_sets, eval_field, wo
     spec = SourceSpec(source or _stem(files[0]), files=tuple(f if storage.is_uri(f) else str(f.resolve()) for f in files),
                       fields=mapping,
                       answer_from=answer_from, license="user-provided")
-    evals = (EvalSetSpec("user_eval", files=tuple(str(f.resolve()) for f in eval_sets), field=eval_col),) if eval_sets else ()
+    eval_sets = tuple(f if storage.is_uri(f) else Path(f) for f in eval_sets)
+    for f in eval_sets:  # before any work: a missing local evaluation file is a usage error naming it
+        if not storage.is_uri(f) and not f.is_file():
+            raise click.BadParameter(f"{f}: no such file", param_hint="--eval-set")
+    evals = (EvalSetSpec("user_eval", files=tuple(f if storage.is_uri(f) else str(f.resolve()) for f in eval_sets),
+                         field=eval_col),) if eval_sets else ()
     config = FunnelConfig(sources=(spec,), eval_sets=evals, verify=VerifyConfig(workers=workers))
-    local_inputs = [*(f for f in files if not storage.is_uri(f)), *eval_sets]
+    local_inputs = [f for f in (*files, *eval_sets) if not storage.is_uri(f)]
     # a local --out: checked before the work, the set swapped in whole; a URI --out: one PUT per file
     with storage.output_location(out_dir, inputs=local_inputs) as stage:
         try:

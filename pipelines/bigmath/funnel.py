@@ -28,6 +28,7 @@ from pipelines.bigmath.schema import REJECTED_SCHEMA, SCHEMA
 from pipelines.bigmath.sources import SourceRows, SourceSpec, load_source
 from pipelines.bigmath.fastpath import verify_with_fast_path
 from pipelines.bigmath.verify import VerifyItem, verify_answers
+from pipelines.core import storage
 from pipelines.core.io import read_records
 from pipelines.core.steps import Funnel, Step, StepResult, concat_rejected, measure_step, reject_where, run_steps
 
@@ -106,9 +107,9 @@ def build_contamination_index(config: FunnelConfig) -> ContaminationIndex:
             index.add(ev.name, ev.texts(base))
             continue
         texts: list[str] = []
-        for f in ev.files:
-            p = Path(f) if Path(f).is_absolute() or base is None else base / f
-            for rec in read_records(p):
+        for f in ev.files:  # a local path (relative to the profile's base) or an fsspec URI
+            p = f if storage.is_uri(f) else Path(f) if Path(f).is_absolute() or base is None else base / f
+            for rec in (storage.read_records(p) if storage.is_uri(p) else read_records(p)):
                 if rec.record is not None and isinstance(rec.record.get(ev.field), str):
                     texts.append(rec.record[ev.field])
         index.add(ev.name, texts[: ev.limit] if ev.limit is not None else texts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -87,3 +88,28 @@ def test_countdown_generate_out_s3_holds_the_local_files(s3, tmp_path):
     s3.invalidate_cache()
     got = {f[len(out) + 1:]: storage.read_bytes(f) for f in storage.list_files(out, "**") if not storage.is_dir(f)}
     assert got == files and "problems.parquet" in got and any(k.startswith("traces/") for k in got)
+
+
+def test_bigmath_filter_eval_set_by_uri_decontaminates_as_the_local_file(s3, tmp_path):
+    from pipelines.bigmath.cli import group as bigmath
+
+    rows = [{"question": "What is the sum of the first ten positive odd integers squared?", "answer": "1330"},
+            {"question": "Compute 7*6.", "answer": "42"}]
+    evals = [{"problem": "What is the sum of the first ten positive odd integers squared?"}]
+    (tmp_path / "mine.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ev = "".join(json.dumps(r) + "\n" for r in evals).encode("utf-8")
+    (tmp_path / "eval.jsonl").write_bytes(ev)
+    storage.filesystem(f"s3://{BUCKET}")[0].pipe(f"{BUCKET}/bigmath/eval.jsonl", ev)
+    args = [str(tmp_path / "mine.jsonl"), "--field", "problem=question", "--field", "answer=answer", "--workers", "1"]
+    runner = CliRunner()
+    local = runner.invoke(bigmath, ["filter", *args, "--eval-set", str(tmp_path / "eval.jsonl"), "--out", str(tmp_path / "a")])
+    assert local.exit_code == 0, local.output
+    remote = runner.invoke(bigmath, ["filter", *args, "--eval-set", f"s3://{BUCKET}/bigmath/eval.jsonl",
+                                     "--out", str(tmp_path / "b")])
+    assert remote.exit_code == 0, remote.output
+    rejected = pl.read_parquet(tmp_path / "b" / "rejected.parquet")
+    assert rejected.get_column("reason").to_list() == ["contaminated"]
+    for name in ("kept.parquet", "rejected.parquet"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    missing = runner.invoke(bigmath, ["filter", *args, "--eval-set", str(tmp_path / "none.jsonl"), "--out", str(tmp_path / "c")])
+    assert missing.exit_code == 2 and "none.jsonl: no such file" in missing.output
