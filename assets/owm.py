@@ -316,14 +316,15 @@ owm_conservation_on_disk = conservation_check(
 # ------------------------------------------------------------------ needs an LLM (requires=llm)
 
 
-def _client(llm: LLMResource, foundry: FoundryResource, asset_name: str):
-    """The LLM client, or a Failure that names the resource to configure (fail fast, before any work)."""
+def _client(llm: LLMResource, foundry: FoundryResource, asset_name: str, engine=None):
+    """The LLM client, or a Failure that names the resource to configure (fail fast, before any work).
+    ``engine``: the asset's open engine; on ``ray`` the client sends its cache misses as engine batches."""
     cfg = llm.config()
     why = cfg.why_not_configured()
     if why:
         raise Failure(f"{asset_name} needs the `llm` resource (assets/llm_resource.py: LLMResource): {why}",
                       metadata={"resource": "llm", "why": why})
-    return llm.client(foundry.root()), cfg
+    return llm.client(foundry.root(), engine=engine), cfg
 
 
 ANNOTATION_SAMPLE = 2000  # documents the LLM labels (the classifier then scores the rest)
@@ -376,17 +377,19 @@ def owm_classifier(context: AssetExecutionContext, foundry: FoundryResource, llm
 @asset(
     key=QA, group_name=GROUP, ins={"owm_corpora": AssetIn(CORPORA)}, **_surface("qa", llm=True), pool="llm",
 )
-def owm_qa(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource, owm_corpora: pl.DataFrame):
+def owm_qa(context: AssetExecutionContext, foundry: FoundryResource, llm: LLMResource, engine: EngineResource,
+           owm_corpora: pl.DataFrame):
     """The enriched set rewritten into question + `<think>…</think><answer>…</answer>` completions: a gate
     prompt writes `contain_problem` / `contain_solution` / `domain`, documents with both are rewritten
     (prompts/owm/qa_rewrite.md); documents that fail carry `reason` (no_problem, gate_unparsed,
     rewrite_unparsed, llm_*) in the same table (`status` = rejected)."""
-    client, llm_cfg = _client(llm, foundry, "owm_qa")
     cfg = owm_config(foundry)
     docs = owm_corpora.filter(pl.col("set") == ENRICHED).select("doc_id", "text").to_dicts()
-    with client:
-        result = rewrite_qa(client, docs, cfg.label_chars)
-        stats = client.stats.as_dict()
+    with engine.open() as eng:  # on ray the gate and rewrite requests go out as engine batches
+        client, llm_cfg = _client(llm, foundry, "owm_qa", engine=eng)
+        with client:
+            result = rewrite_qa(client, docs, cfg.label_chars)
+            stats = client.stats.as_dict()
     qa = result.qa.drop("text", strict=False).with_columns(pl.lit("ok").alias("status"))
     rej = result.rejected.drop("text", strict=False).with_columns(pl.lit("rejected").alias("status"))
     out = pl.concat([qa, rej], how="diagonal_relaxed").sort("doc_id")
