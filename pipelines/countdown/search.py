@@ -604,6 +604,85 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
     return [rest + (v,) for rest, v, _ in picked], [code for _, _, code in picked], [(k >> shift) / div for k in keys]
 
 
+
+# the two positions a pair (i, j) of four numbers leaves untouched, by i << 2 | j
+_REST4 = {i << 2 | j: tuple(k for k in range(4) if k != i and k != j) for i in range(4) for j in range(i + 1, 4)}
+
+
+def _sos_children(nums: tuple, target: int, table: tuple, div: int, top: int | None, limit: int | None = None,
+                  arrange: Callable[[list], None] | None = None) -> tuple[list, list, list, list, list]:
+    """:func:`sorted_successors` for the Stream-of-Search strategies' fast path (``table``: the
+    :func:`_distances_below` of the target; ``div``: 1, or n - 1 for ``sum``; ``top``: the
+    threshold times ``div``, an integer, or None for no threshold), with each kept child's
+    operation text and numbers text as well: (states, codes, heuristics, operations, numbers as
+    text). A key is the heuristic's numerator << 16 | the operation code, and a code grows with the
+    generation order, so one sort of the keys orders children by h, ties in generation order, with
+    no list of candidates beside it; the states and texts are made for the children kept only."""
+    n = len(nums)
+    d = [v - target if v >= target else table[v] for v in nums]
+    total = sum(d)
+    keys: list[int] = []
+    for i in range(n - 1):
+        a, others = nums[i], total - d[i]
+        for j in range(i + 1, n):
+            b = nums[j]
+            base = others - d[j]
+            code = i << 8 | j << 2
+            v0, v1 = a + b, a * b
+            hi, lo = (a, b) if a >= b else (b, a)
+            v2 = hi - lo
+            keys += ((base + (v0 - target if v0 >= target else table[v0])) << 16 | code,
+                     (base + (v1 - target if v1 >= target else table[v1])) << 16 | code | 1,
+                     (base + (v2 - target if v2 >= target else table[v2])) << 16 | code | 2)
+            if lo and hi % lo == 0:
+                v3 = hi // lo
+                keys.append((base + (v3 - target if v3 >= target else table[v3])) << 16 | code | 3)
+    if not keys:  # a single number: nothing to combine
+        return [], [], [], [], []
+    keys.sort()
+    if top is not None and keys[-1] >> 16 > top:  # numerator <= top: every key below (top + 1) << 16
+        del keys[bisect_left(keys, (top + 1) << 16):]
+    if limit is not None:
+        del keys[limit:]
+    if arrange is not None:
+        arrange(keys)
+    states: list[tuple] = []
+    ops: list[str] = []
+    texts: list[str] = []
+    for k in keys:
+        i, j, o = k >> 8 & 255, k >> 2 & 63, k & 3
+        a, b = nums[i], nums[j]
+        if o == 0:
+            v = a + b
+            ops.append(f"{a}+{b}={v}")
+        elif o == 1:
+            v = a * b
+            ops.append(f"{a}*{b}={v}")
+        else:
+            hi, lo = (a, b) if a >= b else (b, a)
+            if o == 2:
+                v = hi - lo
+                ops.append(f"{hi}-{lo}={v}")
+            else:
+                v = hi // lo
+                ops.append(f"{hi}/{lo}={v}")
+        # the untouched numbers: for three and four numbers written out (no slices, no join)
+        if n == 3:
+            x = nums[3 - i - j]
+            states.append((x, v))
+            texts.append(f"{x}, {v}")
+        elif n == 4:
+            p, q = _REST4[i << 2 | j]
+            x, y = nums[p], nums[q]
+            states.append((x, y, v))
+            texts.append(f"{x}, {y}, {v}")
+        else:
+            st = nums[:i] + nums[i + 1:j] + nums[j + 1:] + (v,)
+            states.append(st)
+            texts.append(", ".join(map(str, st)))
+    return states, [k & 0xFFFF for k in keys], [(k >> 16) / div for k in keys], ops, texts
+
+
 def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None, limit: int | None = None,
                arrange: Callable[[list], None] | None = None):
     """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
@@ -740,6 +819,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     fast = 0 <= target <= 512 and heuristic in ("sum", "sos_mult")  # the per-target tables (bounded in size)
     table = _distances_below(heuristic, target) if fast else None
     tails = _check_tails(target) if fast else ()
+    # children of a state of three or more numbers by _sos_children: the threshold compared in integers
+    exact = fast and (threshold is None or isinstance(threshold, int))
 
     def expand_pair(node: int, back: str) -> bool:
         """Expand the two-number state ``node`` (expand event and state line written already): every
@@ -789,7 +870,14 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         n = len(parent_nums)
         if n == 2:  # only a root reaches here: two-number children are expanded in their parent's loop
             return expand_pair(node, f"Moving to Node #{label}\n{state}")
-        states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, threshold)
+        if exact:
+            div = n - 1 if heuristic == "sum" else 1
+            states, kid_codes, kid_hs, kid_ops, kid_texts = _sos_children(
+                parent_nums, target, table, div, None if threshold is None else threshold * div)
+        else:
+            states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, threshold)
+            kid_ops = [op_text(parent_nums, code, st[-1]) for st, code in zip(states, kid_codes)]
+            kid_texts = [", ".join(map(str, st)) for st in states]
         kept = len(states)
         if not kept:
             return False
@@ -811,10 +899,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
             # every child is two numbers: its expansion written here (a call less per child, and its
             # events known: the first child follows its parent's expansion, each later one is a backtrack)
             ops_before = f"{ops}, '" if ops else "'"
-            for g, st, code in zip(range(kept), states, kid_codes):
+            for g, op, numbers in zip(range(kept), kid_ops, kid_texts):
                 kid = first + g
-                op = op_text(parent_nums, code, st[1])
-                numbers = f"{st[0]}, {st[1]}"  # formatted once, written three times
                 kid_label = f"{label},{g}"
                 move = f"Moving to Node #{kid_label}\nCurrent State: {target}:[{numbers}], Operations: [{ops_before}{op}']\n"
                 add(f"Exploring Operation: {op}, Resulting Numbers: [{numbers}]\n"
@@ -838,10 +924,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
                     add(back)
             last = last_kid
             return False
-        for g, st, code in zip(range(kept), states, kid_codes):
+        for g, op, text in zip(range(kept), kid_ops, kid_texts):
             kid = first + g
-            op = op_text(parent_nums, code, st[-1])
-            text = ", ".join(map(str, st))
             kid_label = f"{label},{g}"
             kid_ops = f"{ops}, '{op}'" if ops else f"'{op}'"
             kid_state = f"Current State: {target}:[{text}], Operations: [{kid_ops}]\n"
@@ -894,8 +978,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
         """random.shuffle written out (Fisher-Yates over getrandbits, as the standard library does
         it: the same draws, so the same order as the reference's shuffle; the parity tests compare
         with random.shuffle itself)."""
-        for i in range(len(items) - 1, 0, -1):
-            bits = (i + 1).bit_length()
+        for i, bits in _shuffle_steps(len(items)):
             j = getrandbits(bits)
             while j > i:
                 j = getrandbits(bits)
@@ -909,6 +992,8 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
     kinds, enodes = bytearray(), []
     last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
     expanded = 0
+    fast = 0 <= target <= 512 and heuristic in ("sum", "sos_mult")  # the per-target tables (bounded in size)
+    table = _distances_below(heuristic, target) if fast else None
     tails = _check_tails(target) if 0 <= target <= 512 else ()
     top = len(tails)
     out: list[str] = []
@@ -941,7 +1026,13 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
             elif n < 2:  # a single number: nothing to combine
                 continue
             else:
-                states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+                if fast:
+                    states, kid_codes, kid_hs, kid_ops, kid_texts = _sos_children(
+                        parent_nums, target, table, n - 1 if heuristic == "sum" else 1, None, beam, shuffle)
+                else:
+                    states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+                    kid_ops = [op_text(parent_nums, code, st[-1]) for st, code in zip(states, kid_codes)]
+                    kid_texts = [", ".join(map(str, st)) for st in states]
                 if not states:
                     continue
             k = len(states)
@@ -983,10 +1074,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                 ranks.extend(range(k))
                 kinds.extend(bytes((GENERATE,)) * k)
                 enodes.extend(range(first, first + k))
-                for g in range(k):
-                    st = states[g]
-                    op = op_text(parent_nums, kid_codes[g], st[-1])
-                    text = ", ".join(map(str, st))
+                for g, op, text in zip(range(k), kid_ops, kid_texts):
                     kid_label = f"{label},{g}"
                     add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
                         f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
@@ -1003,6 +1091,13 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
 
 
 _ENTRY_H = operator.itemgetter(0)  # a heap entry's h
+
+
+@lru_cache(maxsize=64)
+def _shuffle_steps(n: int) -> tuple[tuple[int, int], ...]:
+    """(i, bits to draw) for every swap of a Fisher-Yates shuffle of ``n`` items, as random.shuffle
+    takes them: i from n - 1 down to 1, a draw of (i + 1).bit_length() bits (redrawn while above i)."""
+    return tuple((i, (i + 1).bit_length()) for i in range(n - 1, 0, -1))
 
 
 def astar(numbers, target: int, heuristic: str = "sum", budget: int = 400, strategy: str | None = None) -> SearchTrace:

@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.countdown.config import SOS_COMPATIBLE, STRATEGIES
 from pipelines.countdown.linearize import linearize, render_sos_events
-from pipelines.countdown.search import (HEURISTICS, _last_pair, scored_successors, sorted_successors, sos_bfs, sos_dfs,
+from pipelines.countdown.search import (HEURISTICS, _distances_below, _last_pair, _sos_children, op_text, scored_successors, sorted_successors, sos_bfs, sos_dfs,
                                         sos_mult_heuristic, sos_successors, sos_tree_size)
 from pipelines.countdown.traces import run_one
 
@@ -221,6 +221,23 @@ def test_sorted_successors_are_the_stably_sorted_ones_cut_then_arranged(nums, ta
     assert tuple(map(list, arranged)) == tuple(column[::-1] for column in expected)
     if len(nums) == 2:
         assert tuple(map(list, _last_pair(nums, target, heuristic, threshold, limit=limit))) == expected
+
+
+
+@pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7), 10), ((6, 3), 12),
+                                          ((150, 3, 1), 12), ((1, 1, 1), 100), ((9, 9), 9), ((7, 0, 7, 1, 3), 10),
+                                          ((5,), 5), ((3, 50, 2, 8), 100)])
+@pytest.mark.parametrize("heuristic", ["sum", "sos_mult"])
+@pytest.mark.parametrize("threshold", [None, 0, 12])
+@pytest.mark.parametrize("limit", [None, 2, 5])
+def test_sos_children_are_the_sorted_successors_with_their_text(nums, target, heuristic, threshold, limit):
+    # the searches' fast path: the same children as sorted_successors, plus each one's operation and numbers as text
+    states, codes, hs = sorted_successors(nums, target, heuristic, threshold, limit=limit, arrange=lambda keys: keys.reverse())
+    div = len(nums) - 1 if heuristic == "sum" else 1
+    got = _sos_children(nums, target, _distances_below(heuristic, target), div,
+                        None if threshold is None else threshold * div, limit, lambda keys: keys.reverse())
+    assert got == (list(states), list(codes), list(hs), [op_text(nums, c, s[-1]) for s, c in zip(states, codes)],
+                   [", ".join(map(str, s)) for s in states])
 
 
 def test_sos_mult_is_the_references_mult():
