@@ -274,3 +274,28 @@ def test_sos_dfs_with_another_heuristic_writes_what_its_events_say(nums, target)
     """Our ``mult`` heuristic has no fast tables: the general path of the two-number expansion."""
     trace = sos_dfs(nums, target, "mult", threshold=target)
     assert trace.text == render_sos_events(trace) and trace.text.startswith(f"Current State: {target}:")
+
+
+def test_bfs_heap_entries_with_equal_h_compare_equal_as_the_references():
+    # the reference's (h, node) entries compare by h alone; ours carry a NaN of their own in second
+    # place, so heapq never reaches the node id (a plain id there would break ties by id)
+    import heapq
+
+    from pipelines.countdown.search import _NAN
+    a, b = (1.0, -_NAN, 2, "x"), (1.0, -_NAN, 1, "y")
+    assert not a < b and not b < a and (0.5, -_NAN, 9) < a
+    class ByH:  # the reference's node: compares by h alone
+        def __init__(self, h, node):
+            self.h, self.node = h, node
+
+        def __lt__(self, other):
+            return self.h < other.h
+
+    items = [(2.0, 5), (1.0, 7), (1.0, 3), (1.0, 4), (0.5, 8), (1.0, 1), (2.0, 0), (1.0, 6)]
+    ours, theirs = [], []
+    for h, node in items:
+        heapq.heappush(ours, (h, -_NAN, node))
+        heapq.heappush(theirs, (h, ByH(h, node)))
+    popped = [heapq.heappop(ours)[2] for _ in items]
+    assert popped == [heapq.heappop(theirs)[1].node for _ in items]
+    assert popped != sorted(popped, key=lambda n: (dict(map(reversed, items))[n], n))  # not by id
