@@ -736,6 +736,9 @@ def _check_tails(target: int) -> tuple[str, ...]:
     return tuple(f"{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n" for v in range(2 * target + 1))
 
 
+_NO_EXPANSION = (0, (), (), (), (), (), b"", 0, -1)  # a two-number state with no child kept
+
+
 def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None, table: tuple | None,
                     tails: tuple) -> tuple:
     """What expanding the two-number state ``pair`` adds in the Stream-of-Search DFS: (children kept,
@@ -746,37 +749,16 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
     and the text from the operation's prefix and the per-target table of checks (``table``: the
     :func:`_distances_below` of the target, None for another heuristic; ``tails``: its
     :func:`_check_tails`, or empty), both looked up once per search by the caller."""
-    if table is None:
-        states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
-        keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
-        values = [st[0] for st in states]
-        tails: tuple = ()
-    else:
-        a, b = pair
-        hi, lo = (a, b) if a >= b else (b, a)
-        v0, v1, v2 = a + b, a * b, hi - lo
-        # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order
-        keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
-                (v2 - target if v2 >= target else table[v2]) << 3 | 6]
-        if lo and hi % lo == 0:
-            v3 = hi // lo
-            keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
-            keys.sort()
-            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
-                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
-            by_op = (v0, v1, v2, v3)
-        else:
-            keys.sort()
-            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
-                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
-            by_op = (v0, v1, v2)
-        values = [by_op[k & 3] for k in keys]
-        states = [(v,) for v in values]
-        kid_hs = [float(k >> 3) for k in keys]
-        kid_codes = [k & 7 for k in keys]
+    if table is not None:
+        return _pair_expansion_fast(pair, target, threshold, table, tails)
+    # another heuristic (or a target beyond the tables): _last_pair, and the text formatted per check
+    states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
+    keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
+    values = [st[0] for st in states]
+    tails = ()
     kept = len(keys)
     if not kept:
-        return 0, (), (), (), (), (), b"", 0, -1
+        return _NO_EXPANSION
     a, b = pair
     hi, lo = (a, b) if a >= b else (b, a)
     pre = (f"Exploring Operation: {a}+{b}=", f"Exploring Operation: {a}*{b}=", f"Exploring Operation: {hi}-{lo}=",
@@ -790,6 +772,64 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
         return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
     lines = [pre[k & 3] + tails[v] if v < top else f"{pre[k & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
              for k, v in zip(keys, values)]
+    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
+
+
+
+def _pair_expansion_fast(pair: tuple, target: int, threshold: float | None, table: tuple, tails: tuple) -> tuple:
+    """:func:`_pair_expansion` with the per-target tables: the kept children's columns and check
+    lines made in one loop over the sorted keys (one to four of them), each operation's text only
+    for a child kept."""
+    a, b = pair
+    hi, lo = (a, b) if a >= b else (b, a)
+    v0, v1, v2 = a + b, a * b, hi - lo
+    # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order
+    k0 = (v0 - target if v0 >= target else table[v0]) << 3 | 4
+    k1 = (v1 - target if v1 >= target else table[v1]) << 3 | 5
+    k2 = (v2 - target if v2 >= target else table[v2]) << 3 | 6
+    if lo and hi % lo == 0:
+        v3 = hi // lo
+        keys = [k0, k1, k2, (v3 - target if v3 >= target else table[v3]) << 3 | 7]
+        by_op = (v0, v1, v2, v3)
+    else:
+        keys = [k0, k1, k2]
+        by_op = (v0, v1, v2)
+    keys.sort()
+    if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
+        del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
+    kept = len(keys)
+    if not kept:
+        return _NO_EXPANSION
+    top = len(tails)
+    states: list[tuple] = []
+    kid_hs: list[float] = []
+    kid_codes: list[int] = []
+    lines: list[str] = []
+    goal = -1
+    for k in keys:
+        op = k & 3
+        v = by_op[op]
+        states.append((v,))
+        kid_hs.append(float(k >> 3))
+        kid_codes.append(k & 7)
+        if goal >= 0:  # children after the goal are in the tree, not in the text
+            continue
+        if op == 0:
+            pre = f"Exploring Operation: {a}+{b}="
+        elif op == 1:
+            pre = f"Exploring Operation: {a}*{b}="
+        elif op == 2:
+            pre = f"Exploring Operation: {hi}-{lo}="
+        else:
+            pre = f"Exploring Operation: {hi}/{lo}="
+        if v == target:
+            goal = len(lines)
+            lines.append(f"{pre}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n")
+        else:
+            lines.append(pre + tails[v] if v < top else
+                         f"{pre}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
+    if goal >= 0:
+        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[goal + 1][:-2] + _GEN_GOAL, 3 * goal + 2, goal
     return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
 
 

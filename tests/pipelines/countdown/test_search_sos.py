@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.countdown.config import SOS_COMPATIBLE, STRATEGIES
 from pipelines.countdown.linearize import linearize, render_sos_events
-from pipelines.countdown.search import (HEURISTICS, _distances_below, _last_pair, _sos_children, op_text, scored_successors, sorted_successors, sos_bfs, sos_dfs,
+from pipelines.countdown.search import (HEURISTICS, _check_tails, _distances_below, _last_pair, _pair_expansion, _sos_children, op_text, scored_successors, sorted_successors, sos_bfs, sos_dfs,
                                         sos_mult_heuristic, sos_successors, sos_tree_size)
 from pipelines.countdown.traces import run_one
 
@@ -238,6 +238,19 @@ def test_sos_children_are_the_sorted_successors_with_their_text(nums, target, he
                         None if threshold is None else threshold * div, limit, lambda keys: keys.reverse())
     assert got == (list(states), list(codes), list(hs), [op_text(nums, c, s[-1]) for s, c in zip(states, codes)],
                    [", ".join(map(str, s)) for s in states])
+
+
+
+@pytest.mark.parametrize("heuristic", ["sum", "sos_mult"])
+@pytest.mark.parametrize("target", [1, 10, 24, 97])
+@pytest.mark.parametrize("threshold", [None, "target", 0])
+def test_pair_expansion_with_the_tables_equals_the_general_one(heuristic, target, threshold):
+    # the DFS's two-number expansion by the per-target tables against _last_pair with every text formatted
+    threshold = target if threshold == "target" else threshold
+    table, tails = _distances_below(heuristic, target), _check_tails(target)
+    for pair in [(a, b) for a in (0, 1, 2, 5, 12, 24, 48, 97, 300) for b in (0, 1, 2, 3, 8, 12, 24, 50)]:
+        fast = _pair_expansion(pair, target, heuristic, threshold, table, tails)
+        assert fast == _pair_expansion(pair, target, heuristic, threshold, None, ()), pair
 
 
 def test_sos_mult_is_the_references_mult():
