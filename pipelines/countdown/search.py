@@ -1063,8 +1063,34 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                 add(f"Current State: {target}:[{numbers_text}], Operations: [{ops}]\n")
             # the beam best (ties in generation order), shuffled; a budget stop after the shuffle
             # changes nothing written
-            if n == 2:
+            if n == 2 and fast:
+                # _last_pair written out: the keys (distance << 3 | code) cut to the beam and shuffled,
+                # then each kept child's columns and operation text (up to "=") in one loop
+                a, b = parent_nums
+                hi, lo = (a, b) if a >= b else (b, a)
+                v0, v1, v2 = a + b, a * b, hi - lo
+                keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
+                        (v2 - target if v2 >= target else table[v2]) << 3 | 6]
+                if lo and hi % lo == 0:
+                    v3 = hi // lo
+                    keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
+                    by_op = (v0, v1, v2, v3)
+                else:
+                    by_op = (v0, v1, v2)
+                keys.sort()
+                del keys[beam:]
+                shuffle(keys)
+                states, kid_codes, kid_hs, pres = [], [], [], []
+                for key in keys:
+                    o = key & 3
+                    states.append((by_op[o],))
+                    kid_codes.append(key & 7)
+                    kid_hs.append(float(key >> 3))
+                    pres.append(f"{a}+{b}=" if o == 0 else f"{a}*{b}=" if o == 1 else f"{hi}-{lo}=" if o == 2 else f"{hi}/{lo}=")
+            elif n == 2:
                 states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+                pre = _op_prefixes(parent_nums, 4)
+                pres = [pre[c & 3] for c in kid_codes]
             elif n < 2:  # a single number: nothing to combine
                 continue
             else:
@@ -1092,11 +1118,9 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
             entries = []
             if n == 2:  # single numbers to check, all labelled <node>,0
                 ranks.extend([0] * k)
-                pre = _op_prefixes(parent_nums, kid_codes[0])
                 kid_label = f"{label},0"
-                for g in range(k):
+                for g, op in enumerate(pres):
                     kid, v = first + g, states[g][0]
-                    op = pre[kid_codes[g] & 3]
                     if v == target:
                         kinds.extend(_GEN_GOAL)
                         enodes.extend((kid, kid))
