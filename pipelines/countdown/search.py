@@ -729,6 +729,7 @@ def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
 # event runs of a two-number child in the Stream-of-Search DFS loop: generated, then expanded (after
 # a backtrack to its parent, for every child but the first)
 _GEN_EXPAND, _GEN_BACK_EXPAND = bytes((GENERATE, EXPAND)), bytes((GENERATE, BACKTRACK, EXPAND))
+_BACK_EXPAND = bytes((BACKTRACK, EXPAND))  # the BFS leaving its line for a node off it
 
 
 @lru_cache(maxsize=128)
@@ -1052,10 +1053,11 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
         for _, _, node, label, ops, numbers_text in batch:
             parent = parents[node]
             if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
-                kinds.append(BACKTRACK)
-                enodes.append(parent if parent >= 0 else node)
-            kinds.append(EXPAND)
-            enodes.append(node)
+                kinds.extend(_BACK_EXPAND)
+                enodes.extend((parent if parent >= 0 else node, node))
+            else:
+                kinds.append(EXPAND)
+                enodes.append(node)
             last = node
             expanded += 1
             parent_nums = nodes[node]
