@@ -998,7 +998,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     return trace
 
 
-# A heap entry of the Stream-of-Search BFS is (h, a NaN of its own, node, label, operations, numbers).
+# A heap entry of the Stream-of-Search BFS is (h, a NaN of its own, node, label, operations, numbers as
+# text, or a single number as the int).
 # Two distinct NaN objects are neither equal nor less than each other (a tuple compares items by
 # identity first, so each entry gets a new float: -_NAN), so entries with equal h compare equal,
 # exactly as the reference's (h, node) entries do (its nodes compare by h alone), and heapq breaks
@@ -1121,6 +1122,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
             hs.extend(kid_hs)
             parents.extend([node] * k)
             entries = []
+            ops_before = f"{ops}, '" if ops else "'"  # a child's operations: these, then its own, quoted
             if n == 2:  # single numbers to check, all labelled <node>,0
                 ranks.extend([0] * k)
                 kid_label = f"{label},0"
@@ -1137,8 +1139,8 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                     enodes.extend((kid, kid))
                     add(f"Exploring Operation: {op}{tails[v]}" if v < top else
                         f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
-                    entries.append((kid_hs[g], -_NAN, kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'",
-                                    str(v)))
+                    # the numbers as the int itself: formatted when the entry is popped, as a text would be
+                    entries.append((kid_hs[g], -_NAN, kid, kid_label, f"{ops_before}{op}{v}'", v))
                 if done:
                     break
             else:
@@ -1149,8 +1151,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                     kid_label = f"{label},{g}"
                     add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
                         f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
-                    entries.append((kid_hs[g], -_NAN, first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'",
-                                    text))
+                    entries.append((kid_hs[g], -_NAN, first + g, kid_label, f"{ops_before}{op}'", text))
             entries.sort(key=_ENTRY_H)  # stable: ties keep the shuffled order
             for entry in entries:
                 push(heap, entry)
