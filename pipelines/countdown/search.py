@@ -604,6 +604,88 @@ def sorted_successors(nums: tuple, target: int, heuristic: str, threshold: float
     return [rest + (v,) for rest, v, _ in picked], [code for _, _, code in picked], [(k >> shift) / div for k in keys]
 
 
+
+# the two positions a pair (i, j) of four numbers leaves untouched, by i << 2 | j
+_REST4 = {i << 2 | j: tuple(k for k in range(4) if k != i and k != j) for i in range(4) for j in range(i + 1, 4)}
+
+
+@lru_cache(maxsize=64)
+def _pair_codes(n: int) -> tuple[tuple[int, int, int], ...]:
+    """(i, j, i << 8 | j << 2) for every pair of ``n`` numbers, in generation order: one loop, not two."""
+    return tuple((i, j, i << 8 | j << 2) for i in range(n - 1) for j in range(i + 1, n))
+
+
+def _sos_children(nums: tuple, target: int, table: tuple, div: int, top: int | None, limit: int | None = None,
+                  arrange: Callable[[list], None] | None = None) -> tuple[list, list, list, list, list]:
+    """:func:`sorted_successors` for the Stream-of-Search strategies' fast path (``table``: the
+    :func:`_distances_below` of the target; ``div``: 1, or n - 1 for ``sum``; ``top``: the
+    threshold times ``div``, an integer, or None for no threshold), with each kept child's
+    operation text and numbers text as well: (states, codes, heuristics, operations, numbers as
+    text). A key is the heuristic's numerator << 16 | the operation code, and a code grows with the
+    generation order, so one sort of the keys orders children by h, ties in generation order, with
+    no list of candidates beside it; the states and texts are made for the children kept only."""
+    n = len(nums)
+    d = [v - target if v >= target else table[v] for v in nums]
+    total = sum(d)
+    keys: list[int] = []
+    for i, j, code in _pair_codes(n):
+        a, b = nums[i], nums[j]
+        base = total - d[i] - d[j]
+        v0, v1 = a + b, a * b
+        hi, lo = (a, b) if a >= b else (b, a)
+        v2 = hi - lo
+        keys += ((base + (v0 - target if v0 >= target else table[v0])) << 16 | code,
+                 (base + (v1 - target if v1 >= target else table[v1])) << 16 | code | 1,
+                 (base + (v2 - target if v2 >= target else table[v2])) << 16 | code | 2)
+        if lo and hi % lo == 0:
+            v3 = hi // lo
+            keys.append((base + (v3 - target if v3 >= target else table[v3])) << 16 | code | 3)
+    if not keys:  # a single number: nothing to combine
+        return [], [], [], [], []
+    keys.sort()
+    if top is not None and keys[-1] >> 16 > top:  # numerator <= top: every key below (top + 1) << 16
+        del keys[bisect_left(keys, (top + 1) << 16):]
+    if limit is not None:
+        del keys[limit:]
+    if arrange is not None:
+        arrange(keys)
+    states: list[tuple] = []
+    ops: list[str] = []
+    texts: list[str] = []
+    for k in keys:
+        i, j, o = k >> 8 & 255, k >> 2 & 63, k & 3
+        a, b = nums[i], nums[j]
+        if o == 0:
+            v = a + b
+            ops.append(f"{a}+{b}={v}")
+        elif o == 1:
+            v = a * b
+            ops.append(f"{a}*{b}={v}")
+        else:
+            hi, lo = (a, b) if a >= b else (b, a)
+            if o == 2:
+                v = hi - lo
+                ops.append(f"{hi}-{lo}={v}")
+            else:
+                v = hi // lo
+                ops.append(f"{hi}/{lo}={v}")
+        # the untouched numbers: for three and four numbers written out (no slices, no join)
+        if n == 3:
+            x = nums[3 - i - j]
+            states.append((x, v))
+            texts.append(f"{x}, {v}")
+        elif n == 4:
+            p, q = _REST4[i << 2 | j]
+            x, y = nums[p], nums[q]
+            states.append((x, y, v))
+            texts.append(f"{x}, {y}, {v}")
+        else:
+            st = nums[:i] + nums[i + 1:j] + nums[j + 1:] + (v,)
+            states.append(st)
+            texts.append(", ".join(map(str, st)))
+    return states, [k & 0xFFFF for k in keys], [(k >> 16) / div for k in keys], ops, texts
+
+
 def _last_pair(nums: tuple, target: int, heuristic: str, threshold: float | None = None, limit: int | None = None,
                arrange: Callable[[list], None] | None = None):
     """:func:`sos_successors` of a two-number state, already in heuristic order (ties in generation
@@ -647,6 +729,7 @@ def _op_prefixes(nums: tuple, code: int) -> tuple[str, str, str, str]:
 # event runs of a two-number child in the Stream-of-Search DFS loop: generated, then expanded (after
 # a backtrack to its parent, for every child but the first)
 _GEN_EXPAND, _GEN_BACK_EXPAND = bytes((GENERATE, EXPAND)), bytes((GENERATE, BACKTRACK, EXPAND))
+_BACK_EXPAND = bytes((BACKTRACK, EXPAND))  # the BFS leaving its line for a node off it
 
 
 @lru_cache(maxsize=128)
@@ -655,6 +738,9 @@ def _check_tails(target: int) -> tuple[str, ...]:
     target, for every ``v`` in 0 ... 2 target (the children the DFS keeps: h = |v - target| at most
     the target): one table per target instead of five numbers formatted per child."""
     return tuple(f"{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n" for v in range(2 * target + 1))
+
+
+_NO_EXPANSION = (0, (), (), (), (), (), b"", 0, -1)  # a two-number state with no child kept
 
 
 def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float | None, table: tuple | None,
@@ -667,37 +753,16 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
     and the text from the operation's prefix and the per-target table of checks (``table``: the
     :func:`_distances_below` of the target, None for another heuristic; ``tails``: its
     :func:`_check_tails`, or empty), both looked up once per search by the caller."""
-    if table is None:
-        states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
-        keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
-        values = [st[0] for st in states]
-        tails: tuple = ()
-    else:
-        a, b = pair
-        hi, lo = (a, b) if a >= b else (b, a)
-        v0, v1, v2 = a + b, a * b, hi - lo
-        # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order
-        keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
-                (v2 - target if v2 >= target else table[v2]) << 3 | 6]
-        if lo and hi % lo == 0:
-            v3 = hi // lo
-            keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
-            keys.sort()
-            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
-                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
-            by_op = (v0, v1, v2, v3)
-        else:
-            keys.sort()
-            if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
-                del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
-            by_op = (v0, v1, v2)
-        values = [by_op[k & 3] for k in keys]
-        states = [(v,) for v in values]
-        kid_hs = [float(k >> 3) for k in keys]
-        kid_codes = [k & 7 for k in keys]
+    if table is not None:
+        return _pair_expansion_fast(pair, target, threshold, table, tails)
+    # another heuristic (or a target beyond the tables): _last_pair, and the text formatted per check
+    states, kid_codes, kid_hs = _last_pair(pair, target, heuristic, threshold)
+    keys = kid_codes  # in heuristic order already; below, a key is read for its operator (& 3) alone
+    values = [st[0] for st in states]
+    tails = ()
     kept = len(keys)
     if not kept:
-        return 0, (), (), (), (), (), b"", 0, -1
+        return _NO_EXPANSION
     a, b = pair
     hi, lo = (a, b) if a >= b else (b, a)
     pre = (f"Exploring Operation: {a}+{b}=", f"Exploring Operation: {a}*{b}=", f"Exploring Operation: {hi}-{lo}=",
@@ -711,6 +776,64 @@ def _pair_expansion(pair: tuple, target: int, heuristic: str, threshold: float |
         return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[g + 1][:-2] + _GEN_GOAL, 3 * g + 2, g
     lines = [pre[k & 3] + tails[v] if v < top else f"{pre[k & 3]}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n"
              for k, v in zip(keys, values)]
+    return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
+
+
+
+def _pair_expansion_fast(pair: tuple, target: int, threshold: float | None, table: tuple, tails: tuple) -> tuple:
+    """:func:`_pair_expansion` with the per-target tables: the kept children's columns and check
+    lines made in one loop over the sorted keys (one to four of them), each operation's text only
+    for a child kept."""
+    a, b = pair
+    hi, lo = (a, b) if a >= b else (b, a)
+    v0, v1, v2 = a + b, a * b, hi - lo
+    # distance << 3 | code (4 | operator): one integer sorts by distance, then generation order
+    k0 = (v0 - target if v0 >= target else table[v0]) << 3 | 4
+    k1 = (v1 - target if v1 >= target else table[v1]) << 3 | 5
+    k2 = (v2 - target if v2 >= target else table[v2]) << 3 | 6
+    if lo and hi % lo == 0:
+        v3 = hi // lo
+        keys = [k0, k1, k2, (v3 - target if v3 >= target else table[v3]) << 3 | 7]
+        by_op = (v0, v1, v2, v3)
+    else:
+        keys = [k0, k1, k2]
+        by_op = (v0, v1, v2)
+    keys.sort()
+    if threshold is not None and keys[-1] >> 3 > threshold:  # cut the keys above the threshold's
+        del keys[bisect_right(keys, math.floor(threshold) << 3 | 7):]
+    kept = len(keys)
+    if not kept:
+        return _NO_EXPANSION
+    top = len(tails)
+    states: list[tuple] = []
+    kid_hs: list[float] = []
+    kid_codes: list[int] = []
+    lines: list[str] = []
+    goal = -1
+    for k in keys:
+        op = k & 3
+        v = by_op[op]
+        states.append((v,))
+        kid_hs.append(float(k >> 3))
+        kid_codes.append(k & 7)
+        if goal >= 0:  # children after the goal are in the tree, not in the text
+            continue
+        if op == 0:
+            pre = f"Exploring Operation: {a}+{b}="
+        elif op == 1:
+            pre = f"Exploring Operation: {a}*{b}="
+        elif op == 2:
+            pre = f"Exploring Operation: {hi}-{lo}="
+        else:
+            pre = f"Exploring Operation: {hi}/{lo}="
+        if v == target:
+            goal = len(lines)
+            lines.append(f"{pre}{target}, Resulting Numbers: [{target}]\n{target},{target} equal: Goal Reached\n")
+        else:
+            lines.append(pre + tails[v] if v < top else
+                         f"{pre}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
+    if goal >= 0:
+        return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[goal + 1][:-2] + _GEN_GOAL, 3 * goal + 2, goal
     return kept, states, kid_codes, kid_hs, range(kept), lines, _DEAD_RUNS[kept], 3 * kept - 1, -1
 
 
@@ -740,6 +863,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     fast = 0 <= target <= 512 and heuristic in ("sum", "sos_mult")  # the per-target tables (bounded in size)
     table = _distances_below(heuristic, target) if fast else None
     tails = _check_tails(target) if fast else ()
+    # children of a state of three or more numbers by _sos_children: the threshold compared in integers
+    exact = fast and (threshold is None or isinstance(threshold, int))
 
     def expand_pair(node: int, back: str) -> bool:
         """Expand the two-number state ``node`` (expand event and state line written already): every
@@ -789,7 +914,14 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         n = len(parent_nums)
         if n == 2:  # only a root reaches here: two-number children are expanded in their parent's loop
             return expand_pair(node, f"Moving to Node #{label}\n{state}")
-        states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, threshold)
+        if exact:
+            div = n - 1 if heuristic == "sum" else 1
+            states, kid_codes, kid_hs, kid_ops, kid_texts = _sos_children(
+                parent_nums, target, table, div, None if threshold is None else threshold * div)
+        else:
+            states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, threshold)
+            kid_ops = [op_text(parent_nums, code, st[-1]) for st, code in zip(states, kid_codes)]
+            kid_texts = [", ".join(map(str, st)) for st in states]
         kept = len(states)
         if not kept:
             return False
@@ -811,10 +943,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
             # every child is two numbers: its expansion written here (a call less per child, and its
             # events known: the first child follows its parent's expansion, each later one is a backtrack)
             ops_before = f"{ops}, '" if ops else "'"
-            for g, st, code in zip(range(kept), states, kid_codes):
+            for g, op, numbers in zip(range(kept), kid_ops, kid_texts):
                 kid = first + g
-                op = op_text(parent_nums, code, st[1])
-                numbers = f"{st[0]}, {st[1]}"  # formatted once, written three times
                 kid_label = f"{label},{g}"
                 move = f"Moving to Node #{kid_label}\nCurrent State: {target}:[{numbers}], Operations: [{ops_before}{op}']\n"
                 add(f"Exploring Operation: {op}, Resulting Numbers: [{numbers}]\n"
@@ -838,10 +968,8 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
                     add(back)
             last = last_kid
             return False
-        for g, st, code in zip(range(kept), states, kid_codes):
+        for g, op, text in zip(range(kept), kid_ops, kid_texts):
             kid = first + g
-            op = op_text(parent_nums, code, st[-1])
-            text = ", ".join(map(str, st))
             kid_label = f"{label},{g}"
             kid_ops = f"{ops}, '{op}'" if ops else f"'{op}'"
             kid_state = f"Current State: {target}:[{text}], Operations: [{kid_ops}]\n"
@@ -870,11 +998,14 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     return trace
 
 
-# A heap entry of the Stream-of-Search BFS is (h, frozenset({node}), node, label, operations, numbers). Two
-# frozensets of different nodes are neither equal nor less than each other (no subset), so entries
-# with equal h compare equal, exactly as the reference's (h, node) entries do (its nodes compare by
-# h alone), and heapq breaks ties as it does there, with no Python-level comparison. A plain node id
-# in second place would break ties by id and change the order.
+# A heap entry of the Stream-of-Search BFS is (h, a NaN of its own, node, label, operations, numbers as
+# text, or a single number as the int).
+# Two distinct NaN objects are neither equal nor less than each other (a tuple compares items by
+# identity first, so each entry gets a new float: -_NAN), so entries with equal h compare equal,
+# exactly as the reference's (h, node) entries do (its nodes compare by h alone), and heapq breaks
+# ties as it does there, with no Python-level comparison. A plain node id in second place would
+# break ties by id and change the order. (A frozenset({node}) does the same at seven times the cost.)
+_NAN = math.nan
 def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, seed: int = 0,
             budget: int | None = None, strategy: str | None = None) -> SearchTrace:
     """Stream of Search's beam search, event for event: one global heap on h. Each round pops the
@@ -894,8 +1025,7 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
         """random.shuffle written out (Fisher-Yates over getrandbits, as the standard library does
         it: the same draws, so the same order as the reference's shuffle; the parity tests compare
         with random.shuffle itself)."""
-        for i in range(len(items) - 1, 0, -1):
-            bits = (i + 1).bit_length()
+        for i, bits in _shuffle_steps(len(items)):
             j = getrandbits(bits)
             while j > i:
                 j = getrandbits(bits)
@@ -909,12 +1039,14 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
     kinds, enodes = bytearray(), []
     last = -1  # the node expanded last: expanding a node that is not its child is a backtrack
     expanded = 0
+    fast = 0 <= target <= 512 and heuristic in ("sum", "sos_mult")  # the per-target tables (bounded in size)
+    table = _distances_below(heuristic, target) if fast else None
     tails = _check_tails(target) if 0 <= target <= 512 else ()
     top = len(tails)
     out: list[str] = []
     add = out.append
     # heap entries also carry the node's numbers as text, written once when the node is generated
-    heap: list = [(hs[0], frozenset((0,)), 0, "0", "", ", ".join(map(str, nums0)))]
+    heap: list = [(hs[0], -_NAN, 0, "0", "", ", ".join(map(str, nums0)))]
     pop, push = heapq.heappop, heapq.heappush
     done = False
     while heap and not done:
@@ -922,10 +1054,11 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
         for _, _, node, label, ops, numbers_text in batch:
             parent = parents[node]
             if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
-                kinds.append(BACKTRACK)
-                enodes.append(parent if parent >= 0 else node)
-            kinds.append(EXPAND)
-            enodes.append(node)
+                kinds.extend(_BACK_EXPAND)
+                enodes.extend((parent if parent >= 0 else node, node))
+            else:
+                kinds.append(EXPAND)
+                enodes.append(node)
             last = node
             expanded += 1
             parent_nums = nodes[node]
@@ -936,12 +1069,44 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                 add(f"Current State: {target}:[{numbers_text}], Operations: [{ops}]\n")
             # the beam best (ties in generation order), shuffled; a budget stop after the shuffle
             # changes nothing written
-            if n == 2:
+            if n == 2 and fast:
+                # _last_pair written out: the keys (distance << 3 | code) cut to the beam and shuffled,
+                # then each kept child's columns and operation text (up to "=") in one loop
+                a, b = parent_nums
+                hi, lo = (a, b) if a >= b else (b, a)
+                v0, v1, v2 = a + b, a * b, hi - lo
+                keys = [(v0 - target if v0 >= target else table[v0]) << 3 | 4, (v1 - target if v1 >= target else table[v1]) << 3 | 5,
+                        (v2 - target if v2 >= target else table[v2]) << 3 | 6]
+                if lo and hi % lo == 0:
+                    v3 = hi // lo
+                    keys.append((v3 - target if v3 >= target else table[v3]) << 3 | 7)
+                    by_op = (v0, v1, v2, v3)
+                else:
+                    by_op = (v0, v1, v2)
+                keys.sort()
+                del keys[beam:]
+                shuffle(keys)
+                states, kid_codes, kid_hs, pres = [], [], [], []
+                for key in keys:
+                    o = key & 3
+                    states.append((by_op[o],))
+                    kid_codes.append(key & 7)
+                    kid_hs.append(float(key >> 3))
+                    pres.append(f"{a}+{b}=" if o == 0 else f"{a}*{b}=" if o == 1 else f"{hi}-{lo}=" if o == 2 else f"{hi}/{lo}=")
+            elif n == 2:
                 states, kid_codes, kid_hs = _last_pair(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+                pre = _op_prefixes(parent_nums, 4)
+                pres = [pre[c & 3] for c in kid_codes]
             elif n < 2:  # a single number: nothing to combine
                 continue
             else:
-                states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+                if fast:
+                    states, kid_codes, kid_hs, kid_ops, kid_texts = _sos_children(
+                        parent_nums, target, table, n - 1 if heuristic == "sum" else 1, None, beam, shuffle)
+                else:
+                    states, kid_codes, kid_hs = sorted_successors(parent_nums, target, heuristic, limit=beam, arrange=shuffle)
+                    kid_ops = [op_text(parent_nums, code, st[-1]) for st, code in zip(states, kid_codes)]
+                    kid_texts = [", ".join(map(str, st)) for st in states]
                 if not states:
                     continue
             k = len(states)
@@ -957,13 +1122,12 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
             hs.extend(kid_hs)
             parents.extend([node] * k)
             entries = []
+            ops_before = f"{ops}, '" if ops else "'"  # a child's operations: these, then its own, quoted
             if n == 2:  # single numbers to check, all labelled <node>,0
                 ranks.extend([0] * k)
-                pre = _op_prefixes(parent_nums, kid_codes[0])
                 kid_label = f"{label},0"
-                for g in range(k):
+                for g, op in enumerate(pres):
                     kid, v = first + g, states[g][0]
-                    op = pre[kid_codes[g] & 3]
                     if v == target:
                         kinds.extend(_GEN_GOAL)
                         enodes.extend((kid, kid))
@@ -975,23 +1139,19 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
                     enodes.extend((kid, kid))
                     add(f"Exploring Operation: {op}{tails[v]}" if v < top else
                         f"Exploring Operation: {op}{v}, Resulting Numbers: [{v}]\n{v},{target} unequal: No Solution\n")
-                    entries.append((kid_hs[g], frozenset((kid,)), kid, kid_label, f"{ops}, '{op}{v}'" if ops else f"'{op}{v}'",
-                                    str(v)))
+                    # the numbers as the int itself: formatted when the entry is popped, as a text would be
+                    entries.append((kid_hs[g], -_NAN, kid, kid_label, f"{ops_before}{op}{v}'", v))
                 if done:
                     break
             else:
                 ranks.extend(range(k))
                 kinds.extend(bytes((GENERATE,)) * k)
                 enodes.extend(range(first, first + k))
-                for g in range(k):
-                    st = states[g]
-                    op = op_text(parent_nums, kid_codes[g], st[-1])
-                    text = ", ".join(map(str, st))
+                for g, op, text in zip(range(k), kid_ops, kid_texts):
                     kid_label = f"{label},{g}"
                     add(f"Exploring Operation: {op}, Resulting Numbers: [{text}]\n"
                         f"Generated Node #{kid_label}: {target}:[{text}] Operation: {op}\n")
-                    entries.append((kid_hs[g], frozenset((first + g,)), first + g, kid_label, f"{ops}, '{op}'" if ops else f"'{op}'",
-                                    text))
+                    entries.append((kid_hs[g], -_NAN, first + g, kid_label, f"{ops_before}{op}'", text))
             entries.sort(key=_ENTRY_H)  # stable: ties keep the shuffled order
             for entry in entries:
                 push(heap, entry)
@@ -1003,6 +1163,13 @@ def sos_bfs(numbers, target: int, heuristic: str = "sos_mult", beam: int = 5, se
 
 
 _ENTRY_H = operator.itemgetter(0)  # a heap entry's h
+
+
+@lru_cache(maxsize=64)
+def _shuffle_steps(n: int) -> tuple[tuple[int, int], ...]:
+    """(i, bits to draw) for every swap of a Fisher-Yates shuffle of ``n`` items, as random.shuffle
+    takes them: i from n - 1 down to 1, a draw of (i + 1).bit_length() bits (redrawn while above i)."""
+    return tuple((i, (i + 1).bit_length()) for i in range(n - 1, 0, -1))
 
 
 def astar(numbers, target: int, heuristic: str = "sum", budget: int = 400, strategy: str | None = None) -> SearchTrace:

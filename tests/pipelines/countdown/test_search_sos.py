@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.countdown.config import SOS_COMPATIBLE, STRATEGIES
 from pipelines.countdown.linearize import linearize, render_sos_events
-from pipelines.countdown.search import (HEURISTICS, _last_pair, scored_successors, sorted_successors, sos_bfs, sos_dfs,
+from pipelines.countdown.search import (HEURISTICS, _check_tails, _distances_below, _last_pair, _pair_expansion, _sos_children, op_text, scored_successors, sorted_successors, sos_bfs, sos_dfs,
                                         sos_mult_heuristic, sos_successors, sos_tree_size)
 from pipelines.countdown.traces import run_one
 
@@ -223,6 +223,36 @@ def test_sorted_successors_are_the_stably_sorted_ones_cut_then_arranged(nums, ta
         assert tuple(map(list, _last_pair(nums, target, heuristic, threshold, limit=limit))) == expected
 
 
+
+@pytest.mark.parametrize("nums, target", [((10, 4, 3, 2), 24), ((44, 19, 35, 2), 98), ((7, 0, 7), 10), ((6, 3), 12),
+                                          ((150, 3, 1), 12), ((1, 1, 1), 100), ((9, 9), 9), ((7, 0, 7, 1, 3), 10),
+                                          ((5,), 5), ((3, 50, 2, 8), 100)])
+@pytest.mark.parametrize("heuristic", ["sum", "sos_mult"])
+@pytest.mark.parametrize("threshold", [None, 0, 12])
+@pytest.mark.parametrize("limit", [None, 2, 5])
+def test_sos_children_are_the_sorted_successors_with_their_text(nums, target, heuristic, threshold, limit):
+    # the searches' fast path: the same children as sorted_successors, plus each one's operation and numbers as text
+    states, codes, hs = sorted_successors(nums, target, heuristic, threshold, limit=limit, arrange=lambda keys: keys.reverse())
+    div = len(nums) - 1 if heuristic == "sum" else 1
+    got = _sos_children(nums, target, _distances_below(heuristic, target), div,
+                        None if threshold is None else threshold * div, limit, lambda keys: keys.reverse())
+    assert got == (list(states), list(codes), list(hs), [op_text(nums, c, s[-1]) for s, c in zip(states, codes)],
+                   [", ".join(map(str, s)) for s in states])
+
+
+
+@pytest.mark.parametrize("heuristic", ["sum", "sos_mult"])
+@pytest.mark.parametrize("target", [1, 10, 24, 97])
+@pytest.mark.parametrize("threshold", [None, "target", 0])
+def test_pair_expansion_with_the_tables_equals_the_general_one(heuristic, target, threshold):
+    # the DFS's two-number expansion by the per-target tables against _last_pair with every text formatted
+    threshold = target if threshold == "target" else threshold
+    table, tails = _distances_below(heuristic, target), _check_tails(target)
+    for pair in [(a, b) for a in (0, 1, 2, 5, 12, 24, 48, 97, 300) for b in (0, 1, 2, 3, 8, 12, 24, 50)]:
+        fast = _pair_expansion(pair, target, heuristic, threshold, table, tails)
+        assert fast == _pair_expansion(pair, target, heuristic, threshold, None, ()), pair
+
+
 def test_sos_mult_is_the_references_mult():
     # factors of 12 from 2: 2 3 4 6 12; distances 5->1, 9->3 (to 6 or 12), 1->1, 100->88
     assert sos_mult_heuristic((5, 9, 1, 100), 12) == 1 + 3 + 1 + 88
@@ -257,3 +287,28 @@ def test_sos_dfs_with_another_heuristic_writes_what_its_events_say(nums, target)
     """Our ``mult`` heuristic has no fast tables: the general path of the two-number expansion."""
     trace = sos_dfs(nums, target, "mult", threshold=target)
     assert trace.text == render_sos_events(trace) and trace.text.startswith(f"Current State: {target}:")
+
+
+def test_bfs_heap_entries_with_equal_h_compare_equal_as_the_references():
+    # the reference's (h, node) entries compare by h alone; ours carry a NaN of their own in second
+    # place, so heapq never reaches the node id (a plain id there would break ties by id)
+    import heapq
+
+    from pipelines.countdown.search import _NAN
+    a, b = (1.0, -_NAN, 2, "x"), (1.0, -_NAN, 1, "y")
+    assert not a < b and not b < a and (0.5, -_NAN, 9) < a
+    class ByH:  # the reference's node: compares by h alone
+        def __init__(self, h, node):
+            self.h, self.node = h, node
+
+        def __lt__(self, other):
+            return self.h < other.h
+
+    items = [(2.0, 5), (1.0, 7), (1.0, 3), (1.0, 4), (0.5, 8), (1.0, 1), (2.0, 0), (1.0, 6)]
+    ours, theirs = [], []
+    for h, node in items:
+        heapq.heappush(ours, (h, -_NAN, node))
+        heapq.heappush(theirs, (h, ByH(h, node)))
+    popped = [heapq.heappop(ours)[2] for _ in items]
+    assert popped == [heapq.heappop(theirs)[1].node for _ in items]
+    assert popped != sorted(popped, key=lambda n: (dict(map(reversed, items))[n], n))  # not by id
