@@ -7,12 +7,29 @@ from pathlib import Path
 import polars as pl
 
 
-def funnel_plot(funnel: pl.DataFrame, path: str | Path, title: str = "funnel") -> Path:
-    """Bars per step: rows kept (blue) and rejected (orange), labelled with the reasons."""
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display; imported when a plot is drawn)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (parents made; no Software metadata, so the bytes depend
+    only on the figure) and close it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", metadata={"Software": None})
+    pyplot().close(fig)
+    return path
+
+
+def funnel_plot(funnel: pl.DataFrame, path: str | Path, title: str = "funnel") -> Path:
+    """Bars per step: rows kept (blue) and rejected (orange), labelled with the reasons."""
+    plt = pyplot()
 
     steps = funnel.group_by("step", maintain_order=True).agg(
         pl.col("rows_in").first(), pl.col("rows_kept").first(), pl.col("rows_rejected").first(),
@@ -33,19 +50,12 @@ def funnel_plot(funnel: pl.DataFrame, path: str | Path, title: str = "funnel") -
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def metrics_plot(metrics: pl.DataFrame, path: str | Path, title: str = "training") -> Path:
     """Loss, reward and accuracy per step, one line per stage (only the columns that have values)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     panels = [c for c in ("loss", "reward", "accuracy") if c in metrics.columns and metrics[c].drop_nulls().len()]
     fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(4 * max(len(panels), 1), 3), dpi=100, squeeze=False)
@@ -59,8 +69,4 @@ def metrics_plot(metrics: pl.DataFrame, path: str | Path, title: str = "training
         ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save_png(fig, path)

@@ -41,11 +41,11 @@ def compare_scorers(y: dict[str, np.ndarray], scored: dict[str, dict[str, np.nda
 def pr_plot(y: dict[str, np.ndarray], scored: dict[str, dict[str, np.ndarray]], path: str | Path,
             title: str = "OWM behavior scorers vs held-back LLM labels") -> Path:
     """One panel per behavior, one precision-recall curve per scorer (PNG, stable bytes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve
+
+    from pipelines.core.plots import pyplot, save_png
+
+    plt = pyplot()
 
     behaviors = list(y)
     fig, axes = plt.subplots(1, len(behaviors), figsize=(3.2 * len(behaviors), 3.2), dpi=100, squeeze=False)
@@ -62,8 +62,4 @@ def pr_plot(y: dict[str, np.ndarray], scored: dict[str, dict[str, np.ndarray]], 
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
