@@ -11,8 +11,8 @@ from functools import partial
 
 import polars as pl
 
-from pipelines.countdown.config import STRATEGIES, CountdownConfig
-from pipelines.countdown.traces import SCHEMA, run_one, trace_problems, trace_row
+from pipelines.countdown.config import CountdownConfig
+from pipelines.countdown.traces import SCHEMA, checked_strategies, run_one, trace_problems, trace_row
 from pipelines.engine import Engine, split_rows
 
 STRATEGY = "strategy"
@@ -21,12 +21,8 @@ DEFAULT_CHUNK = 16  # pairs per task: a search is milliseconds to a second; smal
 
 def trace_pairs(problems: pl.DataFrame, cfg: CountdownConfig, strategies: tuple[str, ...] | None = None) -> pl.DataFrame:
     """Every (strategy, problem) pair :func:`build_traces` searches, strategies sorted, problems by id."""
-    strategies = tuple(strategies or cfg.strategies)
-    unknown = [s for s in strategies if s not in STRATEGIES]
-    if unknown:
-        raise ValueError(f"unknown strategies {unknown}; known: {sorted(STRATEGIES)}")
+    names = pl.DataFrame({STRATEGY: checked_strategies(cfg, strategies)}, schema={STRATEGY: pl.Utf8})
     chosen = trace_problems(problems, cfg)
-    names = pl.DataFrame({STRATEGY: sorted(strategies)}, schema={STRATEGY: pl.Utf8})
     return names.join(chosen, how="cross")
 
 

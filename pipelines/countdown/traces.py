@@ -68,15 +68,21 @@ def trace_row(trace: SearchTrace, problem: dict, name: str) -> dict:
     }
 
 
-def build_traces(problems: pl.DataFrame, cfg: CountdownConfig, strategies: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """Run every strategy on :func:`trace_problems`; rows sorted by (strategy, problem_id)."""
+def checked_strategies(cfg: CountdownConfig, strategies: tuple[str, ...] | None = None) -> list[str]:
+    """``strategies`` (default: the config's), sorted; an unknown name is a ValueError naming the known ones."""
     strategies = tuple(strategies or cfg.strategies)
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategies {unknown}; known: {sorted(STRATEGIES)}")
+    return sorted(strategies)
+
+
+def build_traces(problems: pl.DataFrame, cfg: CountdownConfig, strategies: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Run every strategy on :func:`trace_problems`; rows sorted by (strategy, problem_id)."""
+    names = checked_strategies(cfg, strategies)
     chosen = trace_problems(problems, cfg)
     rows = []
-    for name in sorted(strategies):
+    for name in names:
         for problem in chosen.iter_rows(named=True):
             rows.append(trace_row(run_one(name, problem, cfg), problem, name))
     if not rows:
