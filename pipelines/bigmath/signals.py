@@ -320,6 +320,23 @@ def prose_of(text: str) -> str:
     return _NON_LETTERS.sub(" ", _without_math(text)).strip()
 
 
+def prose_many(texts: Sequence[str]) -> list[str]:
+    """:func:`prose_of` of every text: the math removal text by text, the letters-only pass for
+    all ASCII texts at once in Polars (on ASCII, ``[\\W\\d_]`` is exactly ``[^A-Za-z]``, and what is
+    left to strip is spaces); other texts through ``re``."""
+    import polars as pl
+
+    stripped = [_without_math(t) for t in texts]
+    out = [t if t.isascii() else _NON_LETTERS.sub(" ", t).strip() for t in stripped]
+    ascii_rows = [i for i, t in enumerate(stripped) if t.isascii()]
+    if ascii_rows:
+        letters = (pl.Series([stripped[i] for i in ascii_rows], dtype=pl.Utf8)
+                   .str.replace_all("[^A-Za-z]+", " ").str.strip_chars(" ").to_list())
+        for i, t in zip(ascii_rows, letters):
+            out[i] = t
+    return out
+
+
 def letter_count(prose: str) -> int:
     """Letters in a :func:`prose_of` string. ASCII prose holds only letters and spaces (prose_of
     replaced everything else by spaces), so no per-character test is needed there."""
@@ -402,12 +419,13 @@ def _batched_visits(encoded: Sequence[bytes]) -> list[Counter | None]:
     return out
 
 
-def _walk_group(encoded: list[bytes]) -> list[Counter | None]:
-    """:func:`_batched_visits` of texts sorted longest first."""
+def _walk_group_flat(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """py3langid's walk of texts sorted longest first, all at once: (text number in the group,
+    feature) of every feature the automaton emits, text by text, each text's in walk order."""
     nextmove, rowbase, output = _walk_tables()
     n = len(encoded)
     lens = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
-    width = int(lens[0])
+    width = int(lens[0]) if n else 0
     flat = np.frombuffer(b"".join(encoded), dtype=np.uint8)
     pos = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)  # byte t of its text ...
     col = np.repeat(np.arange(n), lens)                                   # ... text j
@@ -424,14 +442,116 @@ def _walk_group(encoded: list[bytes]) -> list[Counter | None]:
         base[:active] = rowbase[state]
     walked = feats[pos, col]  # text by text, in walk order
     keep = walked >= 0
-    ends = np.cumsum(np.bincount(col[keep], minlength=n))  # (an empty text has none)
-    found = walked[keep].tolist()
+    return col[keep], walked[keep]
+
+
+def _walk_group(encoded: list[bytes]) -> list[Counter | None]:
+    """:func:`_batched_visits` of texts sorted longest first."""
+    col, walked = _walk_group_flat(encoded)
+    ends = np.cumsum(np.bincount(col, minlength=len(encoded)))  # (an empty text has none)
+    found = walked.tolist()
     out: list[Counter | None] = []
     start = 0
     for end in ends.tolist():
         out.append(Counter(found[start:end]) if end > start else None)
         start = end
     return out
+
+
+_U32 = 2.0 ** -24  # float32 unit roundoff
+
+
+@functools.lru_cache(maxsize=None)
+def _score_bounds() -> tuple[float, float]:
+    """(largest |score table entry|, largest |class prior|) of the model: the error bound's scale."""
+    ident = language_identifier()
+    return float(np.abs(ident.nb_ptc).max()), float(np.abs(np.asarray(ident.nb_pc, dtype=np.float64)).max())
+
+
+def _group_scores(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For texts sorted longest first (non-empty, walked here together): every class's raw score
+    ``sum_k log1p(n_k) table[k] + prior`` (float64; computed as float32 products summed by a
+    sparse matrix product), a bound on how far it and py3langid's own float32 score can each be
+    from the exact sum, and the number of distinct features of each text."""
+    import scipy.sparse as sp
+
+    ident = language_identifier()
+    table = ident.nb_ptc
+    n, n_features = len(encoded), table.shape[0]
+    col, walked = _walk_group_flat(encoded)
+    # distinct (text, feature) pairs and their counts: one sort of small integers (uint32 while
+    # they fit: half the bytes to sort)
+    key_type = np.uint32 if n * n_features < 2**32 else np.int64
+    keys = np.sort(col.astype(key_type) * key_type(n_features) + walked.astype(key_type))
+    first = np.ones(len(keys), dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(keys)))
+    distinct = keys[starts]
+    rows = (distinct // n_features).astype(np.int64)
+    weights = np.log1p(counts.astype(np.float64))
+    distinct_per_row = np.bincount(rows, minlength=n)
+    indptr = np.concatenate(([0], np.cumsum(distinct_per_row)))
+    x = sp.csr_matrix((weights.astype(np.float32), (distinct % n_features).astype(np.int32), indptr),
+                      shape=(n, n_features))
+    scores = np.asarray(x @ table, dtype=np.float64) + np.asarray(ident.nb_pc, dtype=np.float64)
+    tmax, pmax = _score_bounds()
+    weight_sum = np.bincount(rows, weights=weights, minlength=n)
+    # a float32 sum of K products, in any order, is within gamma_K * sum|terms| of the exact sum
+    # (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., 3.1 and 4.2); a few
+    # roundings more for log1p in float32 and the prior
+    bound = (distinct_per_row + 6) * _U32 * 1.01 * (weight_sum * tmax + pmax)
+    return scores, bound, distinct_per_row
+
+
+def _english_lead(encoded: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """For each text (py3langid-encoded, at most :data:`BATCH_WALK_MAX_BYTES` bytes): how far
+    English's (scaled, alias-folded) score leads the best other class's, and the slack — how far
+    py3langid's own float32 lead can be from this one. A text without features gets (-inf, 0)."""
+    ident = language_identifier()
+    n = len(encoded)
+    lead = np.full(n, -np.inf)
+    slack = np.zeros(n)
+    en = ident.nb_classes.index("en")
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    order = np.argsort(-lengths, kind="stable")
+    order = order[lengths[order] > 0]
+    for lo in range(0, len(order), BATCH_WALK_TEXTS):
+        group = order[lo : lo + BATCH_WALK_TEXTS]
+        scores, bound, distinct = _group_scores([encoded[i] for i in group.tolist()])
+        inv_sqrt = 1.0 / np.sqrt(lengths[group].astype(np.float64))  # py3langid's temperature
+        scaled = scores * inv_sqrt[:, None]
+        for i, j in ident._alias_pairs:  # py3langid adds class j's probability into class i's
+            scaled[:, i] = np.logaddexp(scaled[:, i], scaled[:, j])
+            scaled[:, j] = -np.inf
+        english = scaled[:, en].copy()
+        scaled[:, en] = -np.inf
+        runner_up = scaled.max(axis=1)
+        magnitude = np.maximum(np.abs(english), np.abs(runner_up))
+        # both sums' error (ours and py3langid's, each within bound of the exact one), scaled; then
+        # py3langid's float32 scaling, max-subtraction, exp, division and folding (relative errors)
+        lead[group] = np.where(distinct > 0, english - runner_up, -np.inf)
+        slack[group] = 2 * bound * inv_sqrt + 16 * _U32 * magnitude + 64 * _U32
+    return lead, slack
+
+
+def _surely_english(encoded: Sequence[bytes]) -> np.ndarray:
+    """For each text (py3langid-encoded, at most :data:`BATCH_WALK_MAX_BYTES` bytes), True when
+    py3langid's own ``classify`` is certain to answer ``"en"``, decided without it.
+
+    The texts are walked together and scored as one sparse matrix per group
+    (:func:`_group_scores`). Those scores are not py3langid's bits: py3langid sums the same
+    float32 terms in BLAS's order, this sum runs in another, and each is within a known bound of
+    the exact sum; the scaling, softmax and alias folding that follow add a few roundings more
+    (:func:`_english_lead`'s slack). A text is "surely English" only when English leads every
+    other (folded) class by more than twice that slack; any other text (a close call, another
+    language, no feature) is False here and is classified by py3langid itself. So the decisions
+    are py3langid's, and most rows skip its per-text call."""
+    ident = language_identifier()
+    if not len(encoded) or ident.min_confidence is not None or "en" not in ident.nb_classes:
+        return np.zeros(len(encoded), dtype=bool)
+    lead, slack = _english_lead(encoded)
+    return lead > 2 * slack + 1e-6
 
 
 class LanguageDetector:
@@ -486,5 +606,24 @@ class LanguageDetector:
         return out
 
     def non_english_many(self, texts: Sequence[str]) -> list[tuple[bool, str]]:
-        """:meth:`is_non_english` of every text (:meth:`classify_many`)."""
-        return [self._verdict(lang, prob) for lang, prob in self.classify_many(texts)]
+        """:meth:`is_non_english` of every text: the texts py3langid surely calls English
+        (:func:`_surely_english`, most of them) are decided without its per-text call, the rest
+        go through :meth:`classify_many`."""
+        out: list[tuple[bool, str]] = [(False, "und")] * len(texts)
+        todo, proses, encoded = [], [], []
+        for i, prose in enumerate(prose_many(texts)):
+            if letter_count(prose) >= self.min_letters:
+                enc = self._id._encode(prose)
+                todo.append(i)
+                proses.append(prose)
+                encoded.append(enc if len(enc) <= BATCH_WALK_MAX_BYTES else b"")
+        sure = _surely_english(encoded).tolist()
+        rest = []
+        for i, prose, english in zip(todo, proses, sure):
+            if english:  # classify's answer: ("en", p), or ("und", 1.0) for mostly non-Latin prose
+                out[i] = (False, "und" if non_latin_share(prose) > self.max_non_latin else "en")
+            else:
+                rest.append(i)
+        for i, (lang, prob) in zip(rest, self.classify_many([texts[i] for i in rest])):
+            out[i] = self._verdict(lang, prob)
+        return out
