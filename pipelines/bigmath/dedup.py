@@ -12,6 +12,7 @@ import hashlib
 import re
 from itertools import chain
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -49,25 +50,19 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
 _SPACES = re.compile(r"\s+")
 
 
-# Python's \w and \s restricted to ASCII, spelled out for Polars' (Rust) regex: on ASCII text they
-# are exactly re's classes (str patterns), so the vectorized form below gives the same strings
-_ASCII_PUNCT = r"[^A-Za-z0-9_\t\n\x0B\x0C\r\x1C-\x1F ]+"
-_ASCII_SPACES = r"[\t\n\x0B\x0C\r\x1C-\x1F ]+"
+# on ASCII, _PUNCT's class [^\w\s] is exactly these bytes (re's str classes restricted to ASCII)
+_ASCII_PUNCT_TO_SPACE = bytes(32 if re.match(r"[^\w\s]", chr(i)) else i for i in range(128)) + bytes(range(128, 256))
 
 
 def normalized_many(texts: Sequence[str]) -> list[str]:
     r"""``normalize_text(_PUNCT.sub(" ", t))`` for every text (what shingles and n-grams are cut
-    from). ASCII texts (most) go through Polars at once: on ASCII, NFKC changes nothing and
-    ``\w``/``\s``/``strip``/``lower`` are the ASCII classes above; other texts go through Python."""
-    ascii_rows = [i for i, t in enumerate(texts) if t.isascii()]
-    out = [t if t.isascii() else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
-    if ascii_rows:
-        fast = (pl.Series([texts[i] for i in ascii_rows], dtype=pl.Utf8)
-                .str.replace_all(_ASCII_PUNCT, " ").str.replace_all(_ASCII_SPACES, " ")
-                .str.strip_chars(" ").str.to_lowercase().to_list())
-        for i, t in zip(ascii_rows, fast):
-            out[i] = t
-    return out
+    from). ASCII texts (most) take a shortcut that gives the same string: on ASCII, NFKC changes
+    nothing, ``_PUNCT`` is a byte translation to spaces, and ``\s+`` collapsed + ``strip`` is
+    ``" ".join(str.split())`` (the same ASCII whitespace, \x1c-\x1f included); other texts go
+    through Python's ``re`` and ``unicodedata`` as before."""
+    table = _ASCII_PUNCT_TO_SPACE
+    return [" ".join(t.encode("ascii").translate(table).decode("ascii").lower().split()) if t.isascii()
+            else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
 
 
 def _shingle_text(text: str) -> str:
@@ -105,12 +100,23 @@ def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     return near_duplicates_of_signatures(text_signatures(texts, config), config)
 
 
+@lru_cache(maxsize=16)
+def _lsh_ranges(threshold: float, num_perm: int) -> tuple[tuple[int, int], ...]:
+    from datasketch import MinHashLSH
+
+    return tuple((int(a), int(b)) for a, b in MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
+
+
+def lsh_ranges(config: NearDedupConfig = NearDedupConfig()) -> tuple[tuple[int, int], ...]:
+    """datasketch's ``MinHashLSH(threshold, num_perm).hashranges`` (the bands), computed once per
+    process: datasketch derives them by numerical integration (tens of milliseconds)."""
+    return _lsh_ranges(config.threshold, config.num_perm)
+
+
 def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
     """For each row and LSH band (datasketch's ``MinHashLSH.hashranges``), a small integer that is
     equal for two rows exactly when their band values are equal (one ``np.unique`` per band)."""
-    from datasketch import MinHashLSH
-
-    ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
+    ranges = lsh_ranges(config)
     sigs = np.ascontiguousarray(sigs)
     ids = np.empty((len(sigs), len(ranges)), dtype=np.int64)
     for j, (a, b) in enumerate(ranges):
@@ -179,6 +185,93 @@ def _sha1_32(shingles: Sequence[str | bytes]) -> np.ndarray:
     return np.frombuffer(b"".join([hashlib.sha1(_utf8(sh)).digest()[:4] for sh in shingles]), dtype="<u4")
 
 
+_SHA1_H0 = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
+_SHA1_K = tuple(np.uint32(k) for k in (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6))
+
+
+def _sha1_32_blocks(block: np.ndarray) -> np.ndarray:
+    """:func:`_sha1_32` of messages given as their one padded 64-byte SHA-1 block each (an
+    ``(n, 64)`` uint8 array; messages of at most 55 bytes fit in one block): FIPS 180-4's 80
+    rounds run once over all n messages as numpy uint32 columns (wrap-around is the modulo 2**32)."""
+    n = len(block)
+    w = list(np.ascontiguousarray(block.view(">u4").astype(np.uint32).T))  # the 16 message words, each a column
+    a, b, c, d, e = (np.full(n, h, dtype=np.uint32) for h in _SHA1_H0)
+    f, tmp = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.uint32)
+    for t in range(80):
+        x = w[t % 16]
+        if t >= 16:  # the message schedule, in place over a ring of 16 words: rotl1(w[t-3]^w[t-8]^w[t-14]^w[t-16])
+            x ^= w[(t - 3) % 16]
+            x ^= w[(t - 8) % 16]
+            x ^= w[(t - 14) % 16]
+            np.right_shift(x, 31, out=tmp)
+            x <<= 1
+            x |= tmp
+        if t < 20:  # Ch(b, c, d)
+            np.bitwise_xor(c, d, out=f)
+            f &= b
+            f ^= d
+        elif 40 <= t < 60:  # Maj(b, c, d)
+            np.bitwise_or(b, c, out=f)
+            f &= d
+            np.bitwise_and(b, c, out=tmp)
+            f |= tmp
+        else:  # Parity
+            np.bitwise_xor(b, c, out=f)
+            f ^= d
+        # the new a = rotl5(a) + f + e + K + w[t], built in e's array (e is not needed after this round)
+        e += f
+        e += x
+        e += _SHA1_K[t // 20]
+        np.left_shift(a, 5, out=tmp)
+        e += tmp
+        np.right_shift(a, 27, out=tmp)
+        e += tmp
+        np.right_shift(b, 2, out=tmp)  # b becomes rotl30(b)
+        b <<= 30
+        b |= tmp
+        a, b, c, d, e = e, a, b, c, d
+    a += np.uint32(_SHA1_H0[0])
+    return a.byteswap()  # digest bytes 0-3 are H0 big-endian; sha1_hash32 reads them little-endian
+
+
+def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str) -> np.ndarray:
+    """:func:`_sha1_32` of the k-grams ``joined[p : p + k]`` for p in ``starts`` (``chars``: the code
+    points of ``joined``). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
+    like any other BMP code point) are laid out in one padded block and hashed by
+    :func:`_sha1_32_blocks`; a k-gram longer than 55 bytes (k > 13 only) goes through hashlib."""
+    n = len(starts)
+    if not n:
+        return np.empty(0, dtype=np.uint32)
+    cps = chars[starts[:, None] + np.arange(k)]  # (n, k) code points
+    block = np.zeros((n, 64), dtype=np.uint8)
+    if k <= 55 and int(cps.max()) < 0x80:  # ASCII: one byte per character
+        size = np.full(n, k, dtype=np.int64)
+        block[:, :k] = cps
+    else:
+        nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+        lead = np.select([nbytes == 1, nbytes == 2, nbytes == 3], [cps, 0xC0 | (cps >> 6), 0xE0 | (cps >> 12)],
+                         0xF0 | (cps >> 18))
+        # byte j of a character: the lead byte, then continuation bytes of 6 bits each (high to low)
+        parts = [lead] + [0x80 | ((cps >> (6 * np.maximum(nbytes - 1 - j, 0))) & 0x3F) for j in range(1, 4)]
+        size = nbytes.sum(axis=1)
+        offset = np.cumsum(nbytes, axis=1) - nbytes
+        fits = size <= 55  # (a longer k-gram's bytes are not laid out: hashlib hashes it below)
+        rows = np.broadcast_to(np.arange(n)[:, None], cps.shape)
+        for j, part in enumerate(parts):
+            sel = (j < nbytes) & fits[:, None]
+            block[rows[sel], offset[sel] + j] = part[sel]
+    fits = size <= 55
+    block[np.arange(n), np.where(fits, size, 0)] = 0x80
+    bits = size * 8
+    block[:, 62] = bits >> 8
+    block[:, 63] = bits & 0xFF
+    out = _sha1_32_blocks(block)
+    long = np.flatnonzero(~fits)
+    if len(long):  # (their blocks above were placeholders)
+        out[long] = _sha1_32([joined[p : p + k] for p in starts[long].tolist()])
+    return out
+
+
 def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str, config: NearDedupConfig) -> np.ndarray:
     """Row i of the result: datasketch's hash values after ``update`` with the ``lengths[i]`` shingle
     hashes that follow row i-1's in ``hashes`` (every length >= 1)."""
@@ -193,24 +286,32 @@ def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str
         hv = _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
     a, b = a[:, None], b[:, None]
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    ends = starts + lengths
     out = np.empty((len(lengths), config.num_perm), dtype=template.hashvalues.dtype)
-    # documents in blocks of about 16k shingles: the (permutations x shingles) matrix stays small; the
-    # shingles run along the contiguous axis, so the per-document minimum is a contiguous reduceat
+    # documents in blocks of about 16k shingles: the (permutations x shingles) matrix stays small and
+    # is one buffer reused block after block; the shingles run along the contiguous axis, so the
+    # per-document minimum is a contiguous reduceat
+    buf = np.empty((config.num_perm, _BLOCK), dtype=out.dtype)
     doc, n = 0, len(lengths)
     while doc < n:
-        end = doc + 1
-        while end < n and starts[end] - starts[doc] + lengths[end] <= 16384:
-            end += 1
-        lo, hi = starts[doc], starts[end - 1] + lengths[end - 1]
+        end = max(int(np.searchsorted(ends, starts[doc] + _BLOCK, side="right")), doc + 1)
+        lo, hi = int(starts[doc]), int(ends[end - 1])
+        if hi - lo > buf.shape[1]:  # one document longer than a block
+            buf = np.empty((config.num_perm, hi - lo), dtype=out.dtype)
+        phv = buf[:, : hi - lo]
         with np.errstate(over="ignore"):  # wrap-around is the modulo, as in datasketch
-            phv = a * hv[lo:hi][None, :]
+            np.multiply(a, hv[None, lo:hi], out=phv)
             phv += b
             if scheme == "legacy":
-                phv = np.bitwise_and(phv % _mersenne_prime, _max_hash)
+                np.remainder(phv, _mersenne_prime, out=phv)
+                np.bitwise_and(phv, _max_hash, out=phv)
         mins = np.minimum.reduceat(phv, starts[doc:end] - lo, axis=1).T
-        out[doc:end] = np.minimum(template.hashvalues, mins)
+        np.minimum(template.hashvalues, mins, out=out[doc:end])
         doc = end
     return out
+
+
+_BLOCK = 16384
 
 
 def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
@@ -254,8 +355,7 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
     window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
-    starts = pos[first].tolist()
-    distinct_hash = pl.Series(_sha1_32([joined[p : p + k] for p in starts]), dtype=pl.UInt32)
+    distinct_hash = pl.Series(_sha1_32_windows(chars, pos[first], k, joined), dtype=pl.UInt32)
     win_hash = window_keys.replace_strict(window_keys.gather(first), distinct_hash, return_dtype=pl.UInt32).to_numpy()
     per_doc = np.where(short, 1, windows)
     hashes = np.empty(int(per_doc.sum()), dtype=np.uint32)
