@@ -399,6 +399,15 @@ def gram_hashes(word_hashes: np.ndarray, length: int) -> np.ndarray:
         return _fmix64(h)
 
 
+def _gram_hash_rows(words: np.ndarray, length: int) -> np.ndarray:
+    """:func:`gram_hashes` of each row of an ``(m, length)`` array of word hashes (one gram per row)."""
+    with np.errstate(over="ignore"):
+        h = np.full(len(words), np.uint64(length) * _GOLDEN, dtype=np.uint64)
+        for j in range(length):
+            h = _fmix64(h ^ words[:, j]) * _GOLDEN
+        return _fmix64(h)
+
+
 class _WordHashes:
     """hash64 of each distinct word, computed once (the cache is emptied past ``max_words``, so a
     large corpus's vocabulary does not pile up in memory)."""
@@ -465,7 +474,7 @@ class ContaminationIndex:
         self._item_size: list[int] = []
         self.sizes: dict[str, int] = {}
         self._word_hashes = _WordHashes()
-        self._keys: dict[int, np.ndarray] | None = None  # per window length, the sorted hashes a row can hit
+        self._keys: dict[int, pl.Series] | None = None  # per window length, the hashes a row can hit
 
     def add(self, name: str, texts: Iterable[str]) -> None:
         n = self.config.ngram
@@ -507,6 +516,10 @@ class ContaminationIndex:
                 if h in hashes:
                     return 1.0, self._item_set[self._short_item[h]]
         grams = set(gram_hashes(wh, min(self.config.ngram, len(words))).tolist()) if words else set()
+        return self._score(grams)
+
+    def _score(self, grams: set[int]) -> tuple[float, str | None]:
+        """:meth:`match`'s n-gram part: the row's distinct gram hashes against the items'."""
         if not grams or not self._items:
             return 0.0, None
         hits = 0
@@ -524,38 +537,67 @@ class ContaminationIndex:
         return score, self._item_set[best]
 
     def flags(self, texts: Sequence[str]) -> tuple[list[bool], list[str | None]]:
-        """:meth:`match` for every text; the n-gram lookups are done for all texts at once and only
-        the rows with at least one hit (few) are scored one by one, which gives the same answer:
-        a row with no hit scores 0 without an evaluation set."""
+        """:meth:`match` for every text (the same score and item), computed for all texts at once:
+        the rows' words are hashed in one batch, the gram hashes of every window are one numpy
+        pass per length and their lookups one hash-set membership test (Polars) per length; only
+        rows with an n-gram hit are then scored one by one, from the gram hashes already computed
+        (a row without a hit scores 0)."""
         flags: list[bool] = [False] * len(texts)
         details: list[str | None] = [None] * len(texts)
-        for i in self._candidates(texts):
-            score, name = self.match(texts[i])
+        for i, (score, name) in self._matches(texts).items():
             hit = name is not None and score >= self.config.min_overlap
             flags[i] = hit
             details[i] = f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None
         return flags, details
 
-    def _candidates(self, texts: Sequence[str]) -> list[int]:
-        """Rows with a short evaluation item or an indexed n-gram among their windows, plus rows
-        shorter than ``ngram`` words (scored one by one: their one "gram" is the whole text)."""
-        n = self.config.ngram
+    def _lookup_keys(self) -> dict[int, pl.Series]:
+        """Per window length, the hashes a row's window can hit, as Polars lists for ``is_in``:
+        the short items' of that length, and (under ``ngram``) the indexed n-grams."""
         if self._keys is None:
-            keys = {length: np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes)))
-                    for length, hashes in self._short.items()}
-            grams = np.fromiter(self._items.keys(), dtype=np.uint64, count=len(self._items))
-            keys[n] = np.sort(np.concatenate([keys.get(n, np.empty(0, np.uint64)), grams]))
-            self._keys = keys
+            keys = {length: pl.Series(sorted(hashes), dtype=pl.UInt64) for length, hashes in self._short.items()}
+            keys[self.config.ngram] = pl.Series(list(self._items), dtype=pl.UInt64)
+            self._keys = {length: k.implode() for length, k in keys.items()}  # (is_in's one-list form)
+        return self._keys
+
+    def _matches(self, texts: Sequence[str]) -> dict[int, tuple[float, str | None]]:
+        """:meth:`match` of each row that can score above 0 (row number -> (score, set name)), in
+        the order :meth:`match` decides: a short evaluation item inside the row first (lengths in
+        ``_short``'s order, the row's first such window), then the row's distinct n-grams."""
+        n = self.config.ngram
+        out: dict[int, tuple[float, str | None]] = {}
+        if not len(texts):
+            return out
+        keys = self._lookup_keys()
         counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
+        starts = ends - counts
         row_of = np.repeat(np.arange(len(texts)), counts)
-        candidate = (counts > 0) & (counts < n)
-        for length, keys in self._keys.items():
-            if not len(keys) or len(flat) < length:
-                continue
+
+        def windows(length: int) -> tuple[np.ndarray, np.ndarray]:
+            """The gram hash of every window of ``length`` words, and the windows that hit ``keys``."""
             h = gram_hashes(flat, length)
-            starts = np.arange(len(h))
-            inside = starts + length <= ends[row_of[: len(h)]]  # windows that do not cross into the next row
-            hit = inside & np.isin(h, keys, assume_unique=False)
-            candidate[row_of[: len(h)][hit]] = True
-        return np.flatnonzero(candidate).tolist()
+            inside = np.arange(len(h)) + length <= ends[row_of[: len(h)]]  # not crossing into the next row
+            hit = pl.Series(h, dtype=pl.UInt64).is_in(keys[length]).to_numpy() if len(h) else inside
+            return h, np.flatnonzero(inside & hit)
+
+        for length in self._short:
+            h, hit = windows(length)
+            rows, first = np.unique(row_of[hit], return_index=True)  # (hit positions ascend: a row's first window)
+            for r, g in zip(rows.tolist(), h[hit[first]].tolist()):
+                if r not in out:
+                    out[r] = (1.0, self._item_set[self._short_item[g]])
+        if not self._items:
+            return out
+        h, hit = windows(n)
+        for r in np.unique(row_of[hit]).tolist():
+            if r not in out:
+                out[r] = self._score(set(h[starts[r] : ends[r] - n + 1].tolist()))
+        # a row shorter than n words has one "gram", its whole text (which only an n-gram's hash could equal)
+        for length in np.unique(counts[(counts > 0) & (counts < n)]).tolist():
+            rows = np.flatnonzero(counts == length)
+            whole = _gram_hash_rows(flat[starts[rows][:, None] + np.arange(length)], length)
+            found = pl.Series(whole, dtype=pl.UInt64).is_in(keys[n]).to_numpy()
+            for r, g in zip(rows[found].tolist(), whole[found].tolist()):
+                if r not in out:
+                    out[r] = self._score({g})
+        return out
