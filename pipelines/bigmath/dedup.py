@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import polars as pl
+import xxhash
 
 from pipelines.core.hashing import hash64, normalize_text
 
@@ -30,13 +31,21 @@ def dedup_key(text: str) -> int:
         return hash64(normalize_text(text.encode("utf-8", "backslashreplace").decode("utf-8")))
 
 
+def dedup_keys(texts: Iterable[str]) -> list[int]:
+    r""":func:`dedup_key` of every text. ASCII texts (most) skip the regular expression: on ASCII,
+    NFKC changes nothing and ``\s+`` collapsed + ``strip`` is ``" ".join(str.split())`` (the
+    same whitespace characters, \x1c-\x1f included), so the hashed string is the same (and
+    ``xxh3_64_intdigest`` of its bytes is :func:`hash64`)."""
+    h = xxhash.xxh3_64_intdigest
+    return [h(" ".join(t.split()).lower().encode("ascii")) if t.isascii() else dedup_key(t) for t in texts]
+
+
 def exact_duplicates(texts: Iterable[str], seen: set[int] | None = None) -> tuple[list[bool], list[int]]:
     """Flags (True = duplicate of an earlier text) and each text's key."""
     seen = set() if seen is None else seen
-    flags, keys = [], []
-    for t in texts:
-        k = dedup_key(t)
-        keys.append(k)
+    keys = dedup_keys(texts)
+    flags = []
+    for k in keys:
         flags.append(k in seen)
         seen.add(k)
     return flags, keys
