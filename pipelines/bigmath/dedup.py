@@ -124,14 +124,36 @@ def lsh_ranges(config: NearDedupConfig = NearDedupConfig()) -> tuple[tuple[int, 
 
 def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
     """For each row and LSH band (datasketch's ``MinHashLSH.hashranges``), a small integer that is
-    equal for two rows exactly when their band values are equal (one ``np.unique`` per band)."""
+    equal for two rows exactly when they are in the same band with equal band values; the
+    integers of all bands together are 0..(number of distinct keys - 1)."""
     ranges = lsh_ranges(config)
     sigs = np.ascontiguousarray(sigs)
     ids = np.empty((len(sigs), len(ranges)), dtype=np.int64)
+    offset = 0
     for j, (a, b) in enumerate(ranges):
-        band = np.ascontiguousarray(sigs[:, a:b]).view(np.dtype((np.void, (b - a) * sigs.dtype.itemsize))).ravel()
-        ids[:, j] = np.unique(band, return_inverse=True)[1].ravel() * len(ranges) + j  # one key space for all bands
+        inverse, count = _row_ids(np.ascontiguousarray(sigs[:, a:b]))
+        ids[:, j] = inverse + offset  # one key space for all bands
+        offset += count
     return ids
+
+
+def _row_ids(band: np.ndarray) -> tuple[np.ndarray, int]:
+    """(id of each row, number of ids): equal ids exactly for equal rows. The rows are folded to
+    one 64-bit value each and those are made unique; every row is then compared with its group's
+    first row, and only if some fold collided (two different rows, one value) are the rows
+    themselves sorted (``np.unique`` over whole rows): exact either way."""
+    with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
+        h = np.zeros(len(band), dtype=np.uint64)
+        for col in band.T:
+            h = _fmix64((h ^ col.astype(np.uint64)) * _GOLDEN)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if (band == band[first[inverse]]).all():
+        return inverse, len(first)
+    rows = band.view(np.dtype((np.void, band.shape[1] * band.dtype.itemsize))).ravel()
+    _, inverse = np.unique(rows, return_inverse=True)
+    inverse = inverse.ravel()
+    return inverse, int(inverse.max(initial=-1)) + 1
 
 
 def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
@@ -141,28 +163,30 @@ def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = Ne
         return []
     keys = band_ids(sigs, config)
     # a band key no other row has can never bring a candidate: rows with only such keys skip the lookups
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    shared = (counts[inverse.reshape(keys.shape)] > 1).any(axis=1).tolist()
+    shared = np.flatnonzero((np.bincount(keys.ravel())[keys] > 1).any(axis=1))
+    # datasketch's MinHash.jaccard is (equal hash values) / num_perm >= threshold: the same test as a
+    # count of at least ``need`` (the smallest count that passes, found with that very float test)
+    need = next((c for c in range(config.num_perm + 1) if float(c) / float(config.num_perm) >= config.threshold),
+                config.num_perm + 1)
     table: dict[int, list[int]] = {}
-    out: list[str | None] = []
-    for i, row_keys in enumerate(keys.tolist()):
-        if not shared[i]:
-            out.append(None)
-            continue
+    out: list[str | None] = [None] * len(sigs)
+    for i, row_keys in zip(shared.tolist(), keys[shared].tolist()):
         cands: set[int] = set()
         for key in row_keys:
-            cands.update(table.get(key, ()))
+            found = table.get(key)
+            if found:
+                cands.update(found)
         match = None
         sig = sigs[i]
         for c in sorted(cands):  # sorted: the same match on every run
-            # datasketch's MinHash.jaccard: share of equal hash values
-            if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
-                match = str(c)
+            if np.count_nonzero(sig == sigs[c]) >= need:
+                match = c
                 break
-        out.append(match)
         if match is None:
             for key in row_keys:
                 table.setdefault(key, []).append(i)
+        else:
+            out[i] = str(match)
     return out
 
 
@@ -253,22 +277,26 @@ def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str)
         return np.empty(0, dtype=np.uint32)
     cps = chars[starts[:, None] + np.arange(k)]  # (n, k) code points
     block = np.zeros((n, 64), dtype=np.uint8)
-    if k <= 55 and int(cps.max()) < 0x80:  # ASCII: one byte per character
-        size = np.full(n, k, dtype=np.int64)
+    size = np.full(n, k, dtype=np.int64)
+    wide = np.flatnonzero(cps.max(axis=1) >= 0x80) if k <= 55 else np.arange(n)
+    if k <= 55:  # ASCII k-grams (most): one byte per character
         block[:, :k] = cps
-    else:
+    if len(wide):
+        cps = cps[wide]
         nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
         lead = np.select([nbytes == 1, nbytes == 2, nbytes == 3], [cps, 0xC0 | (cps >> 6), 0xE0 | (cps >> 12)],
                          0xF0 | (cps >> 18))
         # byte j of a character: the lead byte, then continuation bytes of 6 bits each (high to low)
         parts = [lead] + [0x80 | ((cps >> (6 * np.maximum(nbytes - 1 - j, 0))) & 0x3F) for j in range(1, 4)]
-        size = nbytes.sum(axis=1)
+        size[wide] = nbytes.sum(axis=1)
         offset = np.cumsum(nbytes, axis=1) - nbytes
-        fits = size <= 55  # (a longer k-gram's bytes are not laid out: hashlib hashes it below)
-        rows = np.broadcast_to(np.arange(n)[:, None], cps.shape)
+        fits = size[wide] <= 55  # (a longer k-gram's bytes are not laid out: hashlib hashes it below)
+        sub = np.zeros((len(wide), 64), dtype=np.uint8)
+        rows = np.broadcast_to(np.arange(len(wide))[:, None], cps.shape)
         for j, part in enumerate(parts):
             sel = (j < nbytes) & fits[:, None]
-            block[rows[sel], offset[sel] + j] = part[sel]
+            sub[rows[sel], offset[sel] + j] = part[sel]
+        block[wide] = sub
     fits = size <= 55
     block[np.arange(n), np.where(fits, size, 0)] = 0x80
     bits = size * 8
@@ -342,7 +370,7 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
     # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
     chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    present = np.zeros(0x110000, dtype=bool)  # the batch's alphabet, numbered in code point order
+    present = np.zeros(int(chars.max(initial=0)) + 1, dtype=bool)  # the batch's alphabet, numbered in code point order
     present[chars] = True
     size = int(np.count_nonzero(present))
     if scheme not in ("legacy", "affine32", "affine64") or size ** k > 2**64 or not len(texts):
