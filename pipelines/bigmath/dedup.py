@@ -429,11 +429,35 @@ def gram_hashes(word_hashes: np.ndarray, length: int) -> np.ndarray:
     m = len(word_hashes) - length + 1
     if m <= 0:
         return np.empty(0, dtype=np.uint64)
+    out = np.empty(m, dtype=np.uint64)
+    tmp = np.empty(min(m, _GRAM_CHUNK), dtype=np.uint64)
+    # in place, a cache-sized chunk of windows at a time: every pass over a chunk stays in cache
     with np.errstate(over="ignore"):  # wrap-around is the intended modulo 2**64
-        h = np.full(m, np.uint64(length) * _GOLDEN, dtype=np.uint64)
-        for j in range(length):
-            h = _fmix64(h ^ word_hashes[j : j + m]) * _GOLDEN
-        return _fmix64(h)
+        for lo in range(0, m, _GRAM_CHUNK):
+            hi = min(lo + _GRAM_CHUNK, m)
+            h, t = out[lo:hi], tmp[: hi - lo]
+            h.fill(np.uint64(length) * _GOLDEN)
+            for j in range(length):
+                h ^= word_hashes[lo + j : hi + j]
+                _fmix64_into(h, t)
+                h *= _GOLDEN
+            _fmix64_into(h, t)
+    return out
+
+
+_GRAM_CHUNK = 16384
+
+
+def _fmix64_into(h: np.ndarray, tmp: np.ndarray) -> None:
+    """:func:`_fmix64` in place (``tmp``: scratch of the same length)."""
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+    h *= _FMIX1
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+    h *= _FMIX2
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
 
 
 def _gram_hash_rows(words: np.ndarray, length: int) -> np.ndarray:
@@ -507,11 +531,12 @@ class ContaminationIndex:
         self._items: dict[int, list[int]] = {}   # gram -> evaluation item numbers
         self._short: dict[int, set[int]] = {}    # word count -> hashes of whole short items
         self._short_item: dict[int, int] = {}    # short-item hash -> item number
+        self._short_first: dict[int, set[int]] = {}  # word count -> hash64 of short items' first words
         self._item_set: list[str] = []
         self._item_size: list[int] = []
         self.sizes: dict[str, int] = {}
         self._word_hashes = _WordHashes()
-        self._keys: dict[int, pl.Series] | None = None  # per window length, the hashes a row can hit
+        self._keys: tuple | None = None  # the hashes a row's windows can hit (_lookup_keys)
 
     def add(self, name: str, texts: Iterable[str]) -> None:
         n = self.config.ngram
@@ -528,8 +553,10 @@ class ContaminationIndex:
             count += 1
             if len(words) < n:
                 if len(words) >= self.config.min_short_words:
-                    h = int(gram_hashes(self._word_hashes(words), len(words))[0])
+                    wh = self._word_hashes(words)
+                    h = int(gram_hashes(wh, len(words))[0])
                     self._short.setdefault(len(words), set()).add(h)
+                    self._short_first.setdefault(len(words), set()).add(int(wh[0]))
                     self._short_item.setdefault(h, item)
                 self._item_size.append(1)
                 continue
@@ -587,13 +614,15 @@ class ContaminationIndex:
             details[i] = f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None
         return flags, details
 
-    def _lookup_keys(self) -> dict[int, pl.Series]:
-        """Per window length, the hashes a row's window can hit, as Polars lists for ``is_in``:
-        the short items' of that length, and (under ``ngram``) the indexed n-grams."""
+    def _lookup_keys(self) -> tuple[pl.Series, dict[int, tuple[pl.Series, pl.Series]]]:
+        """The hashes a row's window can hit, as Polars lists for ``is_in``: the indexed n-grams,
+        and per short length, (the first words of the short items of that length, their hashes)."""
         if self._keys is None:
-            keys = {length: pl.Series(sorted(hashes), dtype=pl.UInt64) for length, hashes in self._short.items()}
-            keys[self.config.ngram] = pl.Series(list(self._items), dtype=pl.UInt64)
-            self._keys = {length: k.implode() for length, k in keys.items()}  # (is_in's one-list form)
+            def listed(hashes) -> pl.Series:
+                return pl.Series(sorted(hashes), dtype=pl.UInt64).implode()  # (is_in's one-list form)
+
+            self._keys = (listed(self._items), {length: (listed(self._short_first[length]), listed(hashes))
+                                                for length, hashes in self._short.items()})
         return self._keys
 
     def _matches(self, texts: Sequence[str]) -> dict[int, tuple[float, str | None]]:
@@ -604,36 +633,39 @@ class ContaminationIndex:
         out: dict[int, tuple[float, str | None]] = {}
         if not len(texts):
             return out
-        keys = self._lookup_keys()
+        grams, short = self._lookup_keys()
         counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
         starts = ends - counts
         row_of = np.repeat(np.arange(len(texts)), counts)
+        flat_series = pl.Series(flat, dtype=pl.UInt64)
 
-        def windows(length: int) -> tuple[np.ndarray, np.ndarray]:
-            """The gram hash of every window of ``length`` words, and the windows that hit ``keys``."""
-            h = gram_hashes(flat, length)
-            inside = np.arange(len(h)) + length <= ends[row_of[: len(h)]]  # not crossing into the next row
-            hit = pl.Series(h, dtype=pl.UInt64).is_in(keys[length]).to_numpy() if len(h) else inside
-            return h, np.flatnonzero(inside & hit)
+        def is_in(h: np.ndarray, keys: pl.Series) -> np.ndarray:
+            return pl.Series(h, dtype=pl.UInt64).is_in(keys).to_numpy() if len(h) else np.zeros(0, dtype=bool)
 
-        for length in self._short:
-            h, hit = windows(length)
-            rows, first = np.unique(row_of[hit], return_index=True)  # (hit positions ascend: a row's first window)
-            for r, g in zip(rows.tolist(), h[hit[first]].tolist()):
+        for length, (first_words, hashes) in short.items():
+            # only a window that starts with a short item's first word can be that item: hash those only
+            at = np.flatnonzero(flat_series.is_in(first_words).to_numpy())
+            at = at[at + length <= ends[row_of[at]]]  # (not crossing into the next row)
+            h = _gram_hash_rows(flat[at[:, None] + np.arange(length)], length)
+            hit = is_in(h, hashes)
+            at, h = at[hit], h[hit]
+            rows, first = np.unique(row_of[at], return_index=True)  # (positions ascend: a row's first window)
+            for r, g in zip(rows.tolist(), h[first].tolist()):
                 if r not in out:
                     out[r] = (1.0, self._item_set[self._short_item[g]])
         if not self._items:
             return out
-        h, hit = windows(n)
-        for r in np.unique(row_of[hit]).tolist():
+        h = gram_hashes(flat, n)
+        inside = np.arange(len(h)) + n <= ends[row_of[: len(h)]]  # not crossing into the next row
+        for r in np.unique(row_of[: len(h)][inside & is_in(h, grams)]).tolist():
             if r not in out:
                 out[r] = self._score(set(h[starts[r] : ends[r] - n + 1].tolist()))
         # a row shorter than n words has one "gram", its whole text (which only an n-gram's hash could equal)
         for length in np.unique(counts[(counts > 0) & (counts < n)]).tolist():
             rows = np.flatnonzero(counts == length)
             whole = _gram_hash_rows(flat[starts[rows][:, None] + np.arange(length)], length)
-            found = pl.Series(whole, dtype=pl.UInt64).is_in(keys[n]).to_numpy()
+            found = is_in(whole, grams)
             for r, g in zip(rows[found].tolist(), whole[found].tolist()):
                 if r not in out:
                     out[r] = self._score({g})

@@ -176,3 +176,31 @@ def test_near_dedup_is_linear_on_large_hostile_rows():
     matches, seconds = timed(near_duplicates, rows)
     assert len(matches) == len(rows)
     assert seconds < LINEAR_LIMIT_S
+
+
+def test_chunked_gram_hashes_equal_the_plain_formula():
+    """The in-place, chunked n-gram hashing gives the hashes of the plain formula (across chunk edges)."""
+    from pipelines.bigmath.dedup import _FMIX1, _FMIX2, _GOLDEN, _GRAM_CHUNK, _gram_hash_rows, gram_hashes
+
+    def fmix(h):
+        h = h ^ (h >> np.uint64(33))
+        h = h * _FMIX1
+        h = h ^ (h >> np.uint64(33))
+        h = h * _FMIX2
+        return h ^ (h >> np.uint64(33))
+
+    def plain(words, length):
+        m = len(words) - length + 1
+        with np.errstate(over="ignore"):
+            h = np.full(max(m, 0), np.uint64(length) * _GOLDEN, dtype=np.uint64)
+            for j in range(length):
+                h = fmix(h ^ words[j : j + m]) * _GOLDEN
+            return fmix(h)
+
+    words = np.random.default_rng(5).integers(0, 2**64 - 1, 2 * _GRAM_CHUNK + 37, dtype=np.uint64)
+    for length in (1, 3, 8, 13):
+        want = plain(words, length)
+        assert (gram_hashes(words, length) == want).all(), length
+        rows = words[np.arange(len(want))[:, None] + np.arange(length)]
+        assert (_gram_hash_rows(rows, length) == want).all(), length
+    assert len(gram_hashes(words[:3], 8)) == 0
