@@ -169,22 +169,25 @@ def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = Ne
     need = next((c for c in range(config.num_perm + 1) if float(c) / float(config.num_perm) >= config.threshold),
                 config.num_perm + 1)
     table: dict[int, list[int]] = {}
+    get = table.get
     out: list[str | None] = [None] * len(sigs)
     for i, row_keys in zip(shared.tolist(), keys[shared].tolist()):
-        cands: set[int] = set()
-        for key in row_keys:
-            found = table.get(key)
-            if found:
-                cands.update(found)
+        found = [rows for rows in map(get, row_keys) if rows]
         match = None
-        sig = sigs[i]
-        for c in sorted(cands):  # sorted: the same match on every run
-            if np.count_nonzero(sig == sigs[c]) >= need:
-                match = c
-                break
+        if found:
+            sig = sigs[i]
+            # sorted: the same match on every run
+            for c in (found[0] if len(found) == 1 else sorted(set().union(*found))):
+                if np.count_nonzero(sig == sigs[c]) >= need:
+                    match = c
+                    break
         if match is None:
             for key in row_keys:
-                table.setdefault(key, []).append(i)
+                rows = get(key)
+                if rows is None:
+                    table[key] = [i]
+                else:
+                    rows.append(i)
         else:
             out[i] = str(match)
     return out
