@@ -378,20 +378,31 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     size = int(np.count_nonzero(present))
     if scheme not in ("legacy", "affine32", "affine64") or size ** k > 2**64 or not len(texts):
         return minhash_signatures([shingle_strs(t, k) for t in texts], config)
-    code = (np.cumsum(present, dtype=np.int64) - 1).astype(np.uint64)[chars]
-    base = np.uint64(size)
+    number = np.cumsum(present, dtype=np.int64) - 1  # code point -> its number in the alphabet
     m = max(len(chars) - k + 1, 0)
-    keys = code[:m].copy()
-    with np.errstate(over="ignore"):  # never reached: len(alphabet) ** k <= 2**64
-        for j in range(1, k):
-            keys *= base
-            keys += code[j : j + m]
-    doc_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    if size <= 256 and k <= 8:
+        # one byte per character: a k-gram's key is its k bytes read as one little-endian uint64
+        # (an unaligned 8-byte read at every position, the bytes past the k-th masked off)
+        padded = np.zeros(len(chars) + 8, dtype=np.uint8)
+        np.take(number.astype(np.uint8), chars, out=padded[: len(chars)])
+        keys = np.ndarray((m,), dtype="<u8", buffer=padded, strides=(1,)) & np.uint64((1 << (8 * k)) - 1)
+    else:
+        code = number.astype(np.uint64)[chars]
+        base = np.uint64(size)
+        keys = code[:m].copy()
+        with np.errstate(over="ignore"):  # never reached: len(alphabet) ** k <= 2**64
+            for j in range(1, k):
+                keys *= base
+                keys += code[j : j + m]
+    ends = np.cumsum(lengths)
     windows = np.maximum(lengths - k + 1, 0)  # k-grams inside each text (a text of length k has one)
     short = lengths < k  # shorter texts are one shingle: the whole text
-    # start positions of every window, text by text
-    owner = np.repeat(np.arange(len(norm)), windows)
-    pos = np.arange(int(windows.sum()), dtype=np.int64) - np.repeat(np.cumsum(windows) - windows, windows) + doc_start[owner]
+    # start positions of every window, text by text: all positions but the last k - 1 of each text
+    # (the windows that would run into the next text; all of a text shorter than k)
+    valid = np.ones(m, dtype=bool)
+    tail = (ends[:, None] - np.arange(1, k)).ravel()
+    valid[tail[(tail >= np.repeat(ends - lengths, k - 1)) & (tail < m)]] = False
+    pos = np.flatnonzero(valid)
     # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
     window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
