@@ -158,20 +158,42 @@ def _row_ids(band: np.ndarray) -> tuple[np.ndarray, int]:
 
 def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
     """:func:`near_duplicates` from the rows' MinHash signatures: datasketch's LSH query then insert,
-    row by row in input order, with the band keys as integers (:func:`band_ids`)."""
+    row by row in input order, with the band keys as integers (:func:`band_ids`).
+
+    A shortcut decides most rows without a lookup: the earliest row ``e`` sharing a band key with
+    row ``i`` is, when it was inserted (it matched nothing), the smallest of ``i``'s candidates,
+    so the query tries it first; if it passes the threshold it is the match. That test is one
+    vectorized comparison for all rows; the rows it does not decide take the lookups."""
     if not len(sigs):
         return []
+    n = len(sigs)
     keys = band_ids(sigs, config)
+    flat = keys.ravel()
     # a band key no other row has can never bring a candidate: rows with only such keys skip the lookups
-    shared = np.flatnonzero((np.bincount(keys.ravel())[keys] > 1).any(axis=1))
+    shared = np.flatnonzero((np.bincount(flat)[keys] > 1).any(axis=1))
     # datasketch's MinHash.jaccard is (equal hash values) / num_perm >= threshold: the same test as a
     # count of at least ``need`` (the smallest count that passes, found with that very float test)
     need = next((c for c in range(config.num_perm + 1) if float(c) / float(config.num_perm) >= config.threshold),
                 config.num_perm + 1)
+    first_row = np.full(int(flat.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first_row, flat, np.repeat(np.arange(n), keys.shape[1]))
+    earlier = first_row[keys[shared]]
+    earlier[earlier >= shared[:, None]] = n  # (the row itself, or none before it)
+    earliest = earlier.min(axis=1)  # per shared row: the earliest other row before it with one of its keys
+    has = earliest < n
+    passes = np.zeros(len(shared), dtype=bool)
+    pairs = np.flatnonzero(has)
+    for lo in range(0, len(pairs), 16384):  # (in chunks: two gathered signature blocks stay small)
+        part = pairs[lo : lo + 16384]
+        passes[part] = np.count_nonzero(sigs[shared[part]] == sigs[earliest[part]], axis=1) >= need
     table: dict[int, list[int]] = {}
     get = table.get
-    out: list[str | None] = [None] * len(sigs)
-    for i, row_keys in zip(shared.tolist(), keys[shared].tolist()):
+    inserted = [False] * n
+    out: list[str | None] = [None] * n
+    for i, e, ok, row_keys in zip(shared.tolist(), earliest.tolist(), passes.tolist(), keys[shared].tolist()):
+        if ok and inserted[e]:  # the shortcut: the first candidate the query would try, and it passes
+            out[i] = str(e)
+            continue
         found = [rows for rows in map(get, row_keys) if rows]
         match = None
         if found:
@@ -182,6 +204,7 @@ def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = Ne
                     match = c
                     break
         if match is None:
+            inserted[i] = True
             for key in row_keys:
                 rows = get(key)
                 if rows is None:

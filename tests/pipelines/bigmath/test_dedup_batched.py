@@ -150,6 +150,17 @@ def test_lsh_loop_equals_datasketch_on_generated_signatures(rows, threshold):
     assert near_duplicates_of_signatures(sigs, cfg) == _datasketch_lsh(sigs, cfg)
 
 
+def test_a_row_close_only_to_a_matched_row_is_not_its_near_copy():
+    """The LSH inserts only rows that matched nothing: C is close to B, but B matched A and C
+    shares no band with A, so C has no candidate (bands of 3 values at threshold 0.5, 16 values)."""
+    cfg = NearDedupConfig(threshold=0.5, num_perm=16)
+    a, b, c = [0] * 16, [0] * 9 + [1] * 7, [2, 0, 0, 2, 0, 0, 2, 0, 0] + [1] * 7
+    sigs = np.array([a, b, c], dtype=np.uint32)
+    assert near_duplicates_of_signatures(sigs, cfg) == _datasketch_lsh(sigs, cfg) == [None, "0", None]
+    sigs = np.array([a, b, c, c, b], dtype=np.uint32)  # later copies: of C (inserted) and of B (matches A first)
+    assert near_duplicates_of_signatures(sigs, cfg) == _datasketch_lsh(sigs, cfg) == [None, "0", None, "2", "0"]
+
+
 def test_band_ids_are_exact_even_when_every_fold_collides(monkeypatch):
     rng = np.random.default_rng(3)
     sigs = rng.integers(0, 3, (300, 128), dtype=np.uint32)
