@@ -244,6 +244,7 @@ def _sha1_32(shingles: Sequence[str | bytes]) -> np.ndarray:
     return np.frombuffer(b"".join([hashlib.sha1(_utf8(sh)).digest()[:4] for sh in shingles]), dtype="<u4")
 
 
+_SHA1_CHUNK = 65536
 _SHA1_H0 = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
 _SHA1_K = tuple(np.uint32(k) for k in (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6))
 
@@ -297,7 +298,11 @@ def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str)
     """:func:`_sha1_32` of the k-grams ``joined[p : p + k]`` for p in ``starts`` (``chars``: the code
     points of ``joined``). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
     like any other BMP code point) are laid out in one padded block and hashed by
-    :func:`_sha1_32_blocks`; a k-gram longer than 55 bytes (k > 13 only) goes through hashlib."""
+    :func:`_sha1_32_blocks`; a k-gram longer than 55 bytes (k > 13 only) goes through hashlib.
+    Chunks of 64k k-grams at a time: the blocks and round arrays stay a few MB on any input."""
+    if len(starts) > _SHA1_CHUNK:
+        return np.concatenate([_sha1_32_windows(chars, starts[lo : lo + _SHA1_CHUNK], k, joined)
+                               for lo in range(0, len(starts), _SHA1_CHUNK)])
     n = len(starts)
     if not n:
         return np.empty(0, dtype=np.uint32)
@@ -684,9 +689,14 @@ class ContaminationIndex:
             # only a window that starts with a short item's first word can be that item: hash those only
             at = np.flatnonzero(flat_series.is_in(first_words).to_numpy())
             at = at[at + length <= ends[row_of[at]]]  # (not crossing into the next row)
-            h = _gram_hash_rows(flat[at[:, None] + np.arange(length)], length)
-            hit = is_in(h, hashes)
-            at, h = at[hit], h[hit]
+            found = []
+            for lo in range(0, len(at), _GRAM_CHUNK):  # (in chunks: the gathered words stay small)
+                part = at[lo : lo + _GRAM_CHUNK]
+                h = _gram_hash_rows(flat[part[:, None] + np.arange(length)], length)
+                hit = is_in(h, hashes)
+                found.append((part[hit], h[hit]))
+            at = np.concatenate([f[0] for f in found]) if found else at
+            h = np.concatenate([f[1] for f in found]) if found else np.empty(0, dtype=np.uint64)
             rows, first = np.unique(row_of[at], return_index=True)  # (positions ascend: a row's first window)
             for r, g in zip(rows.tolist(), h[first].tolist()):
                 if r not in out:

@@ -215,3 +215,16 @@ def test_chunked_gram_hashes_equal_the_plain_formula():
         rows = words[np.arange(len(want))[:, None] + np.arange(length)]
         assert (_gram_hash_rows(rows, length) == want).all(), length
     assert len(gram_hashes(words[:3], 8)) == 0
+
+
+def test_chunked_paths_equal_the_references():
+    """More k-grams than one SHA-1 chunk, more short-item start positions than one gram chunk."""
+    text = "".join(chr(0x61 + (i * 7919) % 26) + chr(0x61 + (i * 104729) % 23) for i in range(50_000)) + "ß€😀"
+    chars = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    starts = np.arange(len(text) - 4)
+    assert len(starts) > dedup._SHA1_CHUNK
+    assert (dedup._sha1_32_windows(chars, starts, 5, text) == dedup._sha1_32([text[p : p + 5] for p in starts.tolist()])).all()
+    index = _index(DecontamConfig(ngram=8, min_short_words=2), short=["x y", "y x z"], long=[MATH500[0]])
+    rows = ["x " * 40_000 + "y x z", "x " * 30_000, MATH500[0], "y x"]
+    assert index.flags(rows) == _reference_flags(index, rows)
+    assert index.flags(rows)[0] == [True, False, True, False]
