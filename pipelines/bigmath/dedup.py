@@ -186,31 +186,39 @@ def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = Ne
     for lo in range(0, len(pairs), 16384):  # (in chunks: two gathered signature blocks stay small)
         part = pairs[lo : lo + 16384]
         passes[part] = np.count_nonzero(sigs[shared[part]] == sigs[earliest[part]], axis=1) >= need
-    table: dict[int, list[int]] = {}
-    get = table.get
+    # the LSH table as chains in flat int lists (no list per key: few objects for the garbage
+    # collector to walk on a large heap): head[key] is the last slot inserted under a key, slot
+    # j * bands + band belongs to the j-th shared row, and nxt[slot] is the slot inserted before it
+    bands = keys.shape[1]
+    head = [-1] * (int(flat.max()) + 1)
+    nxt = [-1] * (len(shared) * bands)
+    rows_of = shared.tolist()
     inserted = [False] * n
     out: list[str | None] = [None] * n
-    for i, e, ok, row_keys in zip(shared.tolist(), earliest.tolist(), passes.tolist(), keys[shared].tolist()):
+    shared_keys = keys[shared].ravel().tolist()
+    for j, (i, e, ok) in enumerate(zip(rows_of, earliest.tolist(), passes.tolist())):
         if ok and inserted[e]:  # the shortcut: the first candidate the query would try, and it passes
             out[i] = str(e)
             continue
-        found = [rows for rows in map(get, row_keys) if rows]
+        row_keys = shared_keys[j * bands : (j + 1) * bands]
+        cands: set[int] = set()
+        for key in row_keys:
+            slot = head[key]
+            while slot >= 0:
+                cands.add(rows_of[slot // bands])
+                slot = nxt[slot]
         match = None
-        if found:
-            sig = sigs[i]
-            # sorted: the same match on every run
-            for c in (found[0] if len(found) == 1 else sorted(set().union(*found))):
-                if np.count_nonzero(sig == sigs[c]) >= need:
-                    match = c
-                    break
+        sig = sigs[i]
+        for c in sorted(cands):  # sorted: the same match on every run
+            if np.count_nonzero(sig == sigs[c]) >= need:
+                match = c
+                break
         if match is None:
             inserted[i] = True
-            for key in row_keys:
-                rows = get(key)
-                if rows is None:
-                    table[key] = [i]
-                else:
-                    rows.append(i)
+            for b, key in enumerate(row_keys):
+                slot = j * bands + b
+                nxt[slot] = head[key]
+                head[key] = slot
         else:
             out[i] = str(match)
     return out
