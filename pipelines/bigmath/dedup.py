@@ -348,18 +348,26 @@ def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str)
     return out
 
 
-def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str, config: NearDedupConfig) -> np.ndarray:
+def _premixed(hashes: np.ndarray, scheme: str) -> np.ndarray:
+    """The shingle hashes as datasketch feeds them to the permutations: widened (legacy), or
+    through its MurmurHash3 pre-mix (affine schemes). Element-wise, so it can run on distinct
+    shingles before their hashes are spread to every window."""
+    if scheme == "legacy":
+        return hashes.astype(np.uint64)
+    from datasketch.minhash import _SCHEME_DTYPES, _SCHEME_WIDTHS, _fmix
+
+    return _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
+
+
+def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str, config: NearDedupConfig,
+                  premixed: bool = False) -> np.ndarray:
     """Row i of the result: datasketch's hash values after ``update`` with the ``lengths[i]`` shingle
-    hashes that follow row i-1's in ``hashes`` (every length >= 1)."""
+    hashes that follow row i-1's in ``hashes`` (every length >= 1; ``premixed``: already through
+    :func:`_premixed`)."""
     a, b = template.permutations
     if scheme == "legacy":
         from datasketch.minhash import _max_hash, _mersenne_prime
-
-        hv = hashes.astype(np.uint64)
-    else:
-        from datasketch.minhash import _SCHEME_DTYPES, _SCHEME_WIDTHS, _fmix
-
-        hv = _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
+    hv = hashes if premixed else _premixed(hashes, scheme)
     a, b = a[:, None], b[:, None]
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     ends = starts + lengths
@@ -442,16 +450,16 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
     window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
-    distinct_hash = pl.Series(_sha1_32_windows(chars, pos[first], k, joined), dtype=pl.UInt32)
-    win_hash = window_keys.replace_strict(window_keys.gather(first), distinct_hash, return_dtype=pl.UInt32).to_numpy()
+    distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined), scheme)  # (pre-mixed once per k-gram)
+    dtype = pl.UInt32 if distinct_hash.dtype == np.uint32 else pl.UInt64
+    hashes = window_keys.replace_strict(window_keys.gather(first), pl.Series(distinct_hash, dtype=dtype),
+                                        return_dtype=dtype).to_numpy()
     per_doc = np.where(short, 1, windows)
-    hashes = np.empty(int(per_doc.sum()), dtype=np.uint32)
-    slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
-    is_window = np.ones(len(hashes), dtype=bool)
-    is_window[slot] = False
-    hashes[is_window] = win_hash
-    hashes[slot] = _sha1_32([norm[i] for i in np.flatnonzero(short).tolist()])
-    return _min_permuted(hashes, per_doc, template, scheme, config)
+    if short.any():  # the whole text of each short one goes in at its place
+        slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
+        hashes = np.insert(hashes, slot - np.arange(len(slot)),
+                           _premixed(_sha1_32([norm[i] for i in np.flatnonzero(short).tolist()]), scheme))
+    return _min_permuted(hashes, per_doc, template, scheme, config, premixed=True)
 
 
 def _words(text: str) -> list[str]:
