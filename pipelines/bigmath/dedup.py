@@ -12,10 +12,12 @@ import hashlib
 import re
 from itertools import chain
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import polars as pl
+import xxhash
 
 from pipelines.core.hashing import hash64, normalize_text
 
@@ -29,13 +31,21 @@ def dedup_key(text: str) -> int:
         return hash64(normalize_text(text.encode("utf-8", "backslashreplace").decode("utf-8")))
 
 
+def dedup_keys(texts: Iterable[str]) -> list[int]:
+    r""":func:`dedup_key` of every text. ASCII texts (most) skip the regular expression: on ASCII,
+    NFKC changes nothing and ``\s+`` collapsed + ``strip`` is ``" ".join(str.split())`` (the
+    same whitespace characters, \x1c-\x1f included), so the hashed string is the same (and
+    ``xxh3_64_intdigest`` of its bytes is :func:`hash64`)."""
+    h = xxhash.xxh3_64_intdigest
+    return [h(" ".join(t.split()).lower().encode("ascii")) if t.isascii() else dedup_key(t) for t in texts]
+
+
 def exact_duplicates(texts: Iterable[str], seen: set[int] | None = None) -> tuple[list[bool], list[int]]:
     """Flags (True = duplicate of an earlier text) and each text's key."""
     seen = set() if seen is None else seen
-    flags, keys = [], []
-    for t in texts:
-        k = dedup_key(t)
-        keys.append(k)
+    keys = dedup_keys(texts)
+    flags = []
+    for k in keys:
         flags.append(k in seen)
         seen.add(k)
     return flags, keys
@@ -49,25 +59,19 @@ def shingles(text: str, k: int = 5) -> set[bytes]:
 _SPACES = re.compile(r"\s+")
 
 
-# Python's \w and \s restricted to ASCII, spelled out for Polars' (Rust) regex: on ASCII text they
-# are exactly re's classes (str patterns), so the vectorized form below gives the same strings
-_ASCII_PUNCT = r"[^A-Za-z0-9_\t\n\x0B\x0C\r\x1C-\x1F ]+"
-_ASCII_SPACES = r"[\t\n\x0B\x0C\r\x1C-\x1F ]+"
+# on ASCII, _PUNCT's class [^\w\s] is exactly these bytes (re's str classes restricted to ASCII)
+_ASCII_PUNCT_TO_SPACE = bytes(32 if re.match(r"[^\w\s]", chr(i)) else i for i in range(128)) + bytes(range(128, 256))
 
 
 def normalized_many(texts: Sequence[str]) -> list[str]:
     r"""``normalize_text(_PUNCT.sub(" ", t))`` for every text (what shingles and n-grams are cut
-    from). ASCII texts (most) go through Polars at once: on ASCII, NFKC changes nothing and
-    ``\w``/``\s``/``strip``/``lower`` are the ASCII classes above; other texts go through Python."""
-    ascii_rows = [i for i, t in enumerate(texts) if t.isascii()]
-    out = [t if t.isascii() else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
-    if ascii_rows:
-        fast = (pl.Series([texts[i] for i in ascii_rows], dtype=pl.Utf8)
-                .str.replace_all(_ASCII_PUNCT, " ").str.replace_all(_ASCII_SPACES, " ")
-                .str.strip_chars(" ").str.to_lowercase().to_list())
-        for i, t in zip(ascii_rows, fast):
-            out[i] = t
-    return out
+    from). ASCII texts (most) take a shortcut that gives the same string: on ASCII, NFKC changes
+    nothing, ``_PUNCT`` is a byte translation to spaces, and ``\s+`` collapsed + ``strip`` is
+    ``" ".join(str.split())`` (the same ASCII whitespace, \x1c-\x1f included); other texts go
+    through Python's ``re`` and ``unicodedata`` as before."""
+    table = _ASCII_PUNCT_TO_SPACE
+    return [" ".join(t.encode("ascii").translate(table).decode("ascii").lower().split()) if t.isascii()
+            else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
 
 
 def _shingle_text(text: str) -> str:
@@ -105,49 +109,118 @@ def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     return near_duplicates_of_signatures(text_signatures(texts, config), config)
 
 
-def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
-    """For each row and LSH band (datasketch's ``MinHashLSH.hashranges``), a small integer that is
-    equal for two rows exactly when their band values are equal (one ``np.unique`` per band)."""
+@lru_cache(maxsize=16)
+def _lsh_ranges(threshold: float, num_perm: int) -> tuple[tuple[int, int], ...]:
     from datasketch import MinHashLSH
 
-    ranges = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm).hashranges
+    return tuple((int(a), int(b)) for a, b in MinHashLSH(threshold=threshold, num_perm=num_perm).hashranges)
+
+
+def lsh_ranges(config: NearDedupConfig = NearDedupConfig()) -> tuple[tuple[int, int], ...]:
+    """datasketch's ``MinHashLSH(threshold, num_perm).hashranges`` (the bands), computed once per
+    process: datasketch derives them by numerical integration (tens of milliseconds)."""
+    return _lsh_ranges(config.threshold, config.num_perm)
+
+
+def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
+    """For each row and LSH band (datasketch's ``MinHashLSH.hashranges``), a small integer that is
+    equal for two rows exactly when they are in the same band with equal band values; the
+    integers of all bands together are 0..(number of distinct keys - 1)."""
+    ranges = lsh_ranges(config)
     sigs = np.ascontiguousarray(sigs)
     ids = np.empty((len(sigs), len(ranges)), dtype=np.int64)
+    offset = 0
     for j, (a, b) in enumerate(ranges):
-        band = np.ascontiguousarray(sigs[:, a:b]).view(np.dtype((np.void, (b - a) * sigs.dtype.itemsize))).ravel()
-        ids[:, j] = np.unique(band, return_inverse=True)[1].ravel() * len(ranges) + j  # one key space for all bands
+        inverse, count = _row_ids(np.ascontiguousarray(sigs[:, a:b]))
+        ids[:, j] = inverse + offset  # one key space for all bands
+        offset += count
     return ids
+
+
+def _row_ids(band: np.ndarray) -> tuple[np.ndarray, int]:
+    """(id of each row, number of ids): equal ids exactly for equal rows. The rows are folded to
+    one 64-bit value each and those are made unique; every row is then compared with its group's
+    first row, and only if some fold collided (two different rows, one value) are the rows
+    themselves sorted (``np.unique`` over whole rows): exact either way."""
+    with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
+        h = np.zeros(len(band), dtype=np.uint64)
+        for col in band.T:
+            h = _fmix64((h ^ col.astype(np.uint64)) * _GOLDEN)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if (band == band[first[inverse]]).all():
+        return inverse, len(first)
+    rows = band.view(np.dtype((np.void, band.shape[1] * band.dtype.itemsize))).ravel()
+    _, inverse = np.unique(rows, return_inverse=True)
+    inverse = inverse.ravel()
+    return inverse, int(inverse.max(initial=-1)) + 1
 
 
 def near_duplicates_of_signatures(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
     """:func:`near_duplicates` from the rows' MinHash signatures: datasketch's LSH query then insert,
-    row by row in input order, with the band keys as integers (:func:`band_ids`)."""
+    row by row in input order, with the band keys as integers (:func:`band_ids`).
+
+    A shortcut decides most rows without a lookup: the earliest row ``e`` sharing a band key with
+    row ``i`` is, when it was inserted (it matched nothing), the smallest of ``i``'s candidates,
+    so the query tries it first; if it passes the threshold it is the match. That test is one
+    vectorized comparison for all rows; the rows it does not decide take the lookups."""
     if not len(sigs):
         return []
+    n = len(sigs)
     keys = band_ids(sigs, config)
+    flat = keys.ravel()
     # a band key no other row has can never bring a candidate: rows with only such keys skip the lookups
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    shared = (counts[inverse.reshape(keys.shape)] > 1).any(axis=1).tolist()
-    table: dict[int, list[int]] = {}
-    out: list[str | None] = []
-    for i, row_keys in enumerate(keys.tolist()):
-        if not shared[i]:
-            out.append(None)
+    shared = np.flatnonzero((np.bincount(flat)[keys] > 1).any(axis=1))
+    # datasketch's MinHash.jaccard is (equal hash values) / num_perm >= threshold: the same test as a
+    # count of at least ``need`` (the smallest count that passes, found with that very float test)
+    need = next((c for c in range(config.num_perm + 1) if float(c) / float(config.num_perm) >= config.threshold),
+                config.num_perm + 1)
+    first_row = np.full(int(flat.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first_row, flat, np.repeat(np.arange(n), keys.shape[1]))
+    earlier = first_row[keys[shared]]
+    earlier[earlier >= shared[:, None]] = n  # (the row itself, or none before it)
+    earliest = earlier.min(axis=1)  # per shared row: the earliest other row before it with one of its keys
+    has = earliest < n
+    passes = np.zeros(len(shared), dtype=bool)
+    pairs = np.flatnonzero(has)
+    for lo in range(0, len(pairs), 16384):  # (in chunks: two gathered signature blocks stay small)
+        part = pairs[lo : lo + 16384]
+        passes[part] = np.count_nonzero(sigs[shared[part]] == sigs[earliest[part]], axis=1) >= need
+    # the LSH table as chains in flat int lists (no list per key: few objects for the garbage
+    # collector to walk on a large heap): head[key] is the last slot inserted under a key, slot
+    # j * bands + band belongs to the j-th shared row, and nxt[slot] is the slot inserted before it
+    bands = keys.shape[1]
+    head = [-1] * (int(flat.max()) + 1)
+    nxt = [-1] * (len(shared) * bands)
+    rows_of = shared.tolist()
+    inserted = [False] * n
+    out: list[str | None] = [None] * n
+    shared_keys = keys[shared].ravel().tolist()
+    for j, (i, e, ok) in enumerate(zip(rows_of, earliest.tolist(), passes.tolist())):
+        if ok and inserted[e]:  # the shortcut: the first candidate the query would try, and it passes
+            out[i] = str(e)
             continue
+        row_keys = shared_keys[j * bands : (j + 1) * bands]
         cands: set[int] = set()
         for key in row_keys:
-            cands.update(table.get(key, ()))
+            slot = head[key]
+            while slot >= 0:
+                cands.add(rows_of[slot // bands])
+                slot = nxt[slot]
         match = None
         sig = sigs[i]
         for c in sorted(cands):  # sorted: the same match on every run
-            # datasketch's MinHash.jaccard: share of equal hash values
-            if float(np.count_nonzero(sig == sigs[c])) / float(config.num_perm) >= config.threshold:
-                match = str(c)
+            if np.count_nonzero(sig == sigs[c]) >= need:
+                match = c
                 break
-        out.append(match)
         if match is None:
-            for key in row_keys:
-                table.setdefault(key, []).append(i)
+            inserted[i] = True
+            for b, key in enumerate(row_keys):
+                slot = j * bands + b
+                nxt[slot] = head[key]
+                head[key] = slot
+        else:
+            out[i] = str(match)
     return out
 
 
@@ -179,38 +252,150 @@ def _sha1_32(shingles: Sequence[str | bytes]) -> np.ndarray:
     return np.frombuffer(b"".join([hashlib.sha1(_utf8(sh)).digest()[:4] for sh in shingles]), dtype="<u4")
 
 
-def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str, config: NearDedupConfig) -> np.ndarray:
+_SHA1_CHUNK = 65536
+_SHA1_H0 = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
+_SHA1_K = tuple(np.uint32(k) for k in (0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6))
+
+
+def _sha1_32_blocks(block: np.ndarray) -> np.ndarray:
+    """:func:`_sha1_32` of messages given as their one padded 64-byte SHA-1 block each (an
+    ``(n, 64)`` uint8 array; messages of at most 55 bytes fit in one block): FIPS 180-4's 80
+    rounds run once over all n messages as numpy uint32 columns (wrap-around is the modulo 2**32)."""
+    n = len(block)
+    w = list(np.ascontiguousarray(block.view(">u4").astype(np.uint32).T))  # the 16 message words, each a column
+    a, b, c, d, e = (np.full(n, h, dtype=np.uint32) for h in _SHA1_H0)
+    f, tmp = np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.uint32)
+    for t in range(80):
+        x = w[t % 16]
+        if t >= 16:  # the message schedule, in place over a ring of 16 words: rotl1(w[t-3]^w[t-8]^w[t-14]^w[t-16])
+            x ^= w[(t - 3) % 16]
+            x ^= w[(t - 8) % 16]
+            x ^= w[(t - 14) % 16]
+            np.right_shift(x, 31, out=tmp)
+            x <<= 1
+            x |= tmp
+        if t < 20:  # Ch(b, c, d)
+            np.bitwise_xor(c, d, out=f)
+            f &= b
+            f ^= d
+        elif 40 <= t < 60:  # Maj(b, c, d)
+            np.bitwise_or(b, c, out=f)
+            f &= d
+            np.bitwise_and(b, c, out=tmp)
+            f |= tmp
+        else:  # Parity
+            np.bitwise_xor(b, c, out=f)
+            f ^= d
+        # the new a = rotl5(a) + f + e + K + w[t], built in e's array (e is not needed after this round)
+        e += f
+        e += x
+        e += _SHA1_K[t // 20]
+        np.left_shift(a, 5, out=tmp)
+        e += tmp
+        np.right_shift(a, 27, out=tmp)
+        e += tmp
+        np.right_shift(b, 2, out=tmp)  # b becomes rotl30(b)
+        b <<= 30
+        b |= tmp
+        a, b, c, d, e = e, a, b, c, d
+    a += np.uint32(_SHA1_H0[0])
+    return a.byteswap()  # digest bytes 0-3 are H0 big-endian; sha1_hash32 reads them little-endian
+
+
+def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str) -> np.ndarray:
+    """:func:`_sha1_32` of the k-grams ``joined[p : p + k]`` for p in ``starts`` (``chars``: the code
+    points of ``joined``). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
+    like any other BMP code point) are laid out in one padded block and hashed by
+    :func:`_sha1_32_blocks`; a k-gram longer than 55 bytes (k > 13 only) goes through hashlib.
+    Chunks of 64k k-grams at a time: the blocks and round arrays stay a few MB on any input."""
+    if len(starts) > _SHA1_CHUNK:
+        return np.concatenate([_sha1_32_windows(chars, starts[lo : lo + _SHA1_CHUNK], k, joined)
+                               for lo in range(0, len(starts), _SHA1_CHUNK)])
+    n = len(starts)
+    if not n:
+        return np.empty(0, dtype=np.uint32)
+    cps = chars[starts[:, None] + np.arange(k)]  # (n, k) code points
+    block = np.zeros((n, 64), dtype=np.uint8)
+    size = np.full(n, k, dtype=np.int64)
+    wide = np.flatnonzero(cps.max(axis=1) >= 0x80) if k <= 55 else np.arange(n)
+    if k <= 55:  # ASCII k-grams (most): one byte per character
+        block[:, :k] = cps
+    if len(wide):
+        cps = cps[wide]
+        nbytes = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
+        lead = np.select([nbytes == 1, nbytes == 2, nbytes == 3], [cps, 0xC0 | (cps >> 6), 0xE0 | (cps >> 12)],
+                         0xF0 | (cps >> 18))
+        # byte j of a character: the lead byte, then continuation bytes of 6 bits each (high to low)
+        parts = [lead] + [0x80 | ((cps >> (6 * np.maximum(nbytes - 1 - j, 0))) & 0x3F) for j in range(1, 4)]
+        size[wide] = nbytes.sum(axis=1)
+        offset = np.cumsum(nbytes, axis=1) - nbytes
+        fits = size[wide] <= 55  # (a longer k-gram's bytes are not laid out: hashlib hashes it below)
+        sub = np.zeros((len(wide), 64), dtype=np.uint8)
+        rows = np.broadcast_to(np.arange(len(wide))[:, None], cps.shape)
+        for j, part in enumerate(parts):
+            sel = (j < nbytes) & fits[:, None]
+            sub[rows[sel], offset[sel] + j] = part[sel]
+        block[wide] = sub
+    fits = size <= 55
+    block[np.arange(n), np.where(fits, size, 0)] = 0x80
+    bits = size * 8
+    block[:, 62] = bits >> 8
+    block[:, 63] = bits & 0xFF
+    out = _sha1_32_blocks(block)
+    long = np.flatnonzero(~fits)
+    if len(long):  # (their blocks above were placeholders)
+        out[long] = _sha1_32([joined[p : p + k] for p in starts[long].tolist()])
+    return out
+
+
+def _premixed(hashes: np.ndarray, scheme: str) -> np.ndarray:
+    """The shingle hashes as datasketch feeds them to the permutations: widened (legacy), or
+    through its MurmurHash3 pre-mix (affine schemes). Element-wise, so it can run on distinct
+    shingles before their hashes are spread to every window."""
+    if scheme == "legacy":
+        return hashes.astype(np.uint64)
+    from datasketch.minhash import _SCHEME_DTYPES, _SCHEME_WIDTHS, _fmix
+
+    return _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
+
+
+def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str, config: NearDedupConfig,
+                  premixed: bool = False) -> np.ndarray:
     """Row i of the result: datasketch's hash values after ``update`` with the ``lengths[i]`` shingle
-    hashes that follow row i-1's in ``hashes`` (every length >= 1)."""
+    hashes that follow row i-1's in ``hashes`` (every length >= 1; ``premixed``: already through
+    :func:`_premixed`)."""
     a, b = template.permutations
     if scheme == "legacy":
         from datasketch.minhash import _max_hash, _mersenne_prime
-
-        hv = hashes.astype(np.uint64)
-    else:
-        from datasketch.minhash import _SCHEME_DTYPES, _SCHEME_WIDTHS, _fmix
-
-        hv = _fmix(hashes.astype(_SCHEME_DTYPES[scheme]), _SCHEME_WIDTHS[scheme])
+    hv = hashes if premixed else _premixed(hashes, scheme)
     a, b = a[:, None], b[:, None]
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    ends = starts + lengths
     out = np.empty((len(lengths), config.num_perm), dtype=template.hashvalues.dtype)
-    # documents in blocks of about 16k shingles: the (permutations x shingles) matrix stays small; the
-    # shingles run along the contiguous axis, so the per-document minimum is a contiguous reduceat
+    # documents in blocks of about 16k shingles: the (permutations x shingles) matrix stays small and
+    # is one buffer reused block after block; the shingles run along the contiguous axis, so the
+    # per-document minimum is a contiguous reduceat
+    buf = np.empty((config.num_perm, _BLOCK), dtype=out.dtype)
     doc, n = 0, len(lengths)
     while doc < n:
-        end = doc + 1
-        while end < n and starts[end] - starts[doc] + lengths[end] <= 16384:
-            end += 1
-        lo, hi = starts[doc], starts[end - 1] + lengths[end - 1]
+        end = max(int(np.searchsorted(ends, starts[doc] + _BLOCK, side="right")), doc + 1)
+        lo, hi = int(starts[doc]), int(ends[end - 1])
+        if hi - lo > buf.shape[1]:  # one document longer than a block
+            buf = np.empty((config.num_perm, hi - lo), dtype=out.dtype)
+        phv = buf[:, : hi - lo]
         with np.errstate(over="ignore"):  # wrap-around is the modulo, as in datasketch
-            phv = a * hv[lo:hi][None, :]
+            np.multiply(a, hv[None, lo:hi], out=phv)
             phv += b
             if scheme == "legacy":
-                phv = np.bitwise_and(phv % _mersenne_prime, _max_hash)
+                np.remainder(phv, _mersenne_prime, out=phv)
+                np.bitwise_and(phv, _max_hash, out=phv)
         mins = np.minimum.reduceat(phv, starts[doc:end] - lo, axis=1).T
-        out[doc:end] = np.minimum(template.hashvalues, mins)
+        np.minimum(template.hashvalues, mins, out=out[doc:end])
         doc = end
     return out
+
+
+_BLOCK = 16384
 
 
 def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
@@ -232,39 +417,49 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
     # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
     chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    present = np.zeros(0x110000, dtype=bool)  # the batch's alphabet, numbered in code point order
+    present = np.zeros(int(chars.max(initial=0)) + 1, dtype=bool)  # the batch's alphabet, numbered in code point order
     present[chars] = True
     size = int(np.count_nonzero(present))
     if scheme not in ("legacy", "affine32", "affine64") or size ** k > 2**64 or not len(texts):
         return minhash_signatures([shingle_strs(t, k) for t in texts], config)
-    code = (np.cumsum(present, dtype=np.int64) - 1).astype(np.uint64)[chars]
-    base = np.uint64(size)
+    number = np.cumsum(present, dtype=np.int64) - 1  # code point -> its number in the alphabet
     m = max(len(chars) - k + 1, 0)
-    keys = code[:m].copy()
-    with np.errstate(over="ignore"):  # never reached: len(alphabet) ** k <= 2**64
-        for j in range(1, k):
-            keys *= base
-            keys += code[j : j + m]
-    doc_start = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    if size <= 256 and k <= 8:
+        # one byte per character: a k-gram's key is its k bytes read as one little-endian uint64
+        # (an unaligned 8-byte read at every position, the bytes past the k-th masked off)
+        padded = np.zeros(len(chars) + 8, dtype=np.uint8)
+        np.take(number.astype(np.uint8), chars, out=padded[: len(chars)])
+        keys = np.ndarray((m,), dtype="<u8", buffer=padded, strides=(1,)) & np.uint64((1 << (8 * k)) - 1)
+    else:
+        code = number.astype(np.uint64)[chars]
+        base = np.uint64(size)
+        keys = code[:m].copy()
+        with np.errstate(over="ignore"):  # never reached: len(alphabet) ** k <= 2**64
+            for j in range(1, k):
+                keys *= base
+                keys += code[j : j + m]
+    ends = np.cumsum(lengths)
     windows = np.maximum(lengths - k + 1, 0)  # k-grams inside each text (a text of length k has one)
     short = lengths < k  # shorter texts are one shingle: the whole text
-    # start positions of every window, text by text
-    owner = np.repeat(np.arange(len(norm)), windows)
-    pos = np.arange(int(windows.sum()), dtype=np.int64) - np.repeat(np.cumsum(windows) - windows, windows) + doc_start[owner]
+    # start positions of every window, text by text: all positions but the last k - 1 of each text
+    # (the windows that would run into the next text; all of a text shorter than k)
+    valid = np.ones(m, dtype=bool)
+    tail = (ends[:, None] - np.arange(1, k)).ravel()
+    valid[tail[(tail >= np.repeat(ends - lengths, k - 1)) & (tail < m)]] = False
+    pos = np.flatnonzero(valid)
     # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
     window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
-    starts = pos[first].tolist()
-    distinct_hash = pl.Series(_sha1_32([joined[p : p + k] for p in starts]), dtype=pl.UInt32)
-    win_hash = window_keys.replace_strict(window_keys.gather(first), distinct_hash, return_dtype=pl.UInt32).to_numpy()
+    distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined), scheme)  # (pre-mixed once per k-gram)
+    dtype = pl.UInt32 if distinct_hash.dtype == np.uint32 else pl.UInt64
+    hashes = window_keys.replace_strict(window_keys.gather(first), pl.Series(distinct_hash, dtype=dtype),
+                                        return_dtype=dtype).to_numpy()
     per_doc = np.where(short, 1, windows)
-    hashes = np.empty(int(per_doc.sum()), dtype=np.uint32)
-    slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
-    is_window = np.ones(len(hashes), dtype=bool)
-    is_window[slot] = False
-    hashes[is_window] = win_hash
-    hashes[slot] = _sha1_32([norm[i] for i in np.flatnonzero(short).tolist()])
-    return _min_permuted(hashes, per_doc, template, scheme, config)
+    if short.any():  # the whole text of each short one goes in at its place
+        slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
+        hashes = np.insert(hashes, slot - np.arange(len(slot)),
+                           _premixed(_sha1_32([norm[i] for i in np.flatnonzero(short).tolist()]), scheme))
+    return _min_permuted(hashes, per_doc, template, scheme, config, premixed=True)
 
 
 def _words(text: str) -> list[str]:
@@ -292,10 +487,43 @@ def gram_hashes(word_hashes: np.ndarray, length: int) -> np.ndarray:
     m = len(word_hashes) - length + 1
     if m <= 0:
         return np.empty(0, dtype=np.uint64)
+    out = np.empty(m, dtype=np.uint64)
+    tmp = np.empty(min(m, _GRAM_CHUNK), dtype=np.uint64)
+    # in place, a cache-sized chunk of windows at a time: every pass over a chunk stays in cache
     with np.errstate(over="ignore"):  # wrap-around is the intended modulo 2**64
-        h = np.full(m, np.uint64(length) * _GOLDEN, dtype=np.uint64)
+        for lo in range(0, m, _GRAM_CHUNK):
+            hi = min(lo + _GRAM_CHUNK, m)
+            h, t = out[lo:hi], tmp[: hi - lo]
+            h.fill(np.uint64(length) * _GOLDEN)
+            for j in range(length):
+                h ^= word_hashes[lo + j : hi + j]
+                _fmix64_into(h, t)
+                h *= _GOLDEN
+            _fmix64_into(h, t)
+    return out
+
+
+_GRAM_CHUNK = 16384
+
+
+def _fmix64_into(h: np.ndarray, tmp: np.ndarray) -> None:
+    """:func:`_fmix64` in place (``tmp``: scratch of the same length)."""
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+    h *= _FMIX1
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+    h *= _FMIX2
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+
+
+def _gram_hash_rows(words: np.ndarray, length: int) -> np.ndarray:
+    """:func:`gram_hashes` of each row of an ``(m, length)`` array of word hashes (one gram per row)."""
+    with np.errstate(over="ignore"):
+        h = np.full(len(words), np.uint64(length) * _GOLDEN, dtype=np.uint64)
         for j in range(length):
-            h = _fmix64(h ^ word_hashes[j : j + m]) * _GOLDEN
+            h = _fmix64(h ^ words[:, j]) * _GOLDEN
         return _fmix64(h)
 
 
@@ -361,11 +589,12 @@ class ContaminationIndex:
         self._items: dict[int, list[int]] = {}   # gram -> evaluation item numbers
         self._short: dict[int, set[int]] = {}    # word count -> hashes of whole short items
         self._short_item: dict[int, int] = {}    # short-item hash -> item number
+        self._short_first: dict[int, set[int]] = {}  # word count -> hash64 of short items' first words
         self._item_set: list[str] = []
         self._item_size: list[int] = []
         self.sizes: dict[str, int] = {}
         self._word_hashes = _WordHashes()
-        self._keys: dict[int, np.ndarray] | None = None  # per window length, the sorted hashes a row can hit
+        self._keys: tuple | None = None  # the hashes a row's windows can hit (_lookup_keys)
 
     def add(self, name: str, texts: Iterable[str]) -> None:
         n = self.config.ngram
@@ -382,8 +611,10 @@ class ContaminationIndex:
             count += 1
             if len(words) < n:
                 if len(words) >= self.config.min_short_words:
-                    h = int(gram_hashes(self._word_hashes(words), len(words))[0])
+                    wh = self._word_hashes(words)
+                    h = int(gram_hashes(wh, len(words))[0])
                     self._short.setdefault(len(words), set()).add(h)
+                    self._short_first.setdefault(len(words), set()).add(int(wh[0]))
                     self._short_item.setdefault(h, item)
                 self._item_size.append(1)
                 continue
@@ -407,6 +638,10 @@ class ContaminationIndex:
                 if h in hashes:
                     return 1.0, self._item_set[self._short_item[h]]
         grams = set(gram_hashes(wh, min(self.config.ngram, len(words))).tolist()) if words else set()
+        return self._score(grams)
+
+    def _score(self, grams: set[int]) -> tuple[float, str | None]:
+        """:meth:`match`'s n-gram part: the row's distinct gram hashes against the items'."""
         if not grams or not self._items:
             return 0.0, None
         hits = 0
@@ -424,38 +659,77 @@ class ContaminationIndex:
         return score, self._item_set[best]
 
     def flags(self, texts: Sequence[str]) -> tuple[list[bool], list[str | None]]:
-        """:meth:`match` for every text; the n-gram lookups are done for all texts at once and only
-        the rows with at least one hit (few) are scored one by one, which gives the same answer:
-        a row with no hit scores 0 without an evaluation set."""
+        """:meth:`match` for every text (the same score and item), computed for all texts at once:
+        the rows' words are hashed in one batch, the gram hashes of every window are one numpy
+        pass per length and their lookups one hash-set membership test (Polars) per length; only
+        rows with an n-gram hit are then scored one by one, from the gram hashes already computed
+        (a row without a hit scores 0)."""
         flags: list[bool] = [False] * len(texts)
         details: list[str | None] = [None] * len(texts)
-        for i in self._candidates(texts):
-            score, name = self.match(texts[i])
+        for i, (score, name) in self._matches(texts).items():
             hit = name is not None and score >= self.config.min_overlap
             flags[i] = hit
             details[i] = f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None
         return flags, details
 
-    def _candidates(self, texts: Sequence[str]) -> list[int]:
-        """Rows with a short evaluation item or an indexed n-gram among their windows, plus rows
-        shorter than ``ngram`` words (scored one by one: their one "gram" is the whole text)."""
-        n = self.config.ngram
+    def _lookup_keys(self) -> tuple[pl.Series, dict[int, tuple[pl.Series, pl.Series]]]:
+        """The hashes a row's window can hit, as Polars lists for ``is_in``: the indexed n-grams,
+        and per short length, (the first words of the short items of that length, their hashes)."""
         if self._keys is None:
-            keys = {length: np.sort(np.fromiter(hashes, dtype=np.uint64, count=len(hashes)))
-                    for length, hashes in self._short.items()}
-            grams = np.fromiter(self._items.keys(), dtype=np.uint64, count=len(self._items))
-            keys[n] = np.sort(np.concatenate([keys.get(n, np.empty(0, np.uint64)), grams]))
-            self._keys = keys
+            def listed(hashes) -> pl.Series:
+                return pl.Series(sorted(hashes), dtype=pl.UInt64).implode()  # (is_in's one-list form)
+
+            self._keys = (listed(self._items), {length: (listed(self._short_first[length]), listed(hashes))
+                                                for length, hashes in self._short.items()})
+        return self._keys
+
+    def _matches(self, texts: Sequence[str]) -> dict[int, tuple[float, str | None]]:
+        """:meth:`match` of each row that can score above 0 (row number -> (score, set name)), in
+        the order :meth:`match` decides: a short evaluation item inside the row first (lengths in
+        ``_short``'s order, the row's first such window), then the row's distinct n-grams."""
+        n = self.config.ngram
+        out: dict[int, tuple[float, str | None]] = {}
+        if not len(texts):
+            return out
+        grams, short = self._lookup_keys()
         counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
+        starts = ends - counts
         row_of = np.repeat(np.arange(len(texts)), counts)
-        candidate = (counts > 0) & (counts < n)
-        for length, keys in self._keys.items():
-            if not len(keys) or len(flat) < length:
-                continue
-            h = gram_hashes(flat, length)
-            starts = np.arange(len(h))
-            inside = starts + length <= ends[row_of[: len(h)]]  # windows that do not cross into the next row
-            hit = inside & np.isin(h, keys, assume_unique=False)
-            candidate[row_of[: len(h)][hit]] = True
-        return np.flatnonzero(candidate).tolist()
+        flat_series = pl.Series(flat, dtype=pl.UInt64)
+
+        def is_in(h: np.ndarray, keys: pl.Series) -> np.ndarray:
+            return pl.Series(h, dtype=pl.UInt64).is_in(keys).to_numpy() if len(h) else np.zeros(0, dtype=bool)
+
+        for length, (first_words, hashes) in short.items():
+            # only a window that starts with a short item's first word can be that item: hash those only
+            at = np.flatnonzero(flat_series.is_in(first_words).to_numpy())
+            at = at[at + length <= ends[row_of[at]]]  # (not crossing into the next row)
+            found = []
+            for lo in range(0, len(at), _GRAM_CHUNK):  # (in chunks: the gathered words stay small)
+                part = at[lo : lo + _GRAM_CHUNK]
+                h = _gram_hash_rows(flat[part[:, None] + np.arange(length)], length)
+                hit = is_in(h, hashes)
+                found.append((part[hit], h[hit]))
+            at = np.concatenate([f[0] for f in found]) if found else at
+            h = np.concatenate([f[1] for f in found]) if found else np.empty(0, dtype=np.uint64)
+            rows, first = np.unique(row_of[at], return_index=True)  # (positions ascend: a row's first window)
+            for r, g in zip(rows.tolist(), h[first].tolist()):
+                if r not in out:
+                    out[r] = (1.0, self._item_set[self._short_item[g]])
+        if not self._items:
+            return out
+        h = gram_hashes(flat, n)
+        inside = np.arange(len(h)) + n <= ends[row_of[: len(h)]]  # not crossing into the next row
+        for r in np.unique(row_of[: len(h)][inside & is_in(h, grams)]).tolist():
+            if r not in out:
+                out[r] = self._score(set(h[starts[r] : ends[r] - n + 1].tolist()))
+        # a row shorter than n words has one "gram", its whole text (which only an n-gram's hash could equal)
+        for length in np.unique(counts[(counts > 0) & (counts < n)]).tolist():
+            rows = np.flatnonzero(counts == length)
+            whole = _gram_hash_rows(flat[starts[rows][:, None] + np.arange(length)], length)
+            found = is_in(whole, grams)
+            for r, g in zip(rows[found].tolist(), whole[found].tolist()):
+                if r not in out:
+                    out[r] = self._score({g})
+        return out

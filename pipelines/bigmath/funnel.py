@@ -21,6 +21,7 @@ from pipelines.bigmath.dedup import (
     DecontamConfig,
     NearDedupConfig,
     exact_duplicates,
+    lsh_ranges,
     near_duplicates,
 )
 from pipelines.bigmath.normalize import NormalizeConfig, normalize_source
@@ -220,6 +221,8 @@ def exact_dedup_step() -> Step:
 
 
 def near_dedup_step(config: NearDedupConfig) -> Step:
+    lsh_ranges(config)  # the LSH bands (datasketch integrates for them) once, when the step is built
+
     def fn(frame: pl.DataFrame) -> StepResult:
         matches = near_duplicates(frame.get_column("problem").to_list(), config)
         ids = frame.get_column("problem_id").to_list()
