@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.bigmath import reasons as R
-from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_key, near_duplicates_of_signatures, text_signatures
+from pipelines.bigmath.dedup import ContaminationIndex, NearDedupConfig, dedup_keys, near_duplicates_of_signatures, text_signatures
 from pipelines.bigmath.funnel import (
     FunnelConfig,
     FunnelResult,
@@ -72,7 +72,7 @@ def row_outcomes(frame: pl.DataFrame, config: FunnelConfig, index: Contamination
     minhash = minhash.cast(pl.List(pl.UInt32))
     survivors = pl.DataFrame({
         pos: kept.get_column(pos),
-        "dedup_key": pl.Series([dedup_key(t) for t in texts], dtype=pl.UInt64),
+        "dedup_key": pl.Series(dedup_keys(texts), dtype=pl.UInt64),
         "minhash": minhash,
     })
     out = (pl.DataFrame({pos: pl.int_range(frame.height, dtype=pl.Int64, eager=True)})
@@ -192,7 +192,7 @@ class StreamingFunnel:
         self.rows_in += batch.height
         kept, rejected, _ = run_steps(batch, self.steps)
         texts = kept.get_column("problem").to_list()
-        keys = [dedup_key(t) for t in texts]
+        keys = dedup_keys(texts)
         exact = []
         for k in keys:
             exact.append(k in self.seen)
