@@ -19,6 +19,7 @@ searches could disagree are closed by construction:
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 # non-ASCII characters that Python's re.IGNORECASE matches to an ASCII letter (İ ı ſ K), or whose
@@ -36,8 +37,15 @@ def _special(col: pl.Expr) -> pl.Expr:
 
 
 def _any_ci(col: pl.Expr, literals: list[str]) -> pl.Expr:
-    """Any literal, ASCII case ignored, or a character whose case folds outside ASCII (see above)."""
-    return col.str.contains_any(literals, ascii_case_insensitive=True) | _special(col)
+    """Any literal, ASCII case ignored, or a character whose case folds outside ASCII (see above):
+    one Aho-Corasick pass (the SPECIAL characters are not ASCII, so they match exactly)."""
+    return col.str.contains_any(literals + list(SPECIAL), ascii_case_insensitive=True)
+
+
+def _rx_ci(col: pl.Expr, pattern: str, exact: str = "") -> pl.Expr:
+    """The Rust regex ``pattern`` with case ignored (Unicode folding: a superset of Python's for ASCII
+    letters), or ``exact`` (case kept), or a SPECIAL character (where the two foldings could differ)."""
+    return col.str.contains("|".join(filter(None, [f"(?i:{pattern})", exact, "|".join(SPECIAL)])))
 
 
 def _text(col: str = "problem") -> pl.Expr:
@@ -48,26 +56,46 @@ def _done(expr: pl.Expr) -> pl.Expr:
     return expr.fill_null(True)  # a null text is left to the detector, as before
 
 
+def _subsequence(*words: str) -> str:
+    """A Rust regex true where the characters of one of ``words`` occur in order (ASCII case
+    ignored, with the flags of the caller): what an answer with ``\\text{}`` wrappers removed
+    (a deletion of characters) needs to hold the word."""
+    return "|".join(".*".join(_escape(ch) for ch in w) for w in words)
+
+
+def _escape(ch: str) -> str:
+    return "\\" + ch if ch in r"\.+*?()|[]{}^$#&-~" else ch
+
+
+# Detectors whose prefilter is a tuple run it in stages: each stage is a necessary condition on its
+# own and runs on the rows the previous stages kept, so a cheap literal search first leaves a precise
+# regex few rows to look at (pipelines/bigmath/funnel.py, test_prefilter checks every stage).
+Prefilter = pl.Expr | tuple[pl.Expr, ...]
+
+
 # ------------------------------------------------------------------ hyperlink
 # _URL needs "://", "www.", "](" or ".com/"-style; _html_link needs "href="
 _HYPERLINK = ["://", "www.", "](", ".com/", ".org/", ".net/", ".edu/", ".io/", ".gov/", "href="]
 
 
-def hyperlink() -> pl.Expr:
+def hyperlink() -> Prefilter:
     return _done(_any_ci(_text(), _HYPERLINK))
 
 
 # ------------------------------------------------------------------ multiple choice
 # _MC_PHRASES: every alternative holds one of these words
 _MC_WORDS = ["following", "answer", "option", "choice"]
+# each _MC_PHRASES alternative without its \b / ^ anchors and optional leading words
+_MC_PHRASE = (rf"of{WS}+the{WS}+following|answer{WS}+choice|(?:correct|best|right){WS}+(?:answer|option|choice)"
+              rf"|options?{WS}*:|choices?{WS}*:")
 # _MC_PAREN "(A)", _MC_INLINE / _MC_LINES "A)", _MC_LINES / _MC_COLON "A." "A:", _MC_LOWER "a )"
 _MC_MARKERS = rf"[(（]{WS}*A{WS}*[)）]|[Aa]{WS}?\)|A[.:：．]"
 
 
-def multiple_choice() -> pl.Expr:
+def multiple_choice() -> Prefilter:
     text = _text()
-    by_text = (text.str.contains("[asy]", literal=True)  # removed before matching: the rest may join up
-               | _any_ci(text, _MC_WORDS) | text.str.contains(_MC_MARKERS))
+    # "[asy]": removed before matching, the rest may join up
+    by_text = _rx_ci(text, _MC_PHRASE, exact=rf"\[asy\]|{_MC_MARKERS}")
     by_options = pl.col("options").list.len().fill_null(0) >= 2
     by_answer = pl.col("answer").str.contains("[A-E]").fill_null(False)  # an option letter as the answer
     return _done(by_text) | by_options | by_answer
@@ -78,44 +106,105 @@ _PROOF = ["prov", "proof", "justify", "show", "demonstrat", "verify", "establish
           "demostrar", "demuestre", "证", "д", "Д", "\u1c81"]  # д: every Russian word starts "док" (any case)
 
 
-def proof(proof_sources: set[str] | frozenset[str] = frozenset()) -> pl.Expr:
+def proof(proof_sources: set[str] | frozenset[str] = frozenset()) -> Prefilter:
     return _done(_any_ci(_text(), _PROOF)) | pl.col("source").is_in(list(proof_sources)).fill_null(False)
+
+
+# ------------------------------------------------------------------ yes/no
+# every accepted plain answer holds one: the _YES_NO_ANSWERS and "yes,"/"no " starts, and every
+# _YES_NO_PHRASES alternative ("possible", "impossible", "there is no(ne)", "does not exist", "not possible")
+_YN_ANSWER = ["yes", "no", "possible", "是", "否"]
+
+
+def yes_no() -> Prefilter:
+    answer = pl.col("answer")
+    # without a backslash _unwrap only strips the ends: the word is in the raw answer as it is;
+    # with one, \text{...} wrappers are removed first, so only its letters in order are needed
+    wrapped = answer.str.contains("\\", literal=True) & answer.str.contains(f"(?is){_subsequence(*_YN_ANSWER)}")
+    return (_any_ci(answer, _YN_ANSWER) | wrapped).fill_null(False)  # no answer: never yes/no
 
 
 # ------------------------------------------------------------------ true/false
 _TF_TEXT = ["true", "correct"]  # every _TRUE_FALSE_QUESTION alternative holds one
+# each _TRUE_FALSE_QUESTION alternative without its \b anchors, leading words and trailing context
+_TF_QUESTION = (rf"true{WS}+or{WS}+false|\({WS}*true{WS}*/{WS}*false"
+                rf"|(?:statement|claim|proposition)s?{WS}+(?:is|are){WS}+(?:true|correct)")
 _TF_ANSWER = ["true", "false", "correct", "√", "✓", "✔", "✗", "✘", "×", "\\checkmark", "\\times", "对", "错", "正确"]
 
 
-def true_false() -> pl.Expr:
+def true_false() -> Prefilter:
     answer = pl.col("answer")
     # a backslash: \text{...} wrappers are removed before the comparison, so the word may be split
-    by_answer = (_any_ci(answer, _TF_ANSWER) | answer.str.contains("\\", literal=True)).fill_null(False)
-    return _done(_any_ci(_text(), _TF_TEXT)) | by_answer
+    # (its characters still in order)
+    wrapped = answer.str.contains("\\", literal=True) & answer.str.contains(f"(?is){_subsequence(*_TF_ANSWER)}")
+    by_answer = (_any_ci(answer, _TF_ANSWER) | wrapped).fill_null(False)
+    text = _text()
+    return (_done(_any_ci(text, _TF_TEXT)) | by_answer,
+            _done(_rx_ci(text, _TF_QUESTION)) | by_answer)
 
 
 # ------------------------------------------------------------------ multi-part
-# the second marker of each pair: _PART_B "(b)" "(ii)" "(2)" "⑵", _PART_LINES / _LETTER_ITEMS "b) " "B. ",
-# _NUM_ITEMS "2. "; _PART_WORDS needs "part"; the answer's "(b)" / "(ii)"
-_PART_MARKERS = rf"[(（]{WS}*(?:b|ii|2|II|Ⅱ){WS}*[)）]|⑵|[2bB]{WS}*[.)．、]{WS}"
-_ANSWER_PART = rf"\({WS}*(?:b|ii){WS}*\)"
+# is_multi_part needs a first and a second marker of one kind: _PART_A and _PART_B "(a)".."(b)" "(i)".."(ii)"
+# "⑴".."⑵", _PART_LINES / _LETTER_ITEMS "a) ".."b) " "A. ".."B. ", _NUM_ITEMS "1. ".."2. ", _PART_WORDS
+# "part (b):" (case ignored), or the answer's "(a)".."(b)"
+_PART_FIRST = rf"[(（]{WS}*(?:a|i|1|I|Ⅰ){WS}*[)）]|⑴|[1aA]{WS}*[.)．、]{WS}"
+_PART_SECOND = rf"[(（]{WS}*(?:b|ii|2|II|Ⅱ){WS}*[)）]|⑵|[2bB]{WS}*[.)．、]{WS}"
+_PART_WORD = rf"part{WS}*\(?(?:b|ii|2)\)?{WS}*[:.)]"
+_ANSWER_PART = (rf"\({WS}*(?:a|i){WS}*\)", rf"\({WS}*(?:b|ii){WS}*\)")
 
 
-def multi_part() -> pl.Expr:
+def multi_part() -> Prefilter:
     text = _text()
-    by_answer = pl.col("answer").str.contains(_ANSWER_PART).fill_null(False)
-    return _done(text.str.contains(_PART_MARKERS) | _any_ci(text, ["part"])) | by_answer
+    answer = pl.col("answer")
+    by_answer = (answer.str.contains(_ANSWER_PART[0]) & answer.str.contains(_ANSWER_PART[1])).fill_null(False)
+    second = _done(text.str.contains(_PART_SECOND) | _any_ci(text, ["part"])) | by_answer
+    # both markers (or the "part" word, which is case-insensitive: SPECIAL rows stay)
+    both = _done(text.str.contains(_PART_FIRST) & text.str.contains(_PART_SECOND) | _rx_ci(text, _PART_WORD)) | by_answer
+    return second, both
 
 
 # ------------------------------------------------------------------ figure
 _FIGURE = ["[asy]", "\\begin{", "\\includegraphics", "<img", "![", "图", "fig", "diagram", "picture", "graph", "image",
            "drawing", "sketch", "shown", "illustrated", "depicted"]
+# each _FIGURE alternative without its \b anchors and its optional or trailing words
+_FIGURE_EXACT = r"\[asy\]|\\begin\{(?:tikzpicture|figure|picture)\}|\\includegraphics|<img|!\[|如图|见图|下图|右图"
+_FIGURE_CI = (
+    rf"(?:shown|pictured|depicted|illustrated|drawn|given|sketched){WS}+(?:in|on|at|by){WS}"
+    rf"|(?:see|in|from){WS}+(?:the{WS}+)?(?:following{WS}+|given{WS}+|adjacent{WS}+|accompanying{WS}+)?"
+    rf"(?:figure|fig\.|diagram)"
+    rf"|figure{WS}|(?:figure|diagram|picture|graph|image){WS}+(?:below|above|shown|to{WS})"
+    rf"|as{WS}+(?:shown|illustrated|depicted|pictured)|shown{WS}+(?:below|above|here)"
+    rf"|(?:figure|diagram|picture){WS}+(?:shows|depicts|illustrates|represents)|refer{WS}+to{WS}+the{WS}"
+    rf"|(?:adjoining|attached|accompanying){WS}+(?:figure|diagram|picture|graph|image)"
+)
 
 
-def figure() -> pl.Expr:
-    return _done(_any_ci(_text(), _FIGURE))
+def figure() -> Prefilter:
+    text = _text()
+    return _done(_any_ci(text, _FIGURE)), _done(_rx_ci(text, _FIGURE_CI, exact=_FIGURE_EXACT))
 
 
-def candidates(frame: pl.DataFrame, expr: pl.Expr) -> pl.Series:
-    """The rows of ``frame`` the detector behind ``expr`` must see (True), as a Series."""
-    return frame.select(expr.alias("candidate")).to_series()
+def stages(prefilter: Prefilter) -> tuple[pl.Expr, ...]:
+    return prefilter if isinstance(prefilter, tuple) else (prefilter,)
+
+
+def candidate_rows(frame: pl.DataFrame, prefilter: Prefilter) -> np.ndarray:
+    """The row positions of ``frame`` the detector behind ``prefilter`` must see, ascending: each
+    stage runs on the rows the previous one kept (only the columns the stages read are gathered)."""
+    idx = np.arange(frame.height)
+    exprs = stages(prefilter)
+    cols = sorted({c for e in exprs for c in e.meta.root_names()})
+    sub = frame.select(cols)
+    for i, expr in enumerate(exprs):
+        keep = sub.select(expr.alias("candidate")).to_series().arg_true().to_numpy()
+        idx = idx[keep]
+        if i + 1 < len(exprs) and len(keep) < sub.height:
+            sub = sub[keep]
+    return idx
+
+
+def candidates(frame: pl.DataFrame, prefilter: Prefilter) -> pl.Series:
+    """The rows of ``frame`` the detector behind ``prefilter`` must see (True), as a Series."""
+    flags = np.zeros(frame.height, dtype=bool)
+    flags[candidate_rows(frame, prefilter)] = True
+    return pl.Series("candidate", flags, dtype=pl.Boolean)

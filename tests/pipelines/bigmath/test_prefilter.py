@@ -21,6 +21,7 @@ DETECTORS = {
     "hyperlink": (P.hyperlink(), lambda r: S.has_hyperlink(r["problem"])),
     "multiple_choice": (P.multiple_choice(), lambda r: S.is_multiple_choice(r["problem"], r["options"], r["answer"])),
     "proof": (P.proof(PROOF_SOURCES), lambda r: r["source"] in PROOF_SOURCES or S.is_proof(r["problem"])),
+    "yes_no": (P.yes_no(), lambda r: S.is_yes_no(r["problem"], r["answer"])),
     "true_false": (P.true_false(), lambda r: S.is_true_false(r["problem"], r["answer"])),
     "multi_part": (P.multi_part(), lambda r: S.is_multi_part(r["problem"], r["answer"])),
     "figure": (P.figure(), lambda r: S.needs_figure(r["problem"])),
@@ -35,13 +36,18 @@ def frame_of(problems, answers=None):
 
 
 def missed(frame: pl.DataFrame) -> dict[str, list]:
-    """Per detector, the rows it accepts that its prefilter excluded (must be empty)."""
+    """Per detector (and per stage of a staged prefilter, each on every row: each must be a necessary
+    condition on its own), the rows it accepts that the prefilter excluded (must be empty)."""
     out = {}
-    for name, (expr, detect) in DETECTORS.items():
-        cand = P.candidates(frame, expr).to_list()
-        bad = [r for r, c in zip(frame.iter_rows(named=True), cand) if not c and detect(r)]
-        if bad:
-            out[name] = bad
+    for name, (prefilter, detect) in DETECTORS.items():
+        stages = P.stages(prefilter)
+        checks = [(name, prefilter)] + ([(f"{name}[{i}]", e) for i, e in enumerate(stages)] if len(stages) > 1 else [])
+        accepted = [detect(r) for r in frame.iter_rows(named=True)]
+        for label, expr in checks:
+            cand = P.candidates(frame, expr).to_list()
+            bad = [r for r, c, a in zip(frame.iter_rows(named=True), cand, accepted) if not c and a]
+            if bad:
+                out[label] = bad
     return out
 
 
@@ -71,6 +77,9 @@ def test_sample_rows_lose_no_accepted_row():
     # and the prefilters do cut work: most rows are decided without the Python detector
     for name in ("hyperlink", "proof", "figure", "true_false"):
         assert P.candidates(rows, DETECTORS[name][0]).mean() < 0.5, name
+    # the later stages and the answer-only prefilters cut most of the rest
+    for name in ("yes_no", "true_false", "multi_part", "multiple_choice"):
+        assert P.candidates(rows, DETECTORS[name][0]).mean() < 0.2, name
 
 
 def test_written_strings_lose_no_accepted_row():
@@ -96,9 +105,19 @@ FRAGMENTS = [
     "Check if the proposition is correct", "decide whether each claim is correct", "İ", "ı", "ſ", "K", "ß", "ﬁ", "ﬀ", "\x1c", "\x1d",
     "\x1e", "\x1f", "\x85", "\u3000", "\u2009", "\n", " ", "  ", "\t", "$", "\\(", "\\text{", "}", "{", ".", ",", ";", ":",
     "?", "!", "x", "1", "12", "f(a)", "P(A)", "Team", "Box", "yes", "no", "√", "×", "\\checkmark", "对", "错",
+    # the words around the markers of the staged (second, precise) prefilters
+    "the statement is", "claims are", "propositions", " is ", " are ", "true", "TRUE", "or", "false", "(true", "/false)",
+    "or false", "State whether", "option", "Options", "choices :", "answer choice", "select the best answer", "right option",
+    "of the following", "which one of the", "a.", "b.", "a) ", "b) ", "B. ", "1. ", "2) ", "2、", "(Ⅰ)", "（Ⅱ）", "part", "PART",
+    "Part (ii).", "part2)", "a.\n", "b.\u2003", "figure", "Figure 2", "fig.", "see", "in the", "from the following",
+    "adjacent diagram", "given in", "sketched by", "pictured at", "the graph to the right", "image above", "depicts",
+    "the figure shows", "illustrates", "refer to the", "attached image", "adjoining", "as pictured", "shown here",
+    "\\begin{tikzpicture}", "\\begin{picture}", "见图", "下图", "右图",
 ]
 ANSWERS = ["", "1", "C", "(B)", "\\text{(C)}", "\\textbf{(B) }15", "True", "false", "tr\\text{}ue", "√", "\\times",
-           "(a) 3, (b) 4", "( ii ) 5", "Correct", "ıncorrect", "TRUE", "正确", "错误", "\\text{F}alse"]
+           "(a) 3, (b) 4", "( ii ) 5", "Correct", "ıncorrect", "TRUE", "正确", "错误", "\\text{F}alse", "Yes", "NO",
+           "\\text{No}", "y\\text{e}s", "n\\textbf {o}, because", "Impossible", "it is not possible", "There are none",
+           "does not exist", "\\text{ Not possible }.", "是", "否", "\\mbox{yes}!", "\\tex\\text{}t{true}"]
 
 text = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=24).map("".join)
 
@@ -118,6 +137,10 @@ def test_case_and_whitespace_sets_are_pythons():
                    and any(x.isascii() and x.isalpha() for x in c.lower() + c.upper())}
     assert folds | lower_upper == set(P.SPECIAL)
     assert set(re.findall(r"\s", every)) == set(P._WS_CHARS)
+    # the non-ASCII characters the yes/no and true/false answers are compared with (after lower()):
+    # no other character lowers to one of them, so a literal search for them misses no row
+    targets = set("".join(P._YN_ANSWER + P._TF_ANSWER)) - set(map(chr, range(128)))
+    assert {c for c in every if c not in targets and targets & set(c.lower())} == set()
 
 
 def test_prefilters_are_linear_on_hostile_text():
