@@ -1,7 +1,7 @@
 """Vectorized necessary conditions in front of the rule detectors of :mod:`pipelines.bigmath.signals`.
 
-Each function returns a Polars boolean expression that is True for every row its detector could
-accept (a superset: "candidates"); the funnel calls the Python detector on the candidates only and
+Each function returns a Polars boolean expression (or a tuple of them: stages, see
+:data:`Prefilter`) that is True for every row its detector could accept (a superset: "candidates"); the funnel calls the Python detector on the candidates only and
 decides every other row False without it. The decisions are the detector's by construction, as long
 as each prefilter is a true necessary condition; ``tests/pipelines/bigmath/test_prefilter.py``
 checks that on the sample, the real-world-format rows and hypothesis-generated text.
@@ -12,7 +12,10 @@ searches could disagree are closed by construction:
 
 - case: Python's ``re.IGNORECASE`` also equates ``İ ı ſ K`` with ASCII letters, and ``str.lower()``
   maps a few more characters (ß, ligatures) to ASCII letters, which an ASCII-case-insensitive
-  literal search does not see: a row holding any of them is always a candidate (:data:`SPECIAL`);
+  literal search does not see: a row whose problem holds any of them (:data:`SPECIAL`) is always a
+  candidate (:func:`candidate_rows` adds it, looking among the non-ASCII rows only, which a length
+  comparison finds without a scan, so the searches themselves stay few-literal and fast); the
+  answer-side conditions check the answer's SPECIAL characters themselves;
 - whitespace: Python's ``\\s`` (``str.isspace``) includes ``\\x1c``-``\\x1f``, Rust's does not:
   the regexes here spell Python's set out (:data:`WS`).
 """
@@ -37,14 +40,13 @@ def _special(col: pl.Expr) -> pl.Expr:
 
 
 def _any_ci(col: pl.Expr, literals: list[str]) -> pl.Expr:
-    """Any literal, ASCII case ignored, or a character whose case folds outside ASCII (see above):
-    one Aho-Corasick pass (the SPECIAL characters are not ASCII, so they match exactly)."""
-    return col.str.contains_any(literals + list(SPECIAL), ascii_case_insensitive=True)
+    """Any literal, ASCII case ignored (one Aho-Corasick pass)."""
+    return col.str.contains_any(literals, ascii_case_insensitive=True)
 
 
 def _words_ci(col: pl.Expr, literals: list[str]) -> pl.Expr:
-    """:func:`_any_ci` as one Rust regex: faster than Aho-Corasick where the literals are few (the
-    regex searches their case variants with SIMD); Unicode case folding is a superset of ASCII's."""
+    """:func:`_any_ci` as one Rust regex: faster where the literals are few (the regex searches their
+    case variants with SIMD); Unicode case folding is a superset of ASCII's."""
     return _rx_ci(col, "|".join(map(_escape_all, literals)))
 
 
@@ -54,8 +56,8 @@ def _escape_all(literal: str) -> str:
 
 def _rx_ci(col: pl.Expr, pattern: str, exact: str = "") -> pl.Expr:
     """The Rust regex ``pattern`` with case ignored (Unicode folding: a superset of Python's for ASCII
-    letters), or ``exact`` (case kept), or a SPECIAL character (where the two foldings could differ)."""
-    return col.str.contains("|".join(filter(None, [f"(?i:{pattern})", exact, "|".join(SPECIAL)])))
+    letters), or ``exact`` (case kept)."""
+    return col.str.contains("|".join(filter(None, [f"(?i:{pattern})", exact])))
 
 
 def _text(col: str = "problem") -> pl.Expr:
@@ -142,8 +144,11 @@ def yes_no() -> Prefilter:
     answer = pl.col("answer")
     # without a backslash _unwrap only strips the ends: the word is in the raw answer as it is;
     # with one, \text{...} wrappers are removed first, so only its letters in order are needed
-    wrapped = answer.str.contains("\\", literal=True) & answer.str.contains(f"(?is){_subsequence(*_YN_ANSWER)}")
-    return (_words_ci(answer, _YN_ANSWER) | wrapped).fill_null(False)  # no answer: never yes/no
+    # (the subsequence search in a second stage, on the few rows left)
+    direct = _words_ci(answer, _YN_ANSWER) | _special(answer)
+    wrapped = answer.str.contains("\\", literal=True)
+    precise = wrapped & answer.str.contains(f"(?is){_subsequence(*_YN_ANSWER)}")
+    return (direct | wrapped).fill_null(False), (direct | precise).fill_null(False)  # no answer: never yes/no
 
 
 # ------------------------------------------------------------------ true/false
@@ -158,11 +163,12 @@ def true_false() -> Prefilter:
     answer = pl.col("answer")
     # a backslash: \text{...} wrappers are removed before the comparison, so the word may be split
     # (its characters still in order)
-    wrapped = answer.str.contains("\\", literal=True) & answer.str.contains(f"(?is){_subsequence(*_TF_ANSWER)}")
-    by_answer = (_words_ci(answer, _TF_ANSWER) | wrapped).fill_null(False)
+    direct = _words_ci(answer, _TF_ANSWER) | _special(answer)
+    wrapped = answer.str.contains("\\", literal=True)
+    precise = wrapped & answer.str.contains(f"(?is){_subsequence(*_TF_ANSWER)}")
     text = _text()
-    return (_done(_words_ci(text, _TF_TEXT)) | by_answer,
-            _done(_rx_ci(text, _TF_QUESTION)) | by_answer)
+    return (_done(_words_ci(text, _TF_TEXT)) | (direct | wrapped).fill_null(False),
+            _done(_rx_ci(text, _TF_QUESTION)) | (direct | precise).fill_null(False))
 
 
 # ------------------------------------------------------------------ multi-part
@@ -211,8 +217,9 @@ def stages(prefilter: Prefilter) -> tuple[pl.Expr, ...]:
 
 
 def candidate_rows(frame: pl.DataFrame, prefilter: Prefilter) -> np.ndarray:
-    """The row positions of ``frame`` the detector behind ``prefilter`` must see, ascending: each
-    stage runs on the rows the previous one kept (only the columns the stages read are gathered)."""
+    """The row positions of ``frame`` the detector behind ``prefilter`` must see, ascending: the rows
+    every stage keeps (each stage runs on the rows the previous one kept; only the columns the stages
+    read are gathered), and every row whose problem holds a SPECIAL character."""
     idx = np.arange(frame.height)
     exprs = stages(prefilter)
     cols = sorted({c for e in exprs for c in e.meta.root_names()})
@@ -222,7 +229,19 @@ def candidate_rows(frame: pl.DataFrame, prefilter: Prefilter) -> np.ndarray:
         idx = idx[keep]
         if i + 1 < len(exprs) and len(keep) < sub.height:
             sub = sub[keep]
-    return idx
+    # (an answer-only prefilter: the problem's characters do not matter)
+    return np.union1d(idx, special_rows(frame)) if "problem" in cols else idx
+
+
+def special_rows(frame: pl.DataFrame) -> np.ndarray:
+    """The rows whose problem holds a SPECIAL character: looked for among the non-ASCII rows only
+    (more bytes than characters), so the usual all-ASCII frame costs no scan (eager Series calls:
+    no query plan to build)."""
+    text = frame.get_column("problem")
+    rows = (text.str.len_bytes() != text.str.len_chars()).fill_null(False).arg_true().to_numpy()
+    if len(rows):
+        rows = rows[text.gather(rows).str.contains_any(list(SPECIAL)).fill_null(False).to_numpy()]
+    return rows
 
 
 def candidates(frame: pl.DataFrame, prefilter: Prefilter) -> pl.Series:
