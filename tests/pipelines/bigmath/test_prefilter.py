@@ -89,6 +89,17 @@ def test_written_strings_lose_no_accepted_row():
     assert missed(frame_of([""] * len(texts), texts)) == {}  # as answers
 
 
+def test_case_folds_outside_ascii_lose_no_accepted_row():
+    # Python's re.IGNORECASE reads "ſhow that" as "show that" and "justİfy" as "justify"; the literal
+    # searches do not: the SPECIAL rows must reach the detector whatever the searches say
+    texts = [t for t in written_strings() if t.isascii()]
+    folded = sorted({t.replace(a, b) for t in texts for a, b in (("s", "ſ"), ("i", "İ"), ("i", "ı"), ("k", "K"), ("I", "ı"))
+                     if a in t} - set(texts))
+    assert len(folded) > 100
+    assert missed(frame_of(folded)) == {}
+    assert missed(frame_of([""] * len(folded), folded)) == {}
+
+
 # fragments the detectors look for, with the characters where Python's re and the Rust/literal
 # searches could disagree (case folds İ ı ſ K, ß and ligatures, \x1c-\x1f whitespace, full-width forms)
 FRAGMENTS = [
