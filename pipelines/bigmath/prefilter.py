@@ -143,10 +143,19 @@ _PROOF = ["prov", "proof", "show", "justify", "demonstrat", "verify", "establish
           "demostrar", "demuestre", "证", "д", "Д", "\u1c81"]  # д: every Russian word starts "док" (any case)
 
 
+# each signals._PROOF alternative without its \b / sentence-start anchors; the Russian words as their "д"
+# (any case), as in the first stage
+_PROOF_CI = (rf"prove|proving|give{WS}+a{WS}+proof|with{WS}+proof|justify{WS}+(?:your|the){WS}+answer"
+             rf"|(?:show|demonstrate|verify|establish){WS}+(?:that|how|why)|show{WS}+(?:\$|\\\()"
+             rf"|d[ée]montr(?:er|ez)|montr(?:er|ez){WS}+que|beweise|zeigen{WS}+sie|demostrar|demuestre")
+_PROOF_EXACT = "证明|求证|试证|д|Д|\u1c81"
+
+
 def proof(proof_sources: set[str] | frozenset[str] = frozenset()) -> Prefilter:
     text = _text()
+    by_source = pl.col("source").is_in(list(proof_sources)).fill_null(False)
     by_text = _groups_ci(text, _PROOF[:3], _PROOF[3:12], exact="|".join(_PROOF[12:]))
-    return _done(by_text) | pl.col("source").is_in(list(proof_sources)).fill_null(False)
+    return _done(by_text) | by_source, _done(_rx_ci(text, _PROOF_CI, exact=_PROOF_EXACT)) | by_source
 
 
 # ------------------------------------------------------------------ yes/no
