@@ -110,18 +110,20 @@ def hyperlink() -> Prefilter:
 # ------------------------------------------------------------------ multiple choice
 # _MC_PHRASES: every alternative holds one of these words
 _MC_WORDS = ["following", "answer", "option", "choice"]
-# each _MC_PHRASES alternative without its \b / ^ anchors and optional leading words
-_MC_PHRASE = (rf"of{WS}+the{WS}+following|answer{WS}+choice|(?:correct|best|right){WS}+(?:answer|option|choice)"
-              rf"|options?{WS}*:|choices?{WS}*:")
-# _MC_PAREN "(A)", _MC_INLINE / _MC_LINES "A)", _MC_LINES / _MC_COLON "A." "A:", _MC_LOWER "a )"
-_MC_MARKERS = rf"[(（]{WS}*A{WS}*[)）]|[Aa]{WS}?\)|A[.:：．]"
-
-
-# and each marker kind needs a "B" marker too: _MC_PAREN "(B)", _MC_INLINE / _MC_LINES / _MC_COLON "B)" "B." "B:",
-# _MC_LOWER "b )"; the "A" markers made precise: _MC_LOWER's "a )" starts the text or follows [\s,;:]
+# each _MC_PHRASES alternative without its \b / ^ anchors, one regex each (small ones stay fast)
+_MC_PHRASES = (rf"which{WS}+(?:one{WS}+)?of{WS}+the{WS}+following", rf"answer{WS}+choice",
+               rf"(?:select|choose|pick){WS}+(?:the{WS}+)?(?:correct|best|right){WS}+(?:answer|option|choice)",
+               rf"options?{WS}*:|choices?{WS}*:")
 _ASY = r"\[asy\](?s:.)*?(?:\[/asy\]|$)"  # signals._ASY (lazy: the first "[/asy]" or the end)
+_WS_NOT_NL = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in _WS_CHARS if c != "\n") + "]"  # Python's [^\S\n]
+# every marker kind needs a "B" marker: _MC_PAREN "(B)", _MC_INLINE / _MC_LINES / _MC_COLON "B)" "B." "B:",
+# _MC_LOWER "b )" (the first stage's condition)
 _MC_B = rf"[(（]{WS}*B{WS}*[)）]|B[.):：．]|B{WS}\)|b{WS}?\)"
-_MC_A = rf"[(（]{WS}*A{WS}*[)）]|A[.):：．]|A{WS}\)|(?:^|[{WS[1:-1]},;:])a{WS}?\)"
+# _MC_PAREN, _MC_INLINE and _MC_COLON need an A, a B and a C marker, each of one of these forms (the
+# look-behinds dropped); _MC_LINES an "A." at a line start and a "B." after a newline; _MC_LOWER as it is
+_MC_ABC = tuple(rf"[(（]{WS}*{k}{WS}*[)）]|{k}{WS}?\)|{k}[:：．]" for k in "ABC")  # (B's, C's contexts dropped: faster)
+_MC_LINES = (rf"(?m:^){_WS_NOT_NL}*\(?A[.):：．]", rf"\n{WS}*\(?B[.):：．]")
+_MC_LOWER = (rf"(?:^|[{WS[1:-1]},;:])a{WS}?\){WS}*[^,;]{{1,80}}[,;]{WS}*b{WS}?\){WS}*[^,;]{{1,80}}[,;]{WS}*c{WS}?\)")
 
 
 def multiple_choice() -> Prefilter:
@@ -134,8 +136,23 @@ def multiple_choice() -> Prefilter:
     # stops before a final "\n", kept there; no marker or phrase ends in whitespace, so that "\n" never
     # decides a match)
     seen = text.str.replace_all(_ASY, " ")
-    precise = _done(_rx_ci(seen, _MC_PHRASE) | (seen.str.contains(_MC_A) & seen.str.contains(_MC_B)))
-    return words | by_options | by_answer, precise | by_options | by_answer
+    phrases = _groups_rx(seen, [f"(?i:{p})" for p in _MC_PHRASES])
+    markers = (_all_rx(seen, _MC_ABC) | _all_rx(seen, _MC_LINES) | seen.str.contains(_MC_LOWER))
+    return words | by_options | by_answer, _done(phrases | markers) | by_options | by_answer
+
+
+def _all_rx(col: pl.Expr, patterns) -> pl.Expr:
+    out = col.str.contains(patterns[0])
+    for p in patterns[1:]:
+        out = out & col.str.contains(p)
+    return out
+
+
+def _groups_rx(col: pl.Expr, patterns) -> pl.Expr:
+    out = col.str.contains(patterns[0])
+    for p in patterns[1:]:
+        out = out | col.str.contains(p)
+    return out
 
 
 # ------------------------------------------------------------------ proof
@@ -251,7 +268,8 @@ def candidate_rows(frame: pl.DataFrame, prefilter: Prefilter) -> np.ndarray:
     cols = sorted({c for e in exprs for c in e.meta.root_names()})
     sub = frame.select(cols)
     for i, expr in enumerate(exprs):
-        keep = sub.select(expr.alias("candidate")).to_series().arg_true().to_numpy()
+        # (lazy: the query optimizer computes a subexpression used twice, e.g. the text without Asymptote, once)
+        keep = sub.lazy().select(expr.alias("candidate")).collect().to_series().arg_true().to_numpy()
         idx = idx[keep]
         if i + 1 < len(exprs) and len(keep) < sub.height:
             sub = sub[keep]
