@@ -126,6 +126,15 @@ _MC_LINES = (rf"(?m:^){_WS_NOT_NL}*\(?A[.):：．]", rf"\n{WS}*\(?B[.):：．]")
 _MC_LOWER = (rf"(?:^|[{WS[1:-1]},;:])a{WS}?\){WS}*[^,;]{{1,80}}[,;]{WS}*b{WS}?\){WS}*[^,;]{{1,80}}[,;]{WS}*c{WS}?\)")
 
 
+# is_multiple_choice's answer check: _unwrap(answer) starts "(", spaces, a letter A-E; _unwrap deletes
+# whitespace, "$" and "." at the ends and \text{...}-style wrappers ("\name", spaces, "{", "}"; rounds of
+# deletion can join a name from pieces): so the raw answer is such characters, maybe "(", such characters,
+# then the letter
+_WRAP_NAMES = ("text", "textbf", "textit", "mathrm", "mathbf", "textrm", "mbox", "boxed", "fbox")  # signals._TEXT_WRAP
+_DELETED = "[" + WS[1:-1] + r"$.{}\\" + "".join(sorted(set("".join(_WRAP_NAMES)))) + "]"
+_LETTER_START = rf"^{_DELETED}*\(?{_DELETED}*[A-E]"
+
+
 def multiple_choice() -> Prefilter:
     text = _text()
     by_options = pl.col("options").list.len().fill_null(0) >= 2
@@ -138,7 +147,8 @@ def multiple_choice() -> Prefilter:
     seen = text.str.replace_all(_ASY, " ")
     phrases = _groups_rx(seen, [f"(?i:{p})" for p in _MC_PHRASES])
     markers = (_all_rx(seen, _MC_ABC) | _all_rx(seen, _MC_LINES) | seen.str.contains(_MC_LOWER))
-    return words | by_options | by_answer, _done(phrases | markers) | by_options | by_answer
+    letter = pl.col("answer").str.contains(_LETTER_START).fill_null(False)
+    return words | by_options | by_answer, _done(phrases | markers) | by_options | letter
 
 
 def _all_rx(col: pl.Expr, patterns) -> pl.Expr:

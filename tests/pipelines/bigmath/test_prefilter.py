@@ -128,7 +128,8 @@ FRAGMENTS = [
 ANSWERS = ["", "1", "C", "(B)", "\\text{(C)}", "\\textbf{(B) }15", "True", "false", "tr\\text{}ue", "√", "\\times",
            "(a) 3, (b) 4", "( ii ) 5", "Correct", "ıncorrect", "TRUE", "正确", "错误", "\\text{F}alse", "Yes", "NO",
            "\\text{No}", "y\\text{e}s", "n\\textbf {o}, because", "Impossible", "it is not possible", "There are none",
-           "does not exist", "\\text{ Not possible }.", "是", "否", "\\mbox{yes}!", "\\tex\\text{}t{true}"]
+           "does not exist", "\\text{ Not possible }.", "是", "否", "\\mbox{yes}!", "\\tex\\text{}t{true}",
+           "\\te\\text{}xt{B}", "$\\mbox {( D )}$.", "\\boxed{\\text{E}}", ". (\\textbf{ A}) 12", "\\frac{1}{C}", "(\\text{C})"]
 
 text = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=24).map("".join)
 
@@ -139,6 +140,11 @@ def test_generated_text_loses_no_accepted_row(pairs):
     problems = [p for p, _ in pairs]
     answers = [a for _, a in pairs]
     assert missed(frame_of(problems, answers)) == {}
+
+
+def test_wrapper_names_are_the_detectors():
+    # the multiple-choice answer condition lists the characters _unwrap may delete
+    assert S._TEXT_WRAP.pattern.startswith("\\\\(?:" + "|".join(P._WRAP_NAMES) + ")")
 
 
 def test_case_and_whitespace_sets_are_pythons():
