@@ -120,23 +120,27 @@ def build_contamination_index(config: FunnelConfig) -> ContaminationIndex:
 # ------------------------------------------------------------------ steps
 
 
-def _detect_candidates(frame: pl.DataFrame, prefilter: pl.Expr | None, detect_all) -> pl.Series:
-    """``detect_all`` (a list of flags for a frame) on the rows ``prefilter`` lets through; every
-    other row is False without the Python call (pipelines/bigmath/prefilter.py: necessary conditions)."""
+def _detect_candidates(frame: pl.DataFrame, prefilter: P.Prefilter | None, detect: Callable[..., bool],
+                       columns: Sequence[str]) -> pl.Series:
+    """``detect`` (one positional argument per name in ``columns``) on the rows ``prefilter`` lets
+    through; every other row is False without the Python call (pipelines/bigmath/prefilter.py:
+    necessary conditions, run in stages)."""
     if prefilter is None:
-        return pl.Series(detect_all(frame), dtype=pl.Boolean)
-    cand = frame.select(prefilter.alias("c")).to_series()
+        values = [frame.get_column(c).to_list() for c in columns]
+        return pl.Series([detect(*v) for v in zip(*values)], dtype=pl.Boolean)
+    idx = P.candidate_rows(frame, prefilter)
     flags = np.zeros(frame.height, dtype=bool)
-    idx = cand.arg_true().to_numpy()
     if len(idx):
-        flags[idx] = detect_all(frame[idx])
+        sub = frame.select(list(columns))[idx]  # only the candidates' cells become Python objects
+        values = [sub.get_column(c).to_list() for c in columns]
+        flags[idx] = [detect(*v) for v in zip(*values)]
     return pl.Series(flags, dtype=pl.Boolean)
 
 
 def _text_step(name: str, reason: str, detect: Callable[[str], bool], llm_column: str | None = None,
-               prefilter: pl.Expr | None = None) -> Step:
+               prefilter: P.Prefilter | None = None) -> Step:
     def fn(frame: pl.DataFrame) -> StepResult:
-        flags = _detect_candidates(frame, prefilter, lambda f: [detect(t) for t in f.get_column("problem").to_list()])
+        flags = _detect_candidates(frame, prefilter, detect, ("problem",))
         if llm_column is not None:
             flags = flags | frame.get_column(llm_column).fill_null(False)
         return reject_where(frame, flags, reason=reason, step=name)
@@ -144,10 +148,11 @@ def _text_step(name: str, reason: str, detect: Callable[[str], bool], llm_column
     return Step(name, fn, f"reject rows where {detect.__name__} holds ({reason})")
 
 
-def _row_step(name: str, reason: str, detect: Callable[[dict], bool], llm_column: str | None = None,
-              columns: Sequence[str] = ("problem", "answer"), prefilter: pl.Expr | None = None) -> Step:
+def _row_step(name: str, reason: str, detect: Callable[..., bool], llm_column: str | None = None,
+              columns: Sequence[str] = ("problem", "answer"), prefilter: P.Prefilter | None = None) -> Step:
+    """``detect`` takes the row's ``columns`` as positional arguments, in that order."""
     def fn(frame: pl.DataFrame) -> StepResult:
-        flags = _detect_candidates(frame, prefilter, lambda f: [detect(r) for r in f.select(list(columns)).iter_rows(named=True)])
+        flags = _detect_candidates(frame, prefilter, detect, columns)
         if llm_column is not None:
             flags = flags | frame.get_column(llm_column).fill_null(False)
         return reject_where(frame, flags, reason=reason, step=name)
@@ -241,16 +246,13 @@ def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -
         steps.append(contamination_step(index))
     steps += [
         _text_step("hyperlink", R.HYPERLINK, signals.has_hyperlink, prefilter=P.hyperlink()),
-        _row_step("multiple_choice", R.MULTIPLE_CHOICE,
-                  lambda r: signals.is_multiple_choice(r["problem"], r["options"], r["answer"]),
-                  "llm_multiple_choice", columns=("problem", "options", "answer"), prefilter=P.multiple_choice()),
-        _row_step("proof", R.PROOF, lambda r: r["source"] in proof_sources or signals.is_proof(r["problem"]),
+        _row_step("multiple_choice", R.MULTIPLE_CHOICE, signals.is_multiple_choice, "llm_multiple_choice",
+                  columns=("problem", "options", "answer"), prefilter=P.multiple_choice()),
+        _row_step("proof", R.PROOF, lambda problem, source: source in proof_sources or signals.is_proof(problem),
                   "llm_proof", columns=("problem", "source"), prefilter=P.proof(proof_sources)),
-        _row_step("yes_no", R.YES_NO, lambda r: signals.is_yes_no(r["problem"], r["answer"]), "llm_yes_no"),
-        _row_step("true_false", R.TRUE_FALSE, lambda r: signals.is_true_false(r["problem"], r["answer"]),
-                  prefilter=P.true_false()),
-        _row_step("multi_part", R.MULTI_PART, lambda r: signals.is_multi_part(r["problem"], r["answer"]), "llm_multi_part",
-                  prefilter=P.multi_part()),
+        _row_step("yes_no", R.YES_NO, signals.is_yes_no, "llm_yes_no", prefilter=P.yes_no()),
+        _row_step("true_false", R.TRUE_FALSE, signals.is_true_false, prefilter=P.true_false()),
+        _row_step("multi_part", R.MULTI_PART, signals.is_multi_part, "llm_multi_part", prefilter=P.multi_part()),
         _text_step("figure", R.FIGURE, signals.needs_figure, prefilter=P.figure()),
         language_step(config.language_min_confidence),
         missing_answer_step(),

@@ -21,6 +21,7 @@ DETECTORS = {
     "hyperlink": (P.hyperlink(), lambda r: S.has_hyperlink(r["problem"])),
     "multiple_choice": (P.multiple_choice(), lambda r: S.is_multiple_choice(r["problem"], r["options"], r["answer"])),
     "proof": (P.proof(PROOF_SOURCES), lambda r: r["source"] in PROOF_SOURCES or S.is_proof(r["problem"])),
+    "yes_no": (P.yes_no(), lambda r: S.is_yes_no(r["problem"], r["answer"])),
     "true_false": (P.true_false(), lambda r: S.is_true_false(r["problem"], r["answer"])),
     "multi_part": (P.multi_part(), lambda r: S.is_multi_part(r["problem"], r["answer"])),
     "figure": (P.figure(), lambda r: S.needs_figure(r["problem"])),
@@ -34,14 +35,26 @@ def frame_of(problems, answers=None):
                          "source": ["x"] * len(problems)}, schema=SCHEMA)
 
 
-def missed(frame: pl.DataFrame) -> dict[str, list]:
-    """Per detector, the rows it accepts that its prefilter excluded (must be empty)."""
+def missed(frame: pl.DataFrame, staged: bool = True) -> dict[str, list]:
+    """Per detector and per stage of a staged prefilter (each on every row: each must be a necessary
+    condition on its own, the problem's SPECIAL rows added as candidate_rows adds them), the rows it
+    accepts that the prefilter excluded (must be empty); ``staged``: also the prefilter as the funnel
+    runs it (stages on the survivors of the previous ones)."""
+    rows = list(frame.iter_rows(named=True))
+    special = set(P.special_rows(frame).tolist())
+    exprs = {f"{name}[{i}]": e for name, (prefilter, _) in DETECTORS.items() for i, e in enumerate(P.stages(prefilter))}
+    flags = frame.select(**exprs)  # every stage of every detector in one select: the hypothesis test runs it often
     out = {}
-    for name, (expr, detect) in DETECTORS.items():
-        cand = P.candidates(frame, expr).to_list()
-        bad = [r for r, c in zip(frame.iter_rows(named=True), cand) if not c and detect(r)]
-        if bad:
-            out[name] = bad
+    for name, (prefilter, detect) in DETECTORS.items():
+        accepted = [detect(r) for r in rows]
+        checks = {k: [c or ("problem" in exprs[k].meta.root_names() and i in special)
+                      for i, c in enumerate(flags.get_column(k).to_list())] for k in exprs if k.startswith(name + "[")}
+        if staged:
+            checks[name] = P.candidates(frame, prefilter).to_list()
+        for label, cand in checks.items():
+            bad = [r for r, c, a in zip(rows, cand, accepted) if not c and a]
+            if bad:
+                out[label] = bad
     return out
 
 
@@ -71,6 +84,9 @@ def test_sample_rows_lose_no_accepted_row():
     # and the prefilters do cut work: most rows are decided without the Python detector
     for name in ("hyperlink", "proof", "figure", "true_false"):
         assert P.candidates(rows, DETECTORS[name][0]).mean() < 0.5, name
+    # the later stages and the answer-only prefilters cut most of the rest
+    for name in ("yes_no", "true_false", "multi_part", "multiple_choice"):
+        assert P.candidates(rows, DETECTORS[name][0]).mean() < 0.2, name
 
 
 def test_written_strings_lose_no_accepted_row():
@@ -78,6 +94,17 @@ def test_written_strings_lose_no_accepted_row():
     assert len(texts) > 100
     assert missed(frame_of(texts)) == {}  # as problems
     assert missed(frame_of([""] * len(texts), texts)) == {}  # as answers
+
+
+def test_case_folds_outside_ascii_lose_no_accepted_row():
+    # Python's re.IGNORECASE reads "ſhow that" as "show that" and "justİfy" as "justify"; the literal
+    # searches do not: the SPECIAL rows must reach the detector whatever the searches say
+    texts = [t for t in written_strings() if t.isascii()]
+    folded = sorted({t.replace(a, b) for t in texts for a, b in (("s", "ſ"), ("i", "İ"), ("i", "ı"), ("k", "K"), ("I", "ı"))
+                     if a in t} - set(texts))
+    assert len(folded) > 100
+    assert missed(frame_of(folded)) == {}
+    assert missed(frame_of([""] * len(folded), folded)) == {}
 
 
 # fragments the detectors look for, with the characters where Python's re and the Rust/literal
@@ -96,9 +123,42 @@ FRAGMENTS = [
     "Check if the proposition is correct", "decide whether each claim is correct", "İ", "ı", "ſ", "K", "ß", "ﬁ", "ﬀ", "\x1c", "\x1d",
     "\x1e", "\x1f", "\x85", "\u3000", "\u2009", "\n", " ", "  ", "\t", "$", "\\(", "\\text{", "}", "{", ".", ",", ";", ":",
     "?", "!", "x", "1", "12", "f(a)", "P(A)", "Team", "Box", "yes", "no", "√", "×", "\\checkmark", "对", "错",
+    # the words around the markers of the staged (second, precise) prefilters
+    "the statement is", "claims are", "propositions", " is ", " are ", "true", "TRUE", "or", "false", "(true", "/false)",
+    "or false", "State whether", "option", "Options", "choices :", "answer choice", "select the best answer", "right option",
+    "of the following", "which one of the", "a.", "b.", "a) ", "b) ", "B. ", "1. ", "2) ", "2、", "(Ⅰ)", "（Ⅱ）", "part", "PART",
+    "Part (ii).", "part2)", "a.\n", "b.\u2003", "figure", "Figure 2", "fig.", "see", "in the", "from the following",
+    "adjacent diagram", "given in", "sketched by", "pictured at", "the graph to the right", "image above", "depicts",
+    "the figure shows", "illustrates", "refer to the", "attached image", "adjoining", "as pictured", "shown here",
+    "\\begin{tikzpicture}", "\\begin{picture}", "见图", "下图", "右图",
+    # each alternative of the precise second stages, alone
+    "which one of the following", "answer choices", "select the correct option", "pick best choice", "Option:",
+    "(A) 1 (B) 2 (C) 3", "A) 1 B) 2 C) 3", "A: 1 B: 2 C: 3", "A. 1\nB. 2", "A. 1\n   B. 2", "A) x\n\n (B) y", "a ) 1 , b ) 2 , c ) 3", "A．1 B．2 C．3",
+    "（A）1（B）2（C）3", "prove that", "proving", "disprove", "give a proof", "with proof", "justify your answer",
+    "Justify the answer", "establish that", "demonstrate why", "verify how", "show that", "show $x$", "show \\(x\\)",
+    "Démontrer", "demontrez", "montrer que", "beweise", "zeigen Sie", "demuestre", "试证", "求证", "докажем",
+    "True or false?", "true or false that", "( true / false )", "the statements are correct", "this claim is true",
+    "decide if the proposition is true", "judge whether it is true or false", "pictured at the image",
+    "depicted by the sketch", "sketched in the accompanying figure", "illustrated on the adjacent diagram",
+    "drawn in the following picture", "see fig.", "in the given diagram", "from the adjacent figure",
+    "figure 3", "image above", "picture to the left", "as illustrated", "shown above", "diagram represents",
+    "refer to the graph", "the attached picture", "![alt](x.png)", "<img src=x>", "(i) x (ii) y", "⑴ x ⑵ y",
+    "$(1)$ x $(2)$ y", "a. Find x\nb. Find y", "1. Find x 2. Find y", "a) what is x b) how many", "Part (a): x Part (b): y",
+    "(Ⅰ) x (Ⅱ) y", "part ii.", "Part 2)",
 ]
 ANSWERS = ["", "1", "C", "(B)", "\\text{(C)}", "\\textbf{(B) }15", "True", "false", "tr\\text{}ue", "√", "\\times",
-           "(a) 3, (b) 4", "( ii ) 5", "Correct", "ıncorrect", "TRUE", "正确", "错误", "\\text{F}alse"]
+           "(a) 3, (b) 4", "( ii ) 5", "Correct", "ıncorrect", "TRUE", "正确", "错误", "\\text{F}alse", "Yes", "NO",
+           "\\text{No}", "y\\text{e}s", "n\\textbf {o}, because", "Impossible", "it is not possible", "There are none",
+           "does not exist", "\\text{ Not possible }.", "是", "否", "\\mbox{yes}!", "\\tex\\text{}t{true}",
+           "\\te\\text{}xt{B}", "$\\mbox {( D )}$.", "\\boxed{\\text{E}}", ". (\\textbf{ A}) 12", "\\frac{1}{C}", "(\\text{C})"]
+
+def test_each_fragment_alone_loses_no_accepted_row():
+    # one marker per row, so a stage that misses one alternative of its detector cannot hide behind
+    # another marker of the same row (the generated rows below hold many)
+    texts = sorted({w.format(f) for f in FRAGMENTS + ANSWERS for w in ("{}", " {} ", "Q. {} 1.", "x\n{}\ny", "$1$, {}: 2")})
+    assert missed(frame_of(texts)) == {}
+    assert missed(frame_of([""] * len(texts), texts)) == {}
+
 
 text = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=24).map("".join)
 
@@ -108,7 +168,12 @@ text = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=24).m
 def test_generated_text_loses_no_accepted_row(pairs):
     problems = [p for p, _ in pairs]
     answers = [a for _, a in pairs]
-    assert missed(frame_of(problems, answers)) == {}
+    assert missed(frame_of(problems, answers), staged=False) == {}  # (the staged run: on the sample and strings above)
+
+
+def test_wrapper_names_are_the_detectors():
+    # the multiple-choice answer condition lists the characters _unwrap may delete
+    assert S._TEXT_WRAP.pattern.startswith("\\\\(?:" + "|".join(P._WRAP_NAMES) + ")")
 
 
 def test_case_and_whitespace_sets_are_pythons():
@@ -118,6 +183,10 @@ def test_case_and_whitespace_sets_are_pythons():
                    and any(x.isascii() and x.isalpha() for x in c.lower() + c.upper())}
     assert folds | lower_upper == set(P.SPECIAL)
     assert set(re.findall(r"\s", every)) == set(P._WS_CHARS)
+    # the non-ASCII characters the yes/no and true/false answers are compared with (after lower()):
+    # no other character lowers to one of them, so a literal search for them misses no row
+    targets = set("".join(P._YN_ANSWER + P._TF_ANSWER)) - set(map(chr, range(128)))
+    assert {c for c in every if c not in targets and targets & set(c.lower())} == set()
 
 
 def test_prefilters_are_linear_on_hostile_text():
