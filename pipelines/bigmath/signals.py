@@ -371,7 +371,7 @@ def language_identifier():
         """py3langid's identifier, with a text's feature counts given from outside (the batched
         walk, :func:`_batched_visits`); a text without them is walked by py3langid itself."""
 
-        __slots__ = ("given",)
+        __slots__ = ("given", "score_bounds")
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -385,6 +385,9 @@ def language_identifier():
 
     ident = _GivenVisits.from_model_file(MODEL_FILE, norm_probs=True)
     ident.nb_ptc = np.asarray(ident.nb_ptc, dtype=np.float32)
+    # the scale of the batched scoring's error bound (_group_scores): largest |table entry| and
+    # |class prior|, computed with the model (a pass over its 57 MB)
+    ident.score_bounds = (float(np.abs(ident.nb_ptc).max()), float(np.abs(np.asarray(ident.nb_pc, dtype=np.float64)).max()))
     return ident
 
 
@@ -461,13 +464,6 @@ def _walk_group(encoded: list[bytes]) -> list[Counter | None]:
 _U32 = 2.0 ** -24  # float32 unit roundoff
 
 
-@functools.lru_cache(maxsize=None)
-def _score_bounds() -> tuple[float, float]:
-    """(largest |score table entry|, largest |class prior|) of the model: the error bound's scale."""
-    ident = language_identifier()
-    return float(np.abs(ident.nb_ptc).max()), float(np.abs(np.asarray(ident.nb_pc, dtype=np.float64)).max())
-
-
 def _group_scores(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For texts sorted longest first (non-empty, walked here together): every class's raw score
     ``sum_k log1p(n_k) table[k] + prior`` (float64; computed as float32 products summed by a
@@ -495,7 +491,7 @@ def _group_scores(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndar
     x = sp.csr_matrix((weights.astype(np.float32), (distinct % n_features).astype(np.int32), indptr),
                       shape=(n, n_features))
     scores = np.asarray(x @ table, dtype=np.float64) + np.asarray(ident.nb_pc, dtype=np.float64)
-    tmax, pmax = _score_bounds()
+    tmax, pmax = ident.score_bounds
     weight_sum = np.bincount(rows, weights=weights, minlength=n)
     # a float32 sum of K products, in any order, is within gamma_K * sum|terms| of the exact sum
     # (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., 3.1 and 4.2); a few
