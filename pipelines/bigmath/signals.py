@@ -320,21 +320,8 @@ def prose_of(text: str) -> str:
     return _NON_LETTERS.sub(" ", _without_math(text)).strip()
 
 
-def prose_many(texts: Sequence[str]) -> list[str]:
-    """:func:`prose_of` of every text: the math removal text by text, the letters-only pass for
-    all ASCII texts at once in Polars (on ASCII, ``[\\W\\d_]`` is exactly ``[^A-Za-z]``, and what is
-    left to strip is spaces); other texts through ``re``."""
-    import polars as pl
-
-    stripped = [_without_math(t) for t in texts]
-    out = [t if t.isascii() else _NON_LETTERS.sub(" ", t).strip() for t in stripped]
-    ascii_rows = [i for i, t in enumerate(stripped) if t.isascii()]
-    if ascii_rows:
-        letters = (pl.Series([stripped[i] for i in ascii_rows], dtype=pl.Utf8)
-                   .str.replace_all("[^A-Za-z]+", " ").str.strip_chars(" ").to_list())
-        for i, t in zip(ascii_rows, letters):
-            out[i] = t
-    return out
+# ASCII letters stay, every other byte becomes a space: on ASCII, what _NON_LETTERS keeps
+_LETTER_BYTES = bytes(c if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))
 
 
 def letter_count(prose: str) -> int:
@@ -429,11 +416,9 @@ def _walk_group_flat(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     n = len(encoded)
     lens = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
     width = int(lens[0]) if n else 0
-    flat = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    pos = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)  # byte t of its text ...
-    col = np.repeat(np.arange(n), lens)                                   # ... text j
-    grid = np.zeros((width, n), dtype=np.uint8)  # row t: byte t of every text: one contiguous row per step
-    grid[pos, col] = flat
+    # row t: byte t of every text (zero past a text's end, never read): one contiguous row per step
+    padded = np.frombuffer(b"".join([e.ljust(width, b"\0") for e in encoded]), dtype=np.uint8)
+    grid = np.ascontiguousarray(padded.reshape(n, width).T)
     feats = np.full((width, n), -1, dtype=np.int32)
     base = np.full(n, rowbase[0], dtype=np.int64)  # every walk starts in state 0
     active = n
@@ -443,8 +428,10 @@ def _walk_group_flat(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         state = nextmove[base[:active] + grid[t, :active]]
         feats[t, :active] = output[state]
         base[:active] = rowbase[state]
-    walked = feats[pos, col]  # text by text, in walk order
+    inside = np.arange(width)[None, :] < lens[:, None]
+    walked = np.ascontiguousarray(feats.T)[inside]  # text by text, in walk order
     keep = walked >= 0
+    col = np.repeat(np.arange(n), lens)
     return col[keep], walked[keep]
 
 
@@ -601,23 +588,45 @@ class LanguageDetector:
                 else (lang, float(prob))
         return out
 
+    def _encoded_proses(self, texts: Sequence[str]) -> tuple[list[int], list[str | None], list[bytes]]:
+        """The texts with at least ``min_letters`` letters of prose: (their numbers, their prose —
+        None for ASCII prose, not built —, the prose as py3langid encodes it, or b"" past
+        :data:`BATCH_WALK_MAX_BYTES`). ASCII texts take a bytes path: non-letters to spaces by one
+        ``translate``, runs collapsed by ``split``/``join`` (on ASCII, :func:`prose_of`'s
+        ``[\\W\\d_]+`` -> " " and ``strip``), upper-case prose lowered as py3langid does (NFC
+        changes no ASCII text); ``test_language_batched`` checks it against ``_encode(prose_of(t))``."""
+        todo, proses, encoded = [], [], []
+        encode, min_letters = self._id._encode, self.min_letters
+        for i, text in enumerate(texts):
+            plain = _without_math(text)
+            if plain.isascii():
+                letters = b" ".join(plain.encode("ascii").translate(_LETTER_BYTES).split())
+                if len(letters) - letters.count(b" ") < min_letters:
+                    continue
+                prose, enc = None, (letters.lower() if letters.isupper() else letters)
+            else:
+                prose = _NON_LETTERS.sub(" ", plain).strip()
+                if letter_count(prose) < min_letters:
+                    continue
+                enc = encode(prose)
+            todo.append(i)
+            proses.append(prose)
+            encoded.append(enc if len(enc) <= BATCH_WALK_MAX_BYTES else b"")
+        return todo, proses, encoded
+
     def non_english_many(self, texts: Sequence[str]) -> list[tuple[bool, str]]:
         """:meth:`is_non_english` of every text: the texts py3langid surely calls English
         (:func:`_surely_english`, most of them) are decided without its per-text call, the rest
         go through :meth:`classify_many`."""
         out: list[tuple[bool, str]] = [(False, "und")] * len(texts)
-        todo, proses, encoded = [], [], []
-        for i, prose in enumerate(prose_many(texts)):
-            if letter_count(prose) >= self.min_letters:
-                enc = self._id._encode(prose)
-                todo.append(i)
-                proses.append(prose)
-                encoded.append(enc if len(enc) <= BATCH_WALK_MAX_BYTES else b"")
+        todo, proses, encoded = self._encoded_proses(texts)
         sure = _surely_english(encoded).tolist()
         rest = []
         for i, prose, english in zip(todo, proses, sure):
             if english:  # classify's answer: ("en", p), or ("und", 1.0) for mostly non-Latin prose
-                out[i] = (False, "und" if non_latin_share(prose) > self.max_non_latin else "en")
+                # (ASCII prose, given as None, is all Latin)
+                share = non_latin_share(prose) if prose is not None else 0.0
+                out[i] = (False, "und" if share > self.max_non_latin else "en")
             else:
                 rest.append(i)
         for i, (lang, prob) in zip(rest, self.classify_many([texts[i] for i in rest])):

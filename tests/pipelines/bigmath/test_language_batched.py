@@ -39,18 +39,42 @@ def per_text(det: S.LanguageDetector, texts):
     return [det.is_non_english(t) for t in texts]
 
 
-def test_prose_many_is_prose_of():
+def encoded_proses_one_by_one(det, texts):
+    """What ``_encoded_proses`` must give: py3langid's encoding of each text's prose_of, for the
+    texts with enough letters."""
+    todo, encoded = [], []
+    for i, t in enumerate(texts):
+        prose = S.prose_of(t)
+        if S.letter_count(prose) >= det.min_letters:
+            enc = det._id._encode(prose)
+            todo.append(i)
+            encoded.append(enc if len(enc) <= S.BATCH_WALK_MAX_BYTES else b"")
+    return todo, encoded
+
+
+def check_encoded_proses(texts, min_letters=20):
+    det = S.LanguageDetector(min_letters=min_letters)
+    todo, proses, encoded = det._encoded_proses(texts)
+    assert (todo, encoded) == encoded_proses_one_by_one(det, texts)
+    for i, prose in zip(todo, proses):
+        assert prose == (None if S._without_math(texts[i]).isascii() else S.prose_of(texts[i]))
+
+
+def test_encoded_proses_is_encode_of_prose_of():
     texts = SAMPLE + MULTILINGUAL + close_calls() + [
         "", "$", "$$x", "\\[ a \\] b \\( c", "[asy] draw [/asy] Find x_1^2.", "\\frac{a}{b} ABC",
-        "caf\u00e9 na\u00efve \\alpha", "x\ud800y words here", "  \t\n  ", "A_B C^D {E}"]
-    assert S.prose_many(texts) == [S.prose_of(t) for t in texts]
+        "caf\u00e9 na\u00efve \\alpha", "x\ud800y words here", "  \t\n  ", "A_B C^D {E}",
+        "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG 42 TIMES", "THE QUICK BROWN fOX JUMPS OVER THE LAZY DOG",
+        "\x1c\x1dWORDS\x1fWITH\x0bODD\x0cSPACES and more words here to count"]
+    for min_letters in (0, 1, 20):
+        check_encoded_proses(texts, min_letters)
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from(list("ab Zé$\\[](){}^_1-\n\t\u00e9\u4e00\u0416!?")) | st.characters(),
+@given(st.lists(st.text(alphabet=st.sampled_from(list("ab ZQ$\\[](){}^_1-\n\t\x1c\u00e9\u4e00\u0416!?")) | st.characters(),
                         max_size=60), max_size=8))
-def test_prose_many_is_prose_of_generated(texts):
-    assert S.prose_many(texts) == [S.prose_of(t) for t in texts]
+def test_encoded_proses_on_generated_text(texts):
+    check_encoded_proses(texts, 1)
 
 
 def test_group_scores_are_within_their_bound_of_py3langids():
@@ -58,7 +82,7 @@ def test_group_scores_are_within_their_bound_of_py3langids():
     py3langid's own float32 scores differ by less than twice the stated bound (each sum is within
     the bound of the exact one); and the bound is tight enough for the guard to be worth having."""
     ident = S.language_identifier()
-    texts = [p for p in S.prose_many(SAMPLE + MULTILINGUAL + close_calls()) if S.letter_count(p) >= 20]
+    texts = [p for p in map(S.prose_of, SAMPLE + MULTILINGUAL + close_calls()) if S.letter_count(p) >= 20]
     encoded = sorted((ident._encode(p) for p in texts), key=len, reverse=True)
     encoded = [e for e in encoded if len(e) <= S.BATCH_WALK_MAX_BYTES]
     checked = 0
@@ -82,7 +106,7 @@ def test_surely_english_only_when_py3langid_says_english():
     det = S.LanguageDetector()
     ident = det._id
     texts = SAMPLE + MULTILINGUAL * 2 + close_calls()
-    proses = [p for p in S.prose_many(texts) if S.letter_count(p) >= 20]
+    proses = [p for p in map(S.prose_of, texts) if S.letter_count(p) >= 20]
     encoded = [ident._encode(p) for p in proses]
     sure = S._surely_english(encoded)
     langs = [ident.classify(p)[0] for p in proses]
@@ -104,7 +128,7 @@ def test_close_calls_go_to_py3langid():
     other side of ours by more than the slack), and the whole step agrees text by text."""
     ident = S.language_identifier()
     texts = random_mixtures(3000)
-    proses = S.prose_many(texts)
+    proses = [S.prose_of(t) for t in texts]
     encoded = [ident._encode(p) for p in proses]
     lead, slack = S._english_lead(encoded)
     langs = [ident.classify(p)[0] for p in proses]
