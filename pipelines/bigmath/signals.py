@@ -409,9 +409,9 @@ def _batched_visits(encoded: Sequence[bytes]) -> list[Counter | None]:
     return out
 
 
-def _walk_group_flat(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """py3langid's walk of texts sorted longest first, all at once: (text number in the group,
-    feature) of every feature the automaton emits, text by text, each text's in walk order."""
+def _walk_grid(encoded: list[bytes]) -> np.ndarray:
+    """py3langid's walk of texts sorted longest first, all at once: ``feats[t, j]`` is the feature
+    the automaton emits at byte t of text j (-1: none, or past the text's end)."""
     nextmove, rowbase, output = _walk_tables()
     n = len(encoded)
     lens = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
@@ -428,11 +428,16 @@ def _walk_group_flat(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         state = nextmove[base[:active] + grid[t, :active]]
         feats[t, :active] = output[state]
         base[:active] = rowbase[state]
-    inside = np.arange(width)[None, :] < lens[:, None]
-    walked = np.ascontiguousarray(feats.T)[inside]  # text by text, in walk order
-    keep = walked >= 0
-    col = np.repeat(np.arange(n), lens)
-    return col[keep], walked[keep]
+    return feats
+
+
+def _walk_group_flat(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_walk_grid` as (text number in the group, feature) of every feature emitted, text by
+    text, each text's in walk order."""
+    by_text = np.ascontiguousarray(_walk_grid(encoded).T).ravel()
+    keep = by_text >= 0
+    col = np.repeat(np.arange(len(encoded)), by_text.size // max(len(encoded), 1))
+    return col[keep], by_text[keep]
 
 
 def _walk_group(encoded: list[bytes]) -> list[Counter | None]:
@@ -461,7 +466,10 @@ def _group_scores(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndar
     ident = language_identifier()
     table = ident.nb_ptc
     n, n_features = len(encoded), table.shape[0]
-    col, walked = _walk_group_flat(encoded)
+    feats = _walk_grid(encoded)  # (byte position, text): the pairs' order does not matter here
+    emitted = feats >= 0
+    col = np.broadcast_to(np.arange(n, dtype=np.int32), feats.shape)[emitted]
+    walked = feats[emitted]
     # distinct (text, feature) pairs and their counts: one sort of small integers (uint32 while
     # they fit: half the bytes to sort)
     key_type = np.uint32 if n * n_features < 2**32 else np.int64
