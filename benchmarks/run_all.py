@@ -10,7 +10,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 QUICK = {
-    "bigmath_funnel.py": ["--scale", "1"],
+    "bigmath_funnel.py": ["--scale", "1", "--repeat", "1"],
     "countdown_search.py": ["--quick"],
     "episodes.py": ["--quick"],
     "owm_scoring.py": ["--quick"],
