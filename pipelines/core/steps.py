@@ -84,13 +84,17 @@ def reject_where(
     if isinstance(mask, pl.Expr):
         mask = frame.select(mask.alias("__m")).to_series()
     mask = mask.fill_null(False).cast(pl.Boolean)
-    labelled = frame.with_columns(
-        _as_series(reason, frame.height, "reason"),
+    if not mask.any():  # (most steps on most batches): nothing to split or label
+        return StepResult(kept=frame, rejected=frame.clear().with_columns(
+            pl.lit(None, dtype=pl.Utf8).alias("reason"), pl.lit(None, dtype=pl.Utf8).alias("step"),
+            pl.lit(None, dtype=pl.Utf8).alias("detail")))
+    # label the rejected rows only (per-row reasons and details filtered with them)
+    rejected = frame.filter(mask).with_columns(
+        _as_series(reason, frame.height, "reason").filter(mask),
         pl.lit(step, dtype=pl.Utf8).alias("step"),
-        _as_series(detail, frame.height, "detail"),
+        _as_series(detail, frame.height, "detail").filter(mask),
     )
     kept = frame.filter(~mask)
-    rejected = labelled.filter(mask)
     return StepResult(kept=kept, rejected=rejected)
 
 
