@@ -74,6 +74,37 @@ def normalized_many(texts: Sequence[str]) -> list[str]:
             else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
 
 
+class NormalizedMemo:
+    """:func:`normalized_many` that remembers one batch for a later step of the same run:
+    decontamination normalizes every row, near dedup the survivors, the same strings (the
+    normalization is a pure function of the text, so a remembered string is the one it would
+    compute). Only the last batch :meth:`remember` saw is kept, and :meth:`recall` empties it:
+    memory stays one batch's strings, and nothing outlives the steps that share the memo
+    (``build_steps`` makes one per run)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, str] = {}
+
+    def remember(self, texts: Sequence[str]) -> list[str]:
+        """:func:`normalized_many` of ``texts``, kept (in place of any earlier batch)."""
+        norm = normalized_many(texts)
+        self._memo = dict(zip(texts, norm))
+        return norm
+
+    def recall(self, texts: Sequence[str]) -> list[str]:
+        """:func:`normalized_many` of ``texts``, taken from the remembered batch where it has them
+        (the memo is emptied: each batch is recalled once)."""
+        memo, self._memo = self._memo, {}
+        if not memo:
+            return normalized_many(texts)
+        out = list(map(memo.get, texts))
+        missing = [i for i, o in enumerate(out) if o is None]
+        if missing:
+            for i, o in zip(missing, normalized_many([texts[i] for i in missing])):
+                out[i] = o
+        return out
+
+
 def _shingle_text(text: str) -> str:
     """The text shingles are cut from: punctuation to spaces, NFKC, lower case, whitespace collapsed."""
     return _SPACES.sub(" ", normalize_text(_PUNCT.sub(" ", text)))
@@ -95,18 +126,20 @@ class NearDedupConfig:
     seed: int = 1
 
 
-def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
+def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig(),
+                    normalized: Sequence[str] | None = None) -> list[str | None]:
     """For each text, the index (as str) of the earlier kept text it nearly duplicates, or None.
 
     The same decisions as datasketch's ``MinHash`` + ``MinHashLSH`` (same hash family, same
     permutations, same bands), computed for all texts at once: each distinct shingle is hashed
     once (SHA-1, datasketch's default), the permutations are one numpy pass over all shingle
     hashes, the LSH bands are plain dicts. ``tests/pipelines/bigmath/test_dedup.py`` compares the
-    signatures with datasketch's own.
+    signatures with datasketch's own. ``normalized``: :func:`normalized_many` of ``texts``, when
+    the caller has it already.
     """
     if not texts:
         return []
-    return near_duplicates_of_signatures(text_signatures(texts, config), config)
+    return near_duplicates_of_signatures(text_signatures(texts, config, normalized), config)
 
 
 @lru_cache(maxsize=16)
@@ -398,21 +431,23 @@ def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str
 _BLOCK = 16384
 
 
-def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
+def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig(),
+                    normalized: Sequence[str] | None = None) -> np.ndarray:
     """``minhash_signatures([shingle_strs(t, k) for t in texts])`` without a Python set per text:
     the k-grams of all texts are cut at once as integers (each character numbered among the
     distinct characters of the batch, k of them packed exactly into one uint64, so two k-grams get
     the same integer only when they are the same string), each distinct k-gram is SHA-1-hashed
     once, and the permutations run over the windows of every text (repeats inside a text do not
     change a minimum). Falls back to the set path where the packing would not be exact (more than
-    ``2**(64/k)`` distinct characters in the batch) or for a scheme it does not know."""
+    ``2**(64/k)`` distinct characters in the batch) or for a scheme it does not know.
+    ``normalized``: :func:`normalized_many` of ``texts``, when the caller has it already."""
     from datasketch import MinHash
 
     k = config.shingle_size
     template = MinHash(num_perm=config.num_perm, seed=config.seed)
     scheme = getattr(template, "scheme", "legacy")
     # (normalize_text leaves single spaces, nothing to strip: _shingle_text's _SPACES pass changes nothing)
-    norm = normalized_many(texts)
+    norm = normalized_many(texts) if normalized is None else list(normalized)
     joined = "".join(norm)
     lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
     # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
@@ -658,15 +693,16 @@ class ContaminationIndex:
         score = max(hits / len(grams), per_item[best] / self._item_size[best])
         return score, self._item_set[best]
 
-    def flags(self, texts: Sequence[str]) -> tuple[list[bool], list[str | None]]:
+    def flags(self, texts: Sequence[str], normalized: Sequence[str] | None = None) -> tuple[list[bool], list[str | None]]:
         """:meth:`match` for every text (the same score and item), computed for all texts at once:
         the rows' words are hashed in one batch, the gram hashes of every window are one numpy
         pass per length and their lookups one hash-set membership test (Polars) per length; only
         rows with an n-gram hit are then scored one by one, from the gram hashes already computed
-        (a row without a hit scores 0)."""
+        (a row without a hit scores 0). ``normalized``: :func:`normalized_many` of ``texts``, when
+        the caller has it already."""
         flags: list[bool] = [False] * len(texts)
         details: list[str | None] = [None] * len(texts)
-        for i, (score, name) in self._matches(texts).items():
+        for i, (score, name) in self._matches(texts, normalized).items():
             hit = name is not None and score >= self.config.min_overlap
             flags[i] = hit
             details[i] = f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None
@@ -683,7 +719,7 @@ class ContaminationIndex:
                                                 for length, hashes in self._short.items()})
         return self._keys
 
-    def _matches(self, texts: Sequence[str]) -> dict[int, tuple[float, str | None]]:
+    def _matches(self, texts: Sequence[str], normalized: Sequence[str] | None = None) -> dict[int, tuple[float, str | None]]:
         """:meth:`match` of each row that can score above 0 (row number -> (score, set name)), in
         the order :meth:`match` decides: a short evaluation item inside the row first (lengths in
         ``_short``'s order, the row's first such window), then the row's distinct n-grams."""
@@ -692,7 +728,8 @@ class ContaminationIndex:
         if not len(texts):
             return out
         grams, short = self._lookup_keys()
-        counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
+        norm = normalized_many(texts) if normalized is None else list(normalized)
+        counts, flat = _word_hashes_of(norm, self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
         starts = ends - counts
         row_of = np.repeat(np.arange(len(texts)), counts)

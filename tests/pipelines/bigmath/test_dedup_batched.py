@@ -228,3 +228,44 @@ def test_chunked_paths_equal_the_references():
     rows = ["x " * 40_000 + "y x z", "x " * 30_000, MATH500[0], "y x"]
     assert index.flags(rows) == _reference_flags(index, rows)
     assert index.flags(rows)[0] == [True, False, True, False]
+
+
+def test_normalized_memo_gives_the_normalization_and_keeps_one_batch():
+    """The memo the decontamination and near dedup steps share: recall gives normalized_many's
+    strings (remembered or not, lone surrogates and wide characters included), in the caller's
+    order, and empties the memo (nothing outlives one batch)."""
+    from pipelines.bigmath.dedup import NormalizedMemo, normalized_many
+
+    texts = MATH500[:50] + ["A, b!", "ünï \ud800 x", "", "A, b!", "ﬁ ß"]
+    memo = NormalizedMemo()
+    assert memo.remember(texts) == normalized_many(texts)
+    later = texts[::-3] + ["never seen, Here", "\udfff?"]  # survivors in another order, and new texts
+    assert memo.recall(later) == normalized_many(later)
+    assert memo._memo == {}
+    assert memo.recall(texts) == normalized_many(texts)  # (nothing remembered: computed)
+    memo.remember(texts[:3])
+    memo.remember(texts[3:6])  # a new batch replaces the old one
+    assert set(memo._memo) == set(texts[3:6])
+
+
+def test_funnel_steps_with_the_shared_memo_decide_as_without():
+    """build_steps' decontaminate and near_dedup steps (sharing a NormalizedMemo) give the same
+    kept rows, rejects and details as the steps built without one."""
+    import polars as pl
+
+    from pipelines.bigmath import funnel as F
+    from pipelines.core.steps import run_steps
+
+    rows = MATH500[:120] + GSM8K[:80]
+    problems = rows + [r + "!" for r in rows[::2]] + rows[::3]  # exact and near copies
+    frame = pl.DataFrame({"problem": problems, "problem_id": [f"p{i}" for i in range(len(problems))],
+                          "source": ["s"] * len(problems)})
+    index = ContaminationIndex()
+    index.add("eval", rows[::5])
+    memo = dedup.NormalizedMemo()
+    shared = [F.contamination_step(index, memo), F.exact_dedup_step(), F.near_dedup_step(NearDedupConfig(), memo)]
+    alone = [F.contamination_step(index), F.exact_dedup_step(), F.near_dedup_step(NearDedupConfig())]
+    k1, r1, _ = run_steps(frame, shared)
+    k2, r2, _ = run_steps(frame, alone)
+    assert r1.height > 0 and k1.height > 0
+    assert k1.equals(k2) and r1.equals(r2)
