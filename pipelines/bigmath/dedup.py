@@ -483,18 +483,73 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     valid[tail[(tail >= np.repeat(ends - lengths, k - 1)) & (tail < m)]] = False
     pos = np.flatnonzero(valid)
     # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
-    window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
+    at = keys[pos]
+    window_keys = pl.Series(at, dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
     distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined), scheme)  # (pre-mixed once per k-gram)
-    dtype = pl.UInt32 if distinct_hash.dtype == np.uint32 else pl.UInt64
-    hashes = window_keys.replace_strict(window_keys.gather(first), pl.Series(distinct_hash, dtype=dtype),
-                                        return_dtype=dtype).to_numpy()
+    ids = _positions_in(at, at[first])
+    if ids is not None:
+        hashes = distinct_hash[ids]
+    else:  # (probing ran long: Polars' hash map instead, the same hashes)
+        dtype = pl.UInt32 if distinct_hash.dtype == np.uint32 else pl.UInt64
+        hashes = window_keys.replace_strict(window_keys.gather(first), pl.Series(distinct_hash, dtype=dtype),
+                                            return_dtype=dtype).to_numpy()
     per_doc = np.where(short, 1, windows)
     if short.any():  # the whole text of each short one goes in at its place
         slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
         hashes = np.insert(hashes, slot - np.arange(len(slot)),
                            _premixed(_sha1_32([norm[i] for i in np.flatnonzero(short).tolist()]), scheme))
     return _min_permuted(hashes, per_doc, template, scheme, config, premixed=True)
+
+
+_MAX_PROBE = 32
+
+
+def _positions_in(keys: np.ndarray, distinct: np.ndarray) -> np.ndarray | None:
+    """For each of ``keys`` (uint64), its position in ``distinct`` (each key of ``keys`` once):
+    an open-addressing table (linear probing, multiplicative hash, at most a quarter full) built
+    and probed with whole-array numpy steps, one step per probe distance. Exact (every hit is
+    checked against the key itself). ``None`` when some key would sit more than ``_MAX_PROBE``
+    slots from its home (keys made to collide): the caller then maps them another way, so the
+    work stays linear on any input."""
+    n = len(distinct)
+    bits = max((4 * n).bit_length(), 4)
+    mask = np.int64((1 << bits) - 1)
+    shift = np.uint64(64 - bits)
+    with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
+        home = ((distinct * _GOLDEN) >> shift).view(np.int64)
+    table = np.full(1 << bits, -1, dtype=np.int64)
+    pending = np.arange(n, dtype=np.int64)
+    # round r: every key not placed yet tries the slot r after its home; of keys trying one free
+    # slot, one is written last and wins; the others (and those finding it taken) go on to r + 1.
+    # No slot is ever emptied, so the slots between a key's home and its own are all taken.
+    for far in range(_MAX_PROBE):
+        slot = (home[pending] + far) & mask
+        free = table[slot] < 0
+        cand, slot = pending[free], slot[free]
+        table[slot] = cand
+        won = table[slot] == cand
+        pending = np.concatenate((pending[~free], cand[~won]))
+        if not len(pending):
+            break
+    else:
+        return None
+    with np.errstate(over="ignore"):
+        where = np.multiply(keys, _GOLDEN)
+        where >>= shift
+        where = where.view(np.int64)
+    out = np.take(table, where)
+    miss = np.flatnonzero(np.take(distinct, out) != keys)  # (a -1 reads the last key: compared, not trusted)
+    for step in range(1, far + 1):
+        if not len(miss):
+            break
+        got = table[(where[miss] + step) & mask]
+        hit = distinct[got] == keys[miss]
+        out[miss[hit]] = got[hit]
+        miss = miss[~hit]
+    if len(miss):
+        raise ValueError("dedup: a k-gram key missing from its own distinct keys (internal error: report it)")
+    return out
 
 
 def _words(text: str) -> list[str]:

@@ -269,3 +269,31 @@ def test_funnel_steps_with_the_shared_memo_decide_as_without():
     k2, r2, _ = run_steps(frame, alone)
     assert r1.height > 0 and k1.height > 0
     assert k1.equals(k2) and r1.equals(r2)
+
+
+def test_positions_in_maps_every_key_to_its_distinct_position():
+    """The k-gram keys' table: each key gets its position among the distinct keys (keys sharing
+    home slots included); keys made to share one home past the probe limit give None (the caller
+    then uses Polars), and text_signatures is the same on that path."""
+    rng = np.random.default_rng(0)
+    distinct = np.unique(np.concatenate([rng.integers(0, 2**63, 5000, dtype=np.uint64),
+                                         np.arange(3000, dtype=np.uint64), np.uint64(2**64 - 1) - np.arange(50, dtype=np.uint64)]))
+    rng.shuffle(distinct)
+    keys = distinct[rng.integers(0, len(distinct), 40000)]
+    pos = dedup._positions_in(keys, distinct)
+    assert (distinct[pos] == keys).all()
+    # keys whose hash (key * golden mod 2**64) differs only in the low bits: one home slot for all
+    inverse = pow(0x9E3779B97F4A7C15, -1, 2**64)
+    crowd = np.array([(inverse * (12345 + i)) % 2**64 for i in range(200)], dtype=np.uint64)
+    assert dedup._positions_in(crowd[::-1], crowd) is None
+    few = crowd[:20]  # within the probe limit: still exact
+    assert (few[dedup._positions_in(few[[3, 0, 19, 3]], few)] == few[[3, 0, 19, 3]]).all()
+
+
+def test_text_signatures_equal_when_the_table_gives_up(monkeypatch):
+    from pipelines.bigmath.dedup import text_signatures
+
+    texts = MATH500[:60] + GSM8K[:60] + ["", "ab", "ünï \ud800 x"]
+    want = text_signatures(texts)
+    monkeypatch.setattr(dedup, "_positions_in", lambda keys, distinct: None)
+    assert (text_signatures(texts) == want).all()
