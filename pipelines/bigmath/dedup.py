@@ -67,11 +67,67 @@ def normalized_many(texts: Sequence[str]) -> list[str]:
     r"""``normalize_text(_PUNCT.sub(" ", t))`` for every text (what shingles and n-grams are cut
     from). ASCII texts (most) take a shortcut that gives the same string: on ASCII, NFKC changes
     nothing, ``_PUNCT`` is a byte translation to spaces, and ``\s+`` collapsed + ``strip`` is
-    ``" ".join(str.split())`` (the same ASCII whitespace, \x1c-\x1f included); other texts go
-    through Python's ``re`` and ``unicodedata`` as before."""
-    table = _ASCII_PUNCT_TO_SPACE
-    return [" ".join(t.encode("ascii").translate(table).decode("ascii").lower().split()) if t.isascii()
-            else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    ``" ".join(str.split())`` (the same ASCII whitespace, \x1c-\x1f included), done for the
+    ASCII texts of a batch at once (:func:`_normalized_ascii`); other texts go through Python's
+    ``re`` and ``unicodedata`` as before."""
+    is_ascii = [t.isascii() for t in texts]
+    ascii_texts = [t for t, a in zip(texts, is_ascii) if a]
+    done: list[str] = []
+    lo = 0
+    while lo < len(ascii_texts):  # chunks of about _NORM_CHUNK characters: the byte arrays stay small
+        hi, size = lo, 0
+        while hi < len(ascii_texts) and (hi == lo or size < _NORM_CHUNK):
+            size += len(ascii_texts[hi]) + 1
+            hi += 1
+        part = ascii_texts[lo:hi]
+        batch = _normalized_ascii(part)
+        done += batch if batch is not None else [_normalized_one_ascii(t) for t in part]
+        lo = hi
+    out = iter(done)
+    return [next(out) if a else normalize_text(_PUNCT.sub(" ", t)) for t, a in zip(texts, is_ascii)]
+
+
+_NORM_CHUNK = 1 << 22
+# ASCII whitespace for str.split() (\x1c-\x1f included) also becomes a space in the batch path
+_ASCII_TO_SPACE = bytes(32 if chr(i).isspace() else b for i, b in enumerate(_ASCII_PUNCT_TO_SPACE[:128])) + bytes(range(128, 256))
+# separators for the batch path: characters normalization turns into a space anyway, so one that
+# no text of the batch contains can stand between texts without changing any of them
+_SEPARATORS = [c for c in range(128) if _ASCII_TO_SPACE[c] == 32 and c != 32]
+
+
+def _normalized_one_ascii(t: str) -> str:
+    return " ".join(t.encode("ascii").translate(_ASCII_PUNCT_TO_SPACE).decode("ascii").lower().split())
+
+
+def _normalized_ascii(texts: list[str]) -> list[str] | None:
+    """:func:`_normalized_one_ascii` of every (ASCII) text, in one pass over their bytes: the
+    texts joined by a separator byte none of them contains, punctuation and whitespace translated
+    to spaces (the separator kept), lower-cased, then two numpy compactions: a space after a space,
+    a separator or the start goes (runs become one space, none leads a text), then a space before a
+    separator or the end goes (none trails). ``None`` if every separator occurs in the texts."""
+    if not texts:
+        return []
+    plain = "".join(texts)
+    sep = next((c for c in _SEPARATORS if chr(c) not in plain), None)
+    if sep is None:
+        return None
+    joined = chr(sep).join(texts)
+    table = _ASCII_TO_SPACE[:sep] + bytes([sep]) + _ASCII_TO_SPACE[sep + 1 :]
+    b = np.frombuffer(joined.encode("ascii").translate(table).lower(), dtype=np.uint8)
+    if not len(b):
+        return [""] * len(texts)
+    space = b == 32
+    after = np.empty_like(space)
+    after[0] = True
+    np.logical_or(space[:-1], b[:-1] == sep, out=after[1:])
+    b = b[~(space & after)]
+    if len(b):
+        space = b == 32
+        before = np.empty_like(space)
+        before[-1] = True
+        np.equal(b[1:], sep, out=before[:-1])
+        b = b[~(space & before)]
+    return b.tobytes().decode("ascii").split(chr(sep))
 
 
 class NormalizedMemo:

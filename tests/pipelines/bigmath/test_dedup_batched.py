@@ -297,3 +297,21 @@ def test_text_signatures_equal_when_the_table_gives_up(monkeypatch):
     want = text_signatures(texts)
     monkeypatch.setattr(dedup, "_positions_in", lambda keys, distinct: None)
     assert (text_signatures(texts) == want).all()
+
+
+def test_batched_ascii_normalization_equals_the_per_text_one(monkeypatch):
+    """normalized_many's ASCII batch (texts joined by a separator byte, numpy space compaction)
+    gives the per-text strings: every ASCII character, empty and all-space texts, texts holding
+    the first separators, chunk boundaries, and a batch holding every separator (per text then)."""
+    from pipelines.bigmath.dedup import _PUNCT, _SEPARATORS, normalized_many
+    from pipelines.core.hashing import normalize_text
+
+    every = "".join(map(chr, range(128)))
+    texts = (MATH500[:80] + ["", " ", "  \t\n", "a", " a ", "A,,  b\x1f\x1cc ", "\x00x\x00", "\x01\x00 y", every,
+                             "end  ", "  start", "x" * 100] + GSM8K[:40] + ["", ""])
+    want = [normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    assert normalized_many(texts) == want
+    assert normalized_many([every + t for t in texts[:5]]) == [normalize_text(_PUNCT.sub(" ", every + t)) for t in texts[:5]]
+    assert dedup._normalized_ascii([every]) is None and dedup._normalized_ascii(["".join(map(chr, _SEPARATORS[:-1]))]) == [""]
+    monkeypatch.setattr(dedup, "_NORM_CHUNK", 7)  # many small chunks (one text each, or a few short ones)
+    assert normalized_many(texts) == want
