@@ -843,7 +843,10 @@ class ContaminationIndex:
         counts, flat = _word_hashes_of(norm, self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
         starts = ends - counts
-        row_of = np.repeat(np.arange(len(texts)), counts)
+
+        def row_of(at: np.ndarray) -> np.ndarray:  # the row holding each word position (empty rows skipped)
+            return np.searchsorted(ends, at, side="right")
+
         flat_series = pl.Series(flat, dtype=pl.UInt64)
 
         def is_in(h: np.ndarray, keys: pl.Series) -> np.ndarray:
@@ -852,7 +855,7 @@ class ContaminationIndex:
         for length, (first_words, hashes) in short.items():
             # only a window that starts with a short item's first word can be that item: hash those only
             at = np.flatnonzero(flat_series.is_in(first_words).to_numpy())
-            at = at[at + length <= ends[row_of[at]]]  # (not crossing into the next row)
+            at = at[at + length <= ends[row_of(at)]]  # (not crossing into the next row)
             found = []
             for lo in range(0, len(at), _GRAM_CHUNK):  # (in chunks: the gathered words stay small)
                 part = at[lo : lo + _GRAM_CHUNK]
@@ -861,15 +864,16 @@ class ContaminationIndex:
                 found.append((part[hit], h[hit]))
             at = np.concatenate([f[0] for f in found]) if found else at
             h = np.concatenate([f[1] for f in found]) if found else np.empty(0, dtype=np.uint64)
-            rows, first = np.unique(row_of[at], return_index=True)  # (positions ascend: a row's first window)
+            rows, first = np.unique(row_of(at), return_index=True)  # (positions ascend: a row's first window)
             for r, g in zip(rows.tolist(), h[first].tolist()):
                 if r not in out:
                     out[r] = (1.0, self._item_set[self._short_item[g]])
         if not self._items:
             return out
         h = gram_hashes(flat, n)
-        inside = np.arange(len(h)) + n <= ends[row_of[: len(h)]]  # not crossing into the next row
-        for r in np.unique(row_of[: len(h)][inside & is_in(h, grams)]).tolist():
+        hit = np.flatnonzero(is_in(h, grams))
+        hit = hit[hit + n <= ends[row_of(hit)]]  # not crossing into the next row
+        for r in np.unique(row_of(hit)).tolist():
             if r not in out:
                 out[r] = self._score(set(h[starts[r] : ends[r] - n + 1].tolist()))
         # a row shorter than n words has one "gram", its whole text (which only an n-gram's hash could equal)
