@@ -218,23 +218,39 @@ def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> n
     ranges = lsh_ranges(config)
     sigs = np.ascontiguousarray(sigs)
     ids = np.empty((len(sigs), len(ranges)), dtype=np.int64)
+    width = ranges[0][1] - ranges[0][0] if ranges else 0
+    folds = None
+    if ranges and all(a == j * width and b == a + width for j, (a, b) in enumerate(ranges)):
+        # bands of one width side by side (datasketch's): every band's fold at once, column by column
+        bands = sigs[:, : len(ranges) * width].reshape(len(sigs), len(ranges), width)
+        with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
+            folds = np.zeros((len(sigs), len(ranges)), dtype=np.uint64)
+            for c in range(width):
+                folds = _fmix64((folds ^ bands[:, :, c].astype(np.uint64)) * _GOLDEN)
     offset = 0
     for j, (a, b) in enumerate(ranges):
-        inverse, count = _row_ids(np.ascontiguousarray(sigs[:, a:b]))
+        inverse, count = _row_ids(np.ascontiguousarray(sigs[:, a:b]), None if folds is None else folds[:, j])
         ids[:, j] = inverse + offset  # one key space for all bands
         offset += count
     return ids
 
 
-def _row_ids(band: np.ndarray) -> tuple[np.ndarray, int]:
-    """(id of each row, number of ids): equal ids exactly for equal rows. The rows are folded to
-    one 64-bit value each and those are made unique; every row is then compared with its group's
-    first row, and only if some fold collided (two different rows, one value) are the rows
-    themselves sorted (``np.unique`` over whole rows): exact either way."""
+def _row_fold(band: np.ndarray) -> np.ndarray:
+    """Each row of ``band`` folded to one 64-bit value (equal rows, equal values)."""
     with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
         h = np.zeros(len(band), dtype=np.uint64)
         for col in band.T:
             h = _fmix64((h ^ col.astype(np.uint64)) * _GOLDEN)
+    return h
+
+
+def _row_ids(band: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """(id of each row, number of ids): equal ids exactly for equal rows. The rows are folded to
+    one 64-bit value each (``h``: :func:`_row_fold` of ``band``, when the caller has it) and those
+    are made unique; every row is then compared with its group's first row, and only if some fold
+    collided (two different rows, one value) are the rows themselves sorted (``np.unique`` over
+    whole rows): exact either way."""
+    h = _row_fold(band) if h is None else h
     _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     if (band == band[first[inverse]]).all():

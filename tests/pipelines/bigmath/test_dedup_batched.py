@@ -315,3 +315,18 @@ def test_batched_ascii_normalization_equals_the_per_text_one(monkeypatch):
     assert dedup._normalized_ascii([every]) is None and dedup._normalized_ascii(["".join(map(chr, _SEPARATORS[:-1]))]) == [""]
     monkeypatch.setattr(dedup, "_NORM_CHUNK", 7)  # many small chunks (one text each, or a few short ones)
     assert normalized_many(texts) == want
+
+
+def test_band_ids_with_bands_of_unequal_widths(monkeypatch):
+    """Bands folded all at once (equal widths, datasketch's) or one by one (any other layout):
+    equal ids exactly for equal band values either way."""
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 2, (200, 128), dtype=np.uint32)
+    sigs[50:90] = sigs[:40]
+    for ranges in (((0, 16), (16, 32)), ((0, 10), (10, 40), (64, 128)), ((3, 7),)):
+        monkeypatch.setattr(dedup, "lsh_ranges", lambda config=None, r=ranges: r)
+        ids = dedup.band_ids(sigs)
+        for j, (a, b) in enumerate(ranges):
+            band = sigs[:, a:b]
+            eq = (band[:, None, :] == band[None, :, :]).all(axis=2)
+            assert ((ids[:, j][:, None] == ids[:, j][None, :]) == eq).all()
