@@ -721,6 +721,16 @@ def _word_hashes_of(normalized: list[str], word_hashes: Callable[[list[str]], np
     counts = pl.select(pl.when(series == "").then(0).otherwise(lists.list.len())).to_series().to_numpy().astype(np.int64)
     flat = lists.explode(empty_as_null=True)  # (no list is empty: an empty text splits into [""])
     flat = flat.filter(flat != "")  # only an empty text gives an empty "word"
+    # each distinct word found by Polars' own string hash (a lookup key only: the words are hashed
+    # with ``word_hashes``), mapped back by the numpy table, and checked word by word against the
+    # distinct word it was mapped to: exact, or (a Polars hash shared by two words) the hash map below
+    keys = flat.hash(seed=0).to_numpy()
+    first = pl.Series(keys, dtype=pl.UInt64).arg_unique().to_numpy()
+    ids = _positions_in(keys, keys[first])
+    if ids is not None:
+        distinct = flat.gather(first)
+        if (flat == distinct.gather(ids)).all():
+            return counts, word_hashes(distinct.to_list())[ids]
     distinct = flat.unique(maintain_order=True)
     hashes = pl.Series(word_hashes(distinct.to_list()), dtype=pl.UInt64)
     return counts, flat.replace_strict(distinct, hashes, return_dtype=pl.UInt64).to_numpy()

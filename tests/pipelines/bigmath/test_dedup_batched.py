@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -330,3 +331,18 @@ def test_band_ids_with_bands_of_unequal_widths(monkeypatch):
             band = sigs[:, a:b]
             eq = (band[:, None, :] == band[None, :, :]).all(axis=2)
             assert ((ids[:, j][:, None] == ids[:, j][None, :]) == eq).all()
+
+
+@pytest.mark.parametrize("table", ["none", "wrong"])
+def test_word_hashes_equal_when_the_lookup_key_fails(monkeypatch, table):
+    """Words mapped to their distinct word by a Polars-hash table are checked one by one: a table
+    that gives up, or one that maps words to the wrong distinct word (as a shared Polars hash
+    would), falls back to the hash map, with the same hashes."""
+    from pipelines.bigmath.dedup import _WordHashes, _word_hashes_of, _words, normalized_many
+
+    texts = MATH500[:60] + ["", "one", "a b a b a"]
+    want = _WordHashes()([w for t in texts for w in _words(t)]).tolist()
+    fake = (lambda keys, distinct: None) if table == "none" else (lambda keys, distinct: np.zeros(len(keys), dtype=np.int64))
+    monkeypatch.setattr(dedup, "_positions_in", fake)
+    counts, flat = _word_hashes_of(normalized_many(texts), _WordHashes())
+    assert flat.tolist() == want and counts.tolist() == [len(_words(t)) for t in texts]
