@@ -407,19 +407,23 @@ def _sha1_32_blocks(block: np.ndarray) -> np.ndarray:
     return a.byteswap()  # digest bytes 0-3 are H0 big-endian; sha1_hash32 reads them little-endian
 
 
-def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str) -> np.ndarray:
+def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str,
+                     code_points: np.ndarray | None = None) -> np.ndarray:
     """:func:`_sha1_32` of the k-grams ``joined[p : p + k]`` for p in ``starts`` (``chars``: the code
-    points of ``joined``). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
+    points of ``joined``, or their byte numbers when ``code_points`` maps each number to its code
+    point). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
     like any other BMP code point) are laid out in one padded block and hashed by
     :func:`_sha1_32_blocks`; a k-gram longer than 55 bytes (k > 13 only) goes through hashlib.
     Chunks of 64k k-grams at a time: the blocks and round arrays stay a few MB on any input."""
     if len(starts) > _SHA1_CHUNK:
-        return np.concatenate([_sha1_32_windows(chars, starts[lo : lo + _SHA1_CHUNK], k, joined)
+        return np.concatenate([_sha1_32_windows(chars, starts[lo : lo + _SHA1_CHUNK], k, joined, code_points)
                                for lo in range(0, len(starts), _SHA1_CHUNK)])
     n = len(starts)
     if not n:
         return np.empty(0, dtype=np.uint32)
     cps = chars[starts[:, None] + np.arange(k)]  # (n, k) code points
+    if code_points is not None:
+        cps = code_points[cps]
     block = np.zeros((n, 64), dtype=np.uint8)
     size = np.full(n, k, dtype=np.int64)
     wide = np.flatnonzero(cps.max(axis=1) >= 0x80) if k <= 55 else np.arange(n)
@@ -522,12 +526,29 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     norm = normalized_many(texts) if normalized is None else list(normalized)
     joined = "".join(norm)
     lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
+    known = scheme in ("legacy", "affine32", "affine64") and len(texts)
+    is_ascii = [t.isascii() for t in norm] if known and k <= 8 else []
+    wide = sorted(set().union(*(t for t, a in zip(norm, is_ascii) if not a))) if is_ascii else []
+    if is_ascii and len(wide) <= 128:
+        # one byte per character without numbering the whole batch: ASCII characters (most) are
+        # their own byte, the batch's other characters (at most 128) bytes 128, 129, ... in code
+        # point order, mapped in the texts that have them only; a k-gram's key is its k bytes read
+        # as one little-endian uint64 (an unaligned 8-byte read at every position, the bytes past
+        # the k-th masked off)
+        to_byte = {ord(c): 128 + i for i, c in enumerate(wide)}
+        mapped = "".join([t if a else t.translate(to_byte) for t, a in zip(norm, is_ascii)]) if wide else joined
+        padded = np.frombuffer(mapped.encode("latin-1") + bytes(8), dtype=np.uint8)
+        chars = padded[: len(joined)]
+        m = max(len(chars) - k + 1, 0)
+        keys = np.ndarray((m,), dtype="<u8", buffer=padded, strides=(1,)) & np.uint64((1 << (8 * k)) - 1)
+        code_points = np.concatenate((np.arange(128), np.array([ord(c) for c in wide], dtype=np.int64)))
+        return _signatures_of_keys(keys, chars, norm, joined, lengths, template, scheme, config, code_points)
     # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
     chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     present = np.zeros(int(chars.max(initial=0)) + 1, dtype=bool)  # the batch's alphabet, numbered in code point order
     present[chars] = True
     size = int(np.count_nonzero(present))
-    if scheme not in ("legacy", "affine32", "affine64") or size ** k > 2**64 or not len(texts):
+    if not known or size ** k > 2**64:
         return minhash_signatures([shingle_strs(t, k) for t in texts], config)
     number = np.cumsum(present, dtype=np.int64) - 1  # code point -> its number in the alphabet
     m = max(len(chars) - k + 1, 0)
@@ -545,6 +566,17 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
             for j in range(1, k):
                 keys *= base
                 keys += code[j : j + m]
+    return _signatures_of_keys(keys, chars, norm, joined, lengths, template, scheme, config)
+
+
+def _signatures_of_keys(keys: np.ndarray, chars: np.ndarray, norm: list[str], joined: str, lengths: np.ndarray,
+                        template, scheme: str, config: NearDedupConfig,
+                        code_points: np.ndarray | None = None) -> np.ndarray:
+    """:func:`text_signatures` from the exact key of the k-gram at every position of ``joined``
+    (``chars``: its code points, or their byte numbers with ``code_points``, see
+    :func:`_sha1_32_windows`; ``norm``: the texts it joins, ``lengths`` theirs)."""
+    k = config.shingle_size
+    m = len(keys)
     ends = np.cumsum(lengths)
     windows = np.maximum(lengths - k + 1, 0)  # k-grams inside each text (a text of length k has one)
     short = lengths < k  # shorter texts are one shingle: the whole text
@@ -558,7 +590,7 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     at = keys[pos]
     window_keys = pl.Series(at, dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
-    distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined), scheme)  # (pre-mixed once per k-gram)
+    distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined, code_points), scheme)  # (pre-mixed once per k-gram)
     ids = _positions_in(at, at[first])
     if ids is not None:
         hashes = distinct_hash[ids]

@@ -346,3 +346,17 @@ def test_word_hashes_equal_when_the_lookup_key_fails(monkeypatch, table):
     monkeypatch.setattr(dedup, "_positions_in", fake)
     counts, flat = _word_hashes_of(normalized_many(texts), _WordHashes())
     assert flat.tolist() == want and counts.tolist() == [len(_words(t)) for t in texts]
+
+
+@pytest.mark.parametrize("extra", [0, 5, 128, 129, 400])
+def test_text_signatures_for_any_number_of_non_ascii_characters(extra):
+    """The byte keys (ASCII as itself, up to 128 other characters numbered 128...) and the general
+    alphabet path past that: the same signatures as the set path, surrogates and astral characters
+    included."""
+    from pipelines.bigmath.dedup import minhash_signatures, shingle_strs, text_signatures
+
+    wide = [chr(0xC0 + i) if i % 3 else chr(0x1F600 + i) for i in range(extra)]
+    texts = MATH500[:40] + ["".join(wide[i : i + 7]) + " x" for i in range(0, len(wide), 7)] + [
+        "caf\u00e9 \ud800 ab" if extra else "plain ascii", "abc", "", "abcdef"]
+    cfg = NearDedupConfig(num_perm=32)
+    assert (text_signatures(texts, cfg) == minhash_signatures([shingle_strs(t, 5) for t in texts], cfg)).all()
