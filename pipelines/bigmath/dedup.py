@@ -73,12 +73,12 @@ def normalized_many(texts: Sequence[str]) -> list[str]:
     is_ascii = [t.isascii() for t in texts]
     ascii_texts = [t for t, a in zip(texts, is_ascii) if a]
     done: list[str] = []
+    # chunks of about _NORM_CHUNK characters (at least one text each): the byte arrays stay small
+    ends = np.cumsum(np.fromiter(map(len, ascii_texts), dtype=np.int64, count=len(ascii_texts)) + 1)
     lo = 0
-    while lo < len(ascii_texts):  # chunks of about _NORM_CHUNK characters: the byte arrays stay small
-        hi, size = lo, 0
-        while hi < len(ascii_texts) and (hi == lo or size < _NORM_CHUNK):
-            size += len(ascii_texts[hi]) + 1
-            hi += 1
+    while lo < len(ascii_texts):
+        start = int(ends[lo - 1]) if lo else 0
+        hi = min(int(np.searchsorted(ends, start + _NORM_CHUNK)) + 1, len(ascii_texts))  # (the text reaching the bound too)
         part = ascii_texts[lo:hi]
         batch = _normalized_ascii(part)
         done += batch if batch is not None else [_normalized_one_ascii(t) for t in part]
@@ -107,11 +107,12 @@ def _normalized_ascii(texts: list[str]) -> list[str] | None:
     separator or the end goes (none trails). ``None`` if every separator occurs in the texts."""
     if not texts:
         return []
-    plain = "".join(texts)
-    sep = next((c for c in _SEPARATORS if chr(c) not in plain), None)
-    if sep is None:
+    for sep in _SEPARATORS:  # (the first, NUL, is in no text but a hostile one)
+        joined = chr(sep).join(texts)
+        if joined.count(chr(sep)) == len(texts) - 1:
+            break
+    else:
         return None
-    joined = chr(sep).join(texts)
     table = _ASCII_TO_SPACE[:sep] + bytes([sep]) + _ASCII_TO_SPACE[sep + 1 :]
     b = np.frombuffer(joined.encode("ascii").translate(table).lower(), dtype=np.uint8)
     if not len(b):
