@@ -628,11 +628,13 @@ def _positions_in(keys: np.ndarray, distinct: np.ndarray) -> np.ndarray | None:
     # round r: every key not placed yet tries the slot r after its home; of keys trying one free
     # slot, one is written last and wins; the others (and those finding it taken) go on to r + 1.
     # No slot is ever emptied, so the slots between a key's home and its own are all taken.
+    # Written in reverse, so the earliest key wins a slot: keys come in order of first occurrence,
+    # and a frequent k-gram (most lookups) tends to occur early and so sits at its home slot.
     for far in range(_MAX_PROBE):
         slot = (home[pending] + far) & mask
         free = table[slot] < 0
         cand, slot = pending[free], slot[free]
-        table[slot] = cand
+        table[slot[::-1]] = cand[::-1]
         won = table[slot] == cand
         pending = np.concatenate((pending[~free], cand[~won]))
         if not len(pending):
