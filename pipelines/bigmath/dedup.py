@@ -913,9 +913,13 @@ class ContaminationIndex:
         def is_in(h: np.ndarray, keys: pl.Series) -> np.ndarray:
             return pl.Series(h, dtype=pl.UInt64).is_in(keys).to_numpy() if len(h) else np.zeros(0, dtype=bool)
 
+        if short:  # the positions holding the first word of some short item (one pass over all words)
+            firsts = pl.Series(sorted(set().union(*self._short_first.values())), dtype=pl.UInt64).implode()
+            maybe = np.flatnonzero(flat_series.is_in(firsts).to_numpy())
+            maybe_words = pl.Series(flat[maybe], dtype=pl.UInt64)
         for length, (first_words, hashes) in short.items():
             # only a window that starts with a short item's first word can be that item: hash those only
-            at = np.flatnonzero(flat_series.is_in(first_words).to_numpy())
+            at = maybe[maybe_words.is_in(first_words).to_numpy()]
             at = at[at + length <= ends[row_of(at)]]  # (not crossing into the next row)
             found = []
             for lo in range(0, len(at), _GRAM_CHUNK):  # (in chunks: the gathered words stay small)
