@@ -641,22 +641,32 @@ def _positions_in(keys: np.ndarray, distinct: np.ndarray) -> np.ndarray | None:
             break
     else:
         return None
-    with np.errstate(over="ignore"):
-        where = np.multiply(keys, _GOLDEN)
-        where >>= shift
-        where = where.view(np.int64)
-    out = np.take(table, where)
-    miss = np.flatnonzero(np.take(distinct, out) != keys)  # (a -1 reads the last key: compared, not trusted)
-    for step in range(1, far + 1):
-        if not len(miss):
-            break
-        got = table[(where[miss] + step) & mask]
-        hit = distinct[got] == keys[miss]
-        out[miss[hit]] = got[hit]
-        miss = miss[~hit]
-    if len(miss):
-        raise ValueError("dedup: a k-gram key missing from its own distinct keys (internal error: report it)")
+    table = table.astype(np.int32) if n < 2**31 else table  # (half the bytes to gather)
+    out = np.empty(len(keys), dtype=table.dtype)
+    # in chunks: the hashed keys and the comparisons stay in cache, no array as long as ``keys``
+    # but the result
+    for lo in range(0, len(keys), _LOOKUP_CHUNK):
+        part = keys[lo : lo + _LOOKUP_CHUNK]
+        with np.errstate(over="ignore"):
+            where = np.multiply(part, _GOLDEN)
+            where >>= shift
+            where = where.view(np.int64)
+        got = np.take(table, where)
+        miss = np.flatnonzero(np.take(distinct, got) != part)  # (a -1 reads the last key: compared, not trusted)
+        for step in range(1, far + 1):
+            if not len(miss):
+                break
+            got_next = table[(where[miss] + step) & mask]
+            hit = distinct[got_next] == part[miss]
+            got[miss[hit]] = got_next[hit]
+            miss = miss[~hit]
+        if len(miss):
+            raise ValueError("dedup: a k-gram key missing from its own distinct keys (internal error: report it)")
+        out[lo : lo + len(part)] = got
     return out
+
+
+_LOOKUP_CHUNK = 1 << 16
 
 
 def _words(text: str) -> list[str]:
