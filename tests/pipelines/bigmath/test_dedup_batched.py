@@ -272,7 +272,7 @@ def test_funnel_steps_with_the_shared_memo_decide_as_without():
     assert k1.equals(k2) and r1.equals(r2)
 
 
-def test_positions_in_maps_every_key_to_its_distinct_position():
+def test_positions_in_maps_every_key_to_its_distinct_position(monkeypatch):
     """The k-gram keys' table: each key gets its position among the distinct keys (keys sharing
     home slots included); keys made to share one home past the probe limit give None (the caller
     then uses Polars), and text_signatures is the same on that path."""
@@ -283,6 +283,8 @@ def test_positions_in_maps_every_key_to_its_distinct_position():
     keys = distinct[rng.integers(0, len(distinct), 40000)]
     pos = dedup._positions_in(keys, distinct)
     assert (distinct[pos] == keys).all()
+    monkeypatch.setattr(dedup, "_LOOKUP_CHUNK", 999)  # lookups in many chunks, the last one short
+    assert (dedup._positions_in(keys, distinct) == pos).all()
     # keys whose hash (key * golden mod 2**64) differs only in the low bits: one home slot for all
     inverse = pow(0x9E3779B97F4A7C15, -1, 2**64)
     crowd = np.array([(inverse * (12345 + i)) % 2**64 for i in range(200)], dtype=np.uint64)
