@@ -67,11 +67,99 @@ def normalized_many(texts: Sequence[str]) -> list[str]:
     r"""``normalize_text(_PUNCT.sub(" ", t))`` for every text (what shingles and n-grams are cut
     from). ASCII texts (most) take a shortcut that gives the same string: on ASCII, NFKC changes
     nothing, ``_PUNCT`` is a byte translation to spaces, and ``\s+`` collapsed + ``strip`` is
-    ``" ".join(str.split())`` (the same ASCII whitespace, \x1c-\x1f included); other texts go
-    through Python's ``re`` and ``unicodedata`` as before."""
-    table = _ASCII_PUNCT_TO_SPACE
-    return [" ".join(t.encode("ascii").translate(table).decode("ascii").lower().split()) if t.isascii()
-            else normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    ``" ".join(str.split())`` (the same ASCII whitespace, \x1c-\x1f included), done for the
+    ASCII texts of a batch at once (:func:`_normalized_ascii`); other texts go through Python's
+    ``re`` and ``unicodedata`` as before."""
+    is_ascii = [t.isascii() for t in texts]
+    ascii_texts = [t for t, a in zip(texts, is_ascii) if a]
+    done: list[str] = []
+    # chunks of about _NORM_CHUNK characters (at least one text each): the byte arrays stay small
+    ends = np.cumsum(np.fromiter(map(len, ascii_texts), dtype=np.int64, count=len(ascii_texts)) + 1)
+    lo = 0
+    while lo < len(ascii_texts):
+        start = int(ends[lo - 1]) if lo else 0
+        hi = min(int(np.searchsorted(ends, start + _NORM_CHUNK)) + 1, len(ascii_texts))  # (the text reaching the bound too)
+        part = ascii_texts[lo:hi]
+        batch = _normalized_ascii(part)
+        done += batch if batch is not None else [_normalized_one_ascii(t) for t in part]
+        lo = hi
+    out = iter(done)
+    return [next(out) if a else normalize_text(_PUNCT.sub(" ", t)) for t, a in zip(texts, is_ascii)]
+
+
+_NORM_CHUNK = 1 << 22
+# ASCII whitespace for str.split() (\x1c-\x1f included) also becomes a space in the batch path
+_ASCII_TO_SPACE = bytes(32 if chr(i).isspace() else b for i, b in enumerate(_ASCII_PUNCT_TO_SPACE[:128])) + bytes(range(128, 256))
+# separators for the batch path: characters normalization turns into a space anyway, so one that
+# no text of the batch contains can stand between texts without changing any of them
+_SEPARATORS = [c for c in range(128) if _ASCII_TO_SPACE[c] == 32 and c != 32]
+
+
+def _normalized_one_ascii(t: str) -> str:
+    return " ".join(t.encode("ascii").translate(_ASCII_PUNCT_TO_SPACE).decode("ascii").lower().split())
+
+
+def _normalized_ascii(texts: list[str]) -> list[str] | None:
+    """:func:`_normalized_one_ascii` of every (ASCII) text, in one pass over their bytes: the
+    texts joined by a separator byte none of them contains, punctuation and whitespace translated
+    to spaces (the separator kept), lower-cased, then two numpy compactions: a space after a space,
+    a separator or the start goes (runs become one space, none leads a text), then a space before a
+    separator or the end goes (none trails). ``None`` if every separator occurs in the texts."""
+    if not texts:
+        return []
+    for sep in _SEPARATORS:  # (the first, NUL, is in no text but a hostile one)
+        joined = chr(sep).join(texts)
+        if joined.count(chr(sep)) == len(texts) - 1:
+            break
+    else:
+        return None
+    table = _ASCII_TO_SPACE[:sep] + bytes([sep]) + _ASCII_TO_SPACE[sep + 1 :]
+    b = np.frombuffer(joined.encode("ascii").translate(table).lower(), dtype=np.uint8)
+    if not len(b):
+        return [""] * len(texts)
+    space = b == 32
+    after = np.empty_like(space)
+    after[0] = True
+    np.logical_or(space[:-1], b[:-1] == sep, out=after[1:])
+    b = b[~(space & after)]
+    if len(b):
+        space = b == 32
+        before = np.empty_like(space)
+        before[-1] = True
+        np.equal(b[1:], sep, out=before[:-1])
+        b = b[~(space & before)]
+    return b.tobytes().decode("ascii").split(chr(sep))
+
+
+class NormalizedMemo:
+    """:func:`normalized_many` that remembers one batch for a later step of the same run:
+    decontamination normalizes every row, near dedup the survivors, the same strings (the
+    normalization is a pure function of the text, so a remembered string is the one it would
+    compute). Only the last batch :meth:`remember` saw is kept, and :meth:`recall` empties it:
+    memory stays one batch's strings, and nothing outlives the steps that share the memo
+    (``build_steps`` makes one per run)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, str] = {}
+
+    def remember(self, texts: Sequence[str]) -> list[str]:
+        """:func:`normalized_many` of ``texts``, kept (in place of any earlier batch)."""
+        norm = normalized_many(texts)
+        self._memo = dict(zip(texts, norm))
+        return norm
+
+    def recall(self, texts: Sequence[str]) -> list[str]:
+        """:func:`normalized_many` of ``texts``, taken from the remembered batch where it has them
+        (the memo is emptied: each batch is recalled once)."""
+        memo, self._memo = self._memo, {}
+        if not memo:
+            return normalized_many(texts)
+        out = list(map(memo.get, texts))
+        missing = [i for i, o in enumerate(out) if o is None]
+        if missing:
+            for i, o in zip(missing, normalized_many([texts[i] for i in missing])):
+                out[i] = o
+        return out
 
 
 def _shingle_text(text: str) -> str:
@@ -95,18 +183,20 @@ class NearDedupConfig:
     seed: int = 1
 
 
-def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> list[str | None]:
+def near_duplicates(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig(),
+                    normalized: Sequence[str] | None = None) -> list[str | None]:
     """For each text, the index (as str) of the earlier kept text it nearly duplicates, or None.
 
     The same decisions as datasketch's ``MinHash`` + ``MinHashLSH`` (same hash family, same
     permutations, same bands), computed for all texts at once: each distinct shingle is hashed
     once (SHA-1, datasketch's default), the permutations are one numpy pass over all shingle
     hashes, the LSH bands are plain dicts. ``tests/pipelines/bigmath/test_dedup.py`` compares the
-    signatures with datasketch's own.
+    signatures with datasketch's own. ``normalized``: :func:`normalized_many` of ``texts``, when
+    the caller has it already.
     """
     if not texts:
         return []
-    return near_duplicates_of_signatures(text_signatures(texts, config), config)
+    return near_duplicates_of_signatures(text_signatures(texts, config, normalized), config)
 
 
 @lru_cache(maxsize=16)
@@ -129,23 +219,39 @@ def band_ids(sigs: np.ndarray, config: NearDedupConfig = NearDedupConfig()) -> n
     ranges = lsh_ranges(config)
     sigs = np.ascontiguousarray(sigs)
     ids = np.empty((len(sigs), len(ranges)), dtype=np.int64)
+    width = ranges[0][1] - ranges[0][0] if ranges else 0
+    folds = None
+    if ranges and all(a == j * width and b == a + width for j, (a, b) in enumerate(ranges)):
+        # bands of one width side by side (datasketch's): every band's fold at once, column by column
+        bands = sigs[:, : len(ranges) * width].reshape(len(sigs), len(ranges), width)
+        with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
+            folds = np.zeros((len(sigs), len(ranges)), dtype=np.uint64)
+            for c in range(width):
+                folds = _fmix64((folds ^ bands[:, :, c].astype(np.uint64)) * _GOLDEN)
     offset = 0
     for j, (a, b) in enumerate(ranges):
-        inverse, count = _row_ids(np.ascontiguousarray(sigs[:, a:b]))
+        inverse, count = _row_ids(np.ascontiguousarray(sigs[:, a:b]), None if folds is None else folds[:, j])
         ids[:, j] = inverse + offset  # one key space for all bands
         offset += count
     return ids
 
 
-def _row_ids(band: np.ndarray) -> tuple[np.ndarray, int]:
-    """(id of each row, number of ids): equal ids exactly for equal rows. The rows are folded to
-    one 64-bit value each and those are made unique; every row is then compared with its group's
-    first row, and only if some fold collided (two different rows, one value) are the rows
-    themselves sorted (``np.unique`` over whole rows): exact either way."""
+def _row_fold(band: np.ndarray) -> np.ndarray:
+    """Each row of ``band`` folded to one 64-bit value (equal rows, equal values)."""
     with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
         h = np.zeros(len(band), dtype=np.uint64)
         for col in band.T:
             h = _fmix64((h ^ col.astype(np.uint64)) * _GOLDEN)
+    return h
+
+
+def _row_ids(band: np.ndarray, h: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """(id of each row, number of ids): equal ids exactly for equal rows. The rows are folded to
+    one 64-bit value each (``h``: :func:`_row_fold` of ``band``, when the caller has it) and those
+    are made unique; every row is then compared with its group's first row, and only if some fold
+    collided (two different rows, one value) are the rows themselves sorted (``np.unique`` over
+    whole rows): exact either way."""
+    h = _row_fold(band) if h is None else h
     _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
     inverse = inverse.ravel()
     if (band == band[first[inverse]]).all():
@@ -302,19 +408,23 @@ def _sha1_32_blocks(block: np.ndarray) -> np.ndarray:
     return a.byteswap()  # digest bytes 0-3 are H0 big-endian; sha1_hash32 reads them little-endian
 
 
-def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str) -> np.ndarray:
+def _sha1_32_windows(chars: np.ndarray, starts: np.ndarray, k: int, joined: str,
+                     code_points: np.ndarray | None = None) -> np.ndarray:
     """:func:`_sha1_32` of the k-grams ``joined[p : p + k]`` for p in ``starts`` (``chars``: the code
-    points of ``joined``). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
+    points of ``joined``, or their byte numbers when ``code_points`` maps each number to its code
+    point). Each k-gram's UTF-8 bytes (surrogatepass: a lone surrogate is 3 bytes
     like any other BMP code point) are laid out in one padded block and hashed by
     :func:`_sha1_32_blocks`; a k-gram longer than 55 bytes (k > 13 only) goes through hashlib.
     Chunks of 64k k-grams at a time: the blocks and round arrays stay a few MB on any input."""
     if len(starts) > _SHA1_CHUNK:
-        return np.concatenate([_sha1_32_windows(chars, starts[lo : lo + _SHA1_CHUNK], k, joined)
+        return np.concatenate([_sha1_32_windows(chars, starts[lo : lo + _SHA1_CHUNK], k, joined, code_points)
                                for lo in range(0, len(starts), _SHA1_CHUNK)])
     n = len(starts)
     if not n:
         return np.empty(0, dtype=np.uint32)
     cps = chars[starts[:, None] + np.arange(k)]  # (n, k) code points
+    if code_points is not None:
+        cps = code_points[cps]
     block = np.zeros((n, 64), dtype=np.uint8)
     size = np.full(n, k, dtype=np.int64)
     wide = np.flatnonzero(cps.max(axis=1) >= 0x80) if k <= 55 else np.arange(n)
@@ -398,29 +508,48 @@ def _min_permuted(hashes: np.ndarray, lengths: np.ndarray, template, scheme: str
 _BLOCK = 16384
 
 
-def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig()) -> np.ndarray:
+def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupConfig(),
+                    normalized: Sequence[str] | None = None) -> np.ndarray:
     """``minhash_signatures([shingle_strs(t, k) for t in texts])`` without a Python set per text:
     the k-grams of all texts are cut at once as integers (each character numbered among the
     distinct characters of the batch, k of them packed exactly into one uint64, so two k-grams get
     the same integer only when they are the same string), each distinct k-gram is SHA-1-hashed
     once, and the permutations run over the windows of every text (repeats inside a text do not
     change a minimum). Falls back to the set path where the packing would not be exact (more than
-    ``2**(64/k)`` distinct characters in the batch) or for a scheme it does not know."""
+    ``2**(64/k)`` distinct characters in the batch) or for a scheme it does not know.
+    ``normalized``: :func:`normalized_many` of ``texts``, when the caller has it already."""
     from datasketch import MinHash
 
     k = config.shingle_size
     template = MinHash(num_perm=config.num_perm, seed=config.seed)
     scheme = getattr(template, "scheme", "legacy")
     # (normalize_text leaves single spaces, nothing to strip: _shingle_text's _SPACES pass changes nothing)
-    norm = normalized_many(texts)
+    norm = normalized_many(texts) if normalized is None else list(normalized)
     joined = "".join(norm)
     lengths = np.fromiter(map(len, norm), dtype=np.int64, count=len(norm))
+    known = scheme in ("legacy", "affine32", "affine64") and len(texts)
+    is_ascii = [t.isascii() for t in norm] if known and k <= 8 else []
+    wide = sorted(set().union(*(t for t, a in zip(norm, is_ascii) if not a))) if is_ascii else []
+    if is_ascii and len(wide) <= 128:
+        # one byte per character without numbering the whole batch: ASCII characters (most) are
+        # their own byte, the batch's other characters (at most 128) bytes 128, 129, ... in code
+        # point order, mapped in the texts that have them only; a k-gram's key is its k bytes read
+        # as one little-endian uint64 (an unaligned 8-byte read at every position, the bytes past
+        # the k-th masked off)
+        to_byte = {ord(c): 128 + i for i, c in enumerate(wide)}
+        mapped = "".join([t if a else t.translate(to_byte) for t, a in zip(norm, is_ascii)]) if wide else joined
+        padded = np.frombuffer(mapped.encode("latin-1") + bytes(8), dtype=np.uint8)
+        chars = padded[: len(joined)]
+        m = max(len(chars) - k + 1, 0)
+        keys = np.ndarray((m,), dtype="<u8", buffer=padded, strides=(1,)) & np.uint64((1 << (8 * k)) - 1)
+        code_points = np.concatenate((np.arange(128), np.array([ord(c) for c in wide], dtype=np.int64)))
+        return _signatures_of_keys(keys, chars, norm, joined, lengths, template, scheme, config, code_points)
     # UTF-32 gives one code unit per str character (a lone surrogate too): positions match ``joined``
     chars = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     present = np.zeros(int(chars.max(initial=0)) + 1, dtype=bool)  # the batch's alphabet, numbered in code point order
     present[chars] = True
     size = int(np.count_nonzero(present))
-    if scheme not in ("legacy", "affine32", "affine64") or size ** k > 2**64 or not len(texts):
+    if not known or size ** k > 2**64:
         return minhash_signatures([shingle_strs(t, k) for t in texts], config)
     number = np.cumsum(present, dtype=np.int64) - 1  # code point -> its number in the alphabet
     m = max(len(chars) - k + 1, 0)
@@ -438,6 +567,17 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
             for j in range(1, k):
                 keys *= base
                 keys += code[j : j + m]
+    return _signatures_of_keys(keys, chars, norm, joined, lengths, template, scheme, config)
+
+
+def _signatures_of_keys(keys: np.ndarray, chars: np.ndarray, norm: list[str], joined: str, lengths: np.ndarray,
+                        template, scheme: str, config: NearDedupConfig,
+                        code_points: np.ndarray | None = None) -> np.ndarray:
+    """:func:`text_signatures` from the exact key of the k-gram at every position of ``joined``
+    (``chars``: its code points, or their byte numbers with ``code_points``, see
+    :func:`_sha1_32_windows`; ``norm``: the texts it joins, ``lengths`` theirs)."""
+    k = config.shingle_size
+    m = len(keys)
     ends = np.cumsum(lengths)
     windows = np.maximum(lengths - k + 1, 0)  # k-grams inside each text (a text of length k has one)
     short = lengths < k  # shorter texts are one shingle: the whole text
@@ -448,18 +588,85 @@ def text_signatures(texts: Sequence[str], config: NearDedupConfig = NearDedupCon
     valid[tail[(tail >= np.repeat(ends - lengths, k - 1)) & (tail < m)]] = False
     pos = np.flatnonzero(valid)
     # each distinct k-gram once (hash-based, first occurrences), then its hash mapped back to every window
-    window_keys = pl.Series(keys[pos], dtype=pl.UInt64)
+    at = keys[pos]
+    window_keys = pl.Series(at, dtype=pl.UInt64)
     first = window_keys.arg_unique().to_numpy()
-    distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined), scheme)  # (pre-mixed once per k-gram)
-    dtype = pl.UInt32 if distinct_hash.dtype == np.uint32 else pl.UInt64
-    hashes = window_keys.replace_strict(window_keys.gather(first), pl.Series(distinct_hash, dtype=dtype),
-                                        return_dtype=dtype).to_numpy()
+    distinct_hash = _premixed(_sha1_32_windows(chars, pos[first], k, joined, code_points), scheme)  # (pre-mixed once per k-gram)
+    ids = _positions_in(at, at[first])
+    if ids is not None:
+        hashes = distinct_hash[ids]
+    else:  # (probing ran long: Polars' hash map instead, the same hashes)
+        dtype = pl.UInt32 if distinct_hash.dtype == np.uint32 else pl.UInt64
+        hashes = window_keys.replace_strict(window_keys.gather(first), pl.Series(distinct_hash, dtype=dtype),
+                                            return_dtype=dtype).to_numpy()
     per_doc = np.where(short, 1, windows)
     if short.any():  # the whole text of each short one goes in at its place
         slot = np.concatenate(([0], np.cumsum(per_doc)[:-1]))[short]
         hashes = np.insert(hashes, slot - np.arange(len(slot)),
                            _premixed(_sha1_32([norm[i] for i in np.flatnonzero(short).tolist()]), scheme))
     return _min_permuted(hashes, per_doc, template, scheme, config, premixed=True)
+
+
+_MAX_PROBE = 32
+
+
+def _positions_in(keys: np.ndarray, distinct: np.ndarray) -> np.ndarray | None:
+    """For each of ``keys`` (uint64), its position in ``distinct`` (each key of ``keys`` once):
+    an open-addressing table (linear probing, multiplicative hash, at most a quarter full) built
+    and probed with whole-array numpy steps, one step per probe distance. Exact (every hit is
+    checked against the key itself). ``None`` when some key would sit more than ``_MAX_PROBE``
+    slots from its home (keys made to collide): the caller then maps them another way, so the
+    work stays linear on any input."""
+    n = len(distinct)
+    bits = max((4 * n).bit_length(), 4)
+    mask = np.int64((1 << bits) - 1)
+    shift = np.uint64(64 - bits)
+    with np.errstate(over="ignore"):  # wrap-around is the modulo 2**64
+        home = ((distinct * _GOLDEN) >> shift).view(np.int64)
+    table = np.full(1 << bits, -1, dtype=np.int64)
+    pending = np.arange(n, dtype=np.int64)
+    # round r: every key not placed yet tries the slot r after its home; of keys trying one free
+    # slot, one is written last and wins; the others (and those finding it taken) go on to r + 1.
+    # No slot is ever emptied, so the slots between a key's home and its own are all taken.
+    # Written in reverse, so the earliest key wins a slot: keys come in order of first occurrence,
+    # and a frequent k-gram (most lookups) tends to occur early and so sits at its home slot.
+    for far in range(_MAX_PROBE):
+        slot = (home[pending] + far) & mask
+        free = table[slot] < 0
+        cand, slot = pending[free], slot[free]
+        table[slot[::-1]] = cand[::-1]
+        won = table[slot] == cand
+        pending = np.concatenate((pending[~free], cand[~won]))
+        if not len(pending):
+            break
+    else:
+        return None
+    table = table.astype(np.int32) if n < 2**31 else table  # (half the bytes to gather)
+    out = np.empty(len(keys), dtype=table.dtype)
+    # in chunks: the hashed keys and the comparisons stay in cache, no array as long as ``keys``
+    # but the result
+    for lo in range(0, len(keys), _LOOKUP_CHUNK):
+        part = keys[lo : lo + _LOOKUP_CHUNK]
+        with np.errstate(over="ignore"):
+            where = np.multiply(part, _GOLDEN)
+            where >>= shift
+            where = where.view(np.int64)
+        got = np.take(table, where)
+        miss = np.flatnonzero(np.take(distinct, got) != part)  # (a -1 reads the last key: compared, not trusted)
+        for step in range(1, far + 1):
+            if not len(miss):
+                break
+            got_next = table[(where[miss] + step) & mask]
+            hit = distinct[got_next] == part[miss]
+            got[miss[hit]] = got_next[hit]
+            miss = miss[~hit]
+        if len(miss):
+            raise ValueError("dedup: a k-gram key missing from its own distinct keys (internal error: report it)")
+        out[lo : lo + len(part)] = got
+    return out
+
+
+_LOOKUP_CHUNK = 1 << 16
 
 
 def _words(text: str) -> list[str]:
@@ -559,6 +766,16 @@ def _word_hashes_of(normalized: list[str], word_hashes: Callable[[list[str]], np
     counts = pl.select(pl.when(series == "").then(0).otherwise(lists.list.len())).to_series().to_numpy().astype(np.int64)
     flat = lists.explode(empty_as_null=True)  # (no list is empty: an empty text splits into [""])
     flat = flat.filter(flat != "")  # only an empty text gives an empty "word"
+    # each distinct word found by Polars' own string hash (a lookup key only: the words are hashed
+    # with ``word_hashes``), mapped back by the numpy table, and checked word by word against the
+    # distinct word it was mapped to: exact, or (a Polars hash shared by two words) the hash map below
+    keys = flat.hash(seed=0).to_numpy()
+    first = pl.Series(keys, dtype=pl.UInt64).arg_unique().to_numpy()
+    ids = _positions_in(keys, keys[first])
+    if ids is not None:
+        distinct = flat.gather(first)
+        if (flat == distinct.gather(ids)).all():
+            return counts, word_hashes(distinct.to_list())[ids]
     distinct = flat.unique(maintain_order=True)
     hashes = pl.Series(word_hashes(distinct.to_list()), dtype=pl.UInt64)
     return counts, flat.replace_strict(distinct, hashes, return_dtype=pl.UInt64).to_numpy()
@@ -658,15 +875,16 @@ class ContaminationIndex:
         score = max(hits / len(grams), per_item[best] / self._item_size[best])
         return score, self._item_set[best]
 
-    def flags(self, texts: Sequence[str]) -> tuple[list[bool], list[str | None]]:
+    def flags(self, texts: Sequence[str], normalized: Sequence[str] | None = None) -> tuple[list[bool], list[str | None]]:
         """:meth:`match` for every text (the same score and item), computed for all texts at once:
         the rows' words are hashed in one batch, the gram hashes of every window are one numpy
         pass per length and their lookups one hash-set membership test (Polars) per length; only
         rows with an n-gram hit are then scored one by one, from the gram hashes already computed
-        (a row without a hit scores 0)."""
+        (a row without a hit scores 0). ``normalized``: :func:`normalized_many` of ``texts``, when
+        the caller has it already."""
         flags: list[bool] = [False] * len(texts)
         details: list[str | None] = [None] * len(texts)
-        for i, (score, name) in self._matches(texts).items():
+        for i, (score, name) in self._matches(texts, normalized).items():
             hit = name is not None and score >= self.config.min_overlap
             flags[i] = hit
             details[i] = f"{score:.0%} {self.config.ngram}-gram overlap with {name}" if hit else None
@@ -683,7 +901,7 @@ class ContaminationIndex:
                                                 for length, hashes in self._short.items()})
         return self._keys
 
-    def _matches(self, texts: Sequence[str]) -> dict[int, tuple[float, str | None]]:
+    def _matches(self, texts: Sequence[str], normalized: Sequence[str] | None = None) -> dict[int, tuple[float, str | None]]:
         """:meth:`match` of each row that can score above 0 (row number -> (score, set name)), in
         the order :meth:`match` decides: a short evaluation item inside the row first (lengths in
         ``_short``'s order, the row's first such window), then the row's distinct n-grams."""
@@ -692,19 +910,27 @@ class ContaminationIndex:
         if not len(texts):
             return out
         grams, short = self._lookup_keys()
-        counts, flat = _word_hashes_of(normalized_many(texts), self._word_hashes)  # _words of every text, hashed
+        norm = normalized_many(texts) if normalized is None else list(normalized)
+        counts, flat = _word_hashes_of(norm, self._word_hashes)  # _words of every text, hashed
         ends = np.cumsum(counts)
         starts = ends - counts
-        row_of = np.repeat(np.arange(len(texts)), counts)
+
+        def row_of(at: np.ndarray) -> np.ndarray:  # the row holding each word position (empty rows skipped)
+            return np.searchsorted(ends, at, side="right")
+
         flat_series = pl.Series(flat, dtype=pl.UInt64)
 
         def is_in(h: np.ndarray, keys: pl.Series) -> np.ndarray:
             return pl.Series(h, dtype=pl.UInt64).is_in(keys).to_numpy() if len(h) else np.zeros(0, dtype=bool)
 
+        if short:  # the positions holding the first word of some short item (one pass over all words)
+            firsts = pl.Series(sorted(set().union(*self._short_first.values())), dtype=pl.UInt64).implode()
+            maybe = np.flatnonzero(flat_series.is_in(firsts).to_numpy())
+            maybe_words = pl.Series(flat[maybe], dtype=pl.UInt64)
         for length, (first_words, hashes) in short.items():
             # only a window that starts with a short item's first word can be that item: hash those only
-            at = np.flatnonzero(flat_series.is_in(first_words).to_numpy())
-            at = at[at + length <= ends[row_of[at]]]  # (not crossing into the next row)
+            at = maybe[maybe_words.is_in(first_words).to_numpy()]
+            at = at[at + length <= ends[row_of(at)]]  # (not crossing into the next row)
             found = []
             for lo in range(0, len(at), _GRAM_CHUNK):  # (in chunks: the gathered words stay small)
                 part = at[lo : lo + _GRAM_CHUNK]
@@ -713,15 +939,16 @@ class ContaminationIndex:
                 found.append((part[hit], h[hit]))
             at = np.concatenate([f[0] for f in found]) if found else at
             h = np.concatenate([f[1] for f in found]) if found else np.empty(0, dtype=np.uint64)
-            rows, first = np.unique(row_of[at], return_index=True)  # (positions ascend: a row's first window)
+            rows, first = np.unique(row_of(at), return_index=True)  # (positions ascend: a row's first window)
             for r, g in zip(rows.tolist(), h[first].tolist()):
                 if r not in out:
                     out[r] = (1.0, self._item_set[self._short_item[g]])
         if not self._items:
             return out
         h = gram_hashes(flat, n)
-        inside = np.arange(len(h)) + n <= ends[row_of[: len(h)]]  # not crossing into the next row
-        for r in np.unique(row_of[: len(h)][inside & is_in(h, grams)]).tolist():
+        hit = np.flatnonzero(is_in(h, grams))
+        hit = hit[hit + n <= ends[row_of(hit)]]  # not crossing into the next row
+        for r in np.unique(row_of(hit)).tolist():
             if r not in out:
                 out[r] = self._score(set(h[starts[r] : ends[r] - n + 1].tolist()))
         # a row shorter than n words has one "gram", its whole text (which only an n-gram's hash could equal)

@@ -20,6 +20,7 @@ from pipelines.bigmath.dedup import (
     ContaminationIndex,
     DecontamConfig,
     NearDedupConfig,
+    NormalizedMemo,
     exact_duplicates,
     lsh_ranges,
     near_duplicates,
@@ -160,9 +161,11 @@ def _row_step(name: str, reason: str, detect: Callable[..., bool], llm_column: s
     return Step(name, fn)
 
 
-def contamination_step(index: ContaminationIndex) -> Step:
+def contamination_step(index: ContaminationIndex, memo: NormalizedMemo | None = None) -> Step:
+    """``memo``: shared with the near dedup step of the same run (it normalizes the same texts again)."""
     def fn(frame: pl.DataFrame) -> StepResult:
-        flags, details = index.flags(frame.get_column("problem").to_list())
+        texts = frame.get_column("problem").to_list()
+        flags, details = index.flags(texts, memo.remember(texts) if memo is not None else None)
         return reject_where(frame, pl.Series(flags, dtype=pl.Boolean), reason=R.CONTAMINATED, step="decontaminate",
                             detail=pl.Series(details, dtype=pl.Utf8))
 
@@ -225,11 +228,13 @@ def exact_dedup_step() -> Step:
     return Step("exact_dedup", fn)
 
 
-def near_dedup_step(config: NearDedupConfig) -> Step:
+def near_dedup_step(config: NearDedupConfig, memo: NormalizedMemo | None = None) -> Step:
+    """``memo``: the texts the contamination step of the same run normalized (the survivors' are reused)."""
     lsh_ranges(config)  # the LSH bands (datasketch integrates for them) once, when the step is built
 
     def fn(frame: pl.DataFrame) -> StepResult:
-        matches = near_duplicates(frame.get_column("problem").to_list(), config)
+        texts = frame.get_column("problem").to_list()
+        matches = near_duplicates(texts, config, memo.recall(texts) if memo is not None else None)
         ids = frame.get_column("problem_id").to_list()
         sources = frame.get_column("source").to_list()
         details = [None if m is None else f"near copy of {ids[int(m)]} ({sources[int(m)]})" for m in matches]
@@ -242,8 +247,9 @@ def near_dedup_step(config: NearDedupConfig) -> Step:
 def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -> list[Step]:
     proof_sources = {s.name for s in config.sources if s.proof_source}
     steps: list[Step] = []
+    memo = NormalizedMemo()  # this run's: decontamination's normalized texts, reused by near dedup
     if index is not None and len(index):
-        steps.append(contamination_step(index))
+        steps.append(contamination_step(index, memo))
     steps += [
         _text_step("hyperlink", R.HYPERLINK, signals.has_hyperlink, prefilter=P.hyperlink()),
         _row_step("multiple_choice", R.MULTIPLE_CHOICE, signals.is_multiple_choice, "llm_multiple_choice",
@@ -258,7 +264,7 @@ def build_steps(config: FunnelConfig, index: ContaminationIndex | None = None) -
         missing_answer_step(),
         verify_step(config.verify),
         exact_dedup_step(),
-        near_dedup_step(config.near_dedup),
+        near_dedup_step(config.near_dedup, memo),
     ]
     return steps
 

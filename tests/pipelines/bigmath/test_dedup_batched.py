@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -228,3 +229,136 @@ def test_chunked_paths_equal_the_references():
     rows = ["x " * 40_000 + "y x z", "x " * 30_000, MATH500[0], "y x"]
     assert index.flags(rows) == _reference_flags(index, rows)
     assert index.flags(rows)[0] == [True, False, True, False]
+
+
+def test_normalized_memo_gives_the_normalization_and_keeps_one_batch():
+    """The memo the decontamination and near dedup steps share: recall gives normalized_many's
+    strings (remembered or not, lone surrogates and wide characters included), in the caller's
+    order, and empties the memo (nothing outlives one batch)."""
+    from pipelines.bigmath.dedup import NormalizedMemo, normalized_many
+
+    texts = MATH500[:50] + ["A, b!", "ünï \ud800 x", "", "A, b!", "ﬁ ß"]
+    memo = NormalizedMemo()
+    assert memo.remember(texts) == normalized_many(texts)
+    later = texts[::-3] + ["never seen, Here", "\udfff?"]  # survivors in another order, and new texts
+    assert memo.recall(later) == normalized_many(later)
+    assert memo._memo == {}
+    assert memo.recall(texts) == normalized_many(texts)  # (nothing remembered: computed)
+    memo.remember(texts[:3])
+    memo.remember(texts[3:6])  # a new batch replaces the old one
+    assert set(memo._memo) == set(texts[3:6])
+
+
+def test_funnel_steps_with_the_shared_memo_decide_as_without():
+    """build_steps' decontaminate and near_dedup steps (sharing a NormalizedMemo) give the same
+    kept rows, rejects and details as the steps built without one."""
+    import polars as pl
+
+    from pipelines.bigmath import funnel as F
+    from pipelines.core.steps import run_steps
+
+    rows = MATH500[:120] + GSM8K[:80]
+    problems = rows + [r + "!" for r in rows[::2]] + rows[::3]  # exact and near copies
+    frame = pl.DataFrame({"problem": problems, "problem_id": [f"p{i}" for i in range(len(problems))],
+                          "source": ["s"] * len(problems)})
+    index = ContaminationIndex()
+    index.add("eval", rows[::5])
+    memo = dedup.NormalizedMemo()
+    shared = [F.contamination_step(index, memo), F.exact_dedup_step(), F.near_dedup_step(NearDedupConfig(), memo)]
+    alone = [F.contamination_step(index), F.exact_dedup_step(), F.near_dedup_step(NearDedupConfig())]
+    k1, r1, _ = run_steps(frame, shared)
+    k2, r2, _ = run_steps(frame, alone)
+    assert r1.height > 0 and k1.height > 0
+    assert k1.equals(k2) and r1.equals(r2)
+
+
+def test_positions_in_maps_every_key_to_its_distinct_position(monkeypatch):
+    """The k-gram keys' table: each key gets its position among the distinct keys (keys sharing
+    home slots included); keys made to share one home past the probe limit give None (the caller
+    then uses Polars), and text_signatures is the same on that path."""
+    rng = np.random.default_rng(0)
+    distinct = np.unique(np.concatenate([rng.integers(0, 2**63, 5000, dtype=np.uint64),
+                                         np.arange(3000, dtype=np.uint64), np.uint64(2**64 - 1) - np.arange(50, dtype=np.uint64)]))
+    rng.shuffle(distinct)
+    keys = distinct[rng.integers(0, len(distinct), 40000)]
+    pos = dedup._positions_in(keys, distinct)
+    assert (distinct[pos] == keys).all()
+    monkeypatch.setattr(dedup, "_LOOKUP_CHUNK", 999)  # lookups in many chunks, the last one short
+    assert (dedup._positions_in(keys, distinct) == pos).all()
+    # keys whose hash (key * golden mod 2**64) differs only in the low bits: one home slot for all
+    inverse = pow(0x9E3779B97F4A7C15, -1, 2**64)
+    crowd = np.array([(inverse * (12345 + i)) % 2**64 for i in range(200)], dtype=np.uint64)
+    assert dedup._positions_in(crowd[::-1], crowd) is None
+    few = crowd[:20]  # within the probe limit: still exact
+    assert (few[dedup._positions_in(few[[3, 0, 19, 3]], few)] == few[[3, 0, 19, 3]]).all()
+
+
+def test_text_signatures_equal_when_the_table_gives_up(monkeypatch):
+    from pipelines.bigmath.dedup import text_signatures
+
+    texts = MATH500[:60] + GSM8K[:60] + ["", "ab", "ünï \ud800 x"]
+    want = text_signatures(texts)
+    monkeypatch.setattr(dedup, "_positions_in", lambda keys, distinct: None)
+    assert (text_signatures(texts) == want).all()
+
+
+def test_batched_ascii_normalization_equals_the_per_text_one(monkeypatch):
+    """normalized_many's ASCII batch (texts joined by a separator byte, numpy space compaction)
+    gives the per-text strings: every ASCII character, empty and all-space texts, texts holding
+    the first separators, chunk boundaries, and a batch holding every separator (per text then)."""
+    from pipelines.bigmath.dedup import _PUNCT, _SEPARATORS, normalized_many
+    from pipelines.core.hashing import normalize_text
+
+    every = "".join(map(chr, range(128)))
+    texts = (MATH500[:80] + ["", " ", "  \t\n", "a", " a ", "A,,  b\x1f\x1cc ", "\x00x\x00", "\x01\x00 y", every,
+                             "end  ", "  start", "x" * 100] + GSM8K[:40] + ["", ""])
+    want = [normalize_text(_PUNCT.sub(" ", t)) for t in texts]
+    assert normalized_many(texts) == want
+    assert normalized_many([every + t for t in texts[:5]]) == [normalize_text(_PUNCT.sub(" ", every + t)) for t in texts[:5]]
+    assert dedup._normalized_ascii([every]) is None and dedup._normalized_ascii(["".join(map(chr, _SEPARATORS[:-1]))]) == [""]
+    monkeypatch.setattr(dedup, "_NORM_CHUNK", 7)  # many small chunks (one text each, or a few short ones)
+    assert normalized_many(texts) == want
+
+
+def test_band_ids_with_bands_of_unequal_widths(monkeypatch):
+    """Bands folded all at once (equal widths, datasketch's) or one by one (any other layout):
+    equal ids exactly for equal band values either way."""
+    rng = np.random.default_rng(5)
+    sigs = rng.integers(0, 2, (200, 128), dtype=np.uint32)
+    sigs[50:90] = sigs[:40]
+    for ranges in (((0, 16), (16, 32)), ((0, 10), (10, 40), (64, 128)), ((3, 7),)):
+        monkeypatch.setattr(dedup, "lsh_ranges", lambda config=None, r=ranges: r)
+        ids = dedup.band_ids(sigs)
+        for j, (a, b) in enumerate(ranges):
+            band = sigs[:, a:b]
+            eq = (band[:, None, :] == band[None, :, :]).all(axis=2)
+            assert ((ids[:, j][:, None] == ids[:, j][None, :]) == eq).all()
+
+
+@pytest.mark.parametrize("table", ["none", "wrong"])
+def test_word_hashes_equal_when_the_lookup_key_fails(monkeypatch, table):
+    """Words mapped to their distinct word by a Polars-hash table are checked one by one: a table
+    that gives up, or one that maps words to the wrong distinct word (as a shared Polars hash
+    would), falls back to the hash map, with the same hashes."""
+    from pipelines.bigmath.dedup import _WordHashes, _word_hashes_of, _words, normalized_many
+
+    texts = MATH500[:60] + ["", "one", "a b a b a"]
+    want = _WordHashes()([w for t in texts for w in _words(t)]).tolist()
+    fake = (lambda keys, distinct: None) if table == "none" else (lambda keys, distinct: np.zeros(len(keys), dtype=np.int64))
+    monkeypatch.setattr(dedup, "_positions_in", fake)
+    counts, flat = _word_hashes_of(normalized_many(texts), _WordHashes())
+    assert flat.tolist() == want and counts.tolist() == [len(_words(t)) for t in texts]
+
+
+@pytest.mark.parametrize("extra", [0, 5, 128, 129, 400])
+def test_text_signatures_for_any_number_of_non_ascii_characters(extra):
+    """The byte keys (ASCII as itself, up to 128 other characters numbered 128...) and the general
+    alphabet path past that: the same signatures as the set path, surrogates and astral characters
+    included."""
+    from pipelines.bigmath.dedup import minhash_signatures, shingle_strs, text_signatures
+
+    wide = [chr(0xC0 + i) if i % 3 else chr(0x1F600 + i) for i in range(extra)]
+    texts = MATH500[:40] + ["".join(wide[i : i + 7]) + " x" for i in range(0, len(wide), 7)] + [
+        "caf\u00e9 \ud800 ab" if extra else "plain ascii", "abc", "", "abcdef"]
+    cfg = NearDedupConfig(num_perm=32)
+    assert (text_signatures(texts, cfg) == minhash_signatures([shingle_strs(t, 5) for t in texts], cfg)).all()
