@@ -14,7 +14,8 @@ processes, is its own):
    ``datasets.map`` (target >= 20x), on the sample rows resampled ``--scale`` times (a suffix
    makes the copies distinct problems; both sides build the evaluation index, load the language
    model and import datasketch before their clock; each side ``--repeat`` times, alternating, each
-   run in a fresh process, medians reported);
+   run in a fresh process, medians reported); also "warm": each side has run once over the rows
+   before its clock (memory touched, caches filled, as a process that has run a batch already);
 4. the whole funnel against the whole per-row ``datasets.map`` (with math-verify per row), on
    the sample rows as they are.
 
@@ -53,8 +54,9 @@ def scaled_rows(scale: int):
     return pl.concat(parts), quarantined
 
 
-def run_funnel_side(scale: int, workers: int, out, cheap: bool = False):
-    """The funnel; ``cheap``: only its signal + dedup steps (no answer checks)."""
+def run_funnel_side(scale: int, workers: int, out, cheap: bool = False, warm: bool = False):
+    """The funnel; ``cheap``: only its signal + dedup steps (no answer checks); ``warm`` (with
+    ``cheap``): the steps run once over the rows before the clock, then are built afresh and timed."""
     from pipelines.bigmath.funnel import VerifyConfig, build_contamination_index, build_steps, filter_rows
     from pipelines.config import get_profile
     from pipelines.core.steps import run_steps
@@ -68,7 +70,13 @@ def run_funnel_side(scale: int, workers: int, out, cheap: bool = False):
         import datasketch  # noqa: F401
 
         index = build_contamination_index(cfg)
-        steps = [s for s in build_steps(cfg, index) if s.name not in ("missing_answer", "verify_answer")]
+
+        def cheap_steps():
+            return [s for s in build_steps(cfg, index) if s.name not in ("missing_answer", "verify_answer")]
+
+        if warm:
+            run_steps(rows, cheap_steps())
+        steps = cheap_steps()
     start, cpu0 = time.perf_counter(), time.process_time()
     if cheap:
         kept, rejected, funnel = run_steps(rows, steps)
@@ -95,8 +103,17 @@ def run_map_cheap(scale: int, workers: int, out):
     run_map_side(scale, workers, out, verify=False)
 
 
-def run_map_side(scale: int, workers: int, out, verify: bool = True):
-    """The straightforward way: one Python function per row through datasets.map."""
+def run_funnel_cheap_warm(scale: int, workers: int, out):
+    run_funnel_side(scale, workers, out, cheap=True, warm=True)
+
+
+def run_map_cheap_warm(scale: int, workers: int, out):
+    run_map_side(scale, workers, out, verify=False, warm=True)
+
+
+def run_map_side(scale: int, workers: int, out, verify: bool = True, warm: bool = False):
+    """The straightforward way: one Python function per row through datasets.map; ``warm``: one
+    whole pass over the rows before the clock, then the dedup state emptied and the pass timed."""
     import datasets
 
     from pipelines.bigmath import reasons as R
@@ -113,11 +130,13 @@ def run_map_side(scale: int, workers: int, out, verify: bool = True):
     lang = signals.LanguageDetector(min_confidence=cfg.language_min_confidence)
     proof_sources = {s.name for s in cfg.sources if s.proof_source}
     nd = NearDedupConfig()
-    lsh = MinHashLSH(threshold=nd.threshold, num_perm=nd.num_perm)
-    seen: set[int] = set()
-    sigs: dict[str, MinHash] = {}
+    state: dict = {}
+
+    def fresh_state():
+        state.update(lsh=MinHashLSH(threshold=nd.threshold, num_perm=nd.num_perm), seen=set(), sigs={})
+
+    fresh_state()
     ds = datasets.Dataset.from_list(rows.to_dicts())
-    start, cpu0 = time.perf_counter(), time.process_time()
 
     def classify(row, idx):
         p, a = row["problem"], row["answer"]
@@ -155,6 +174,7 @@ def run_map_side(scale: int, workers: int, out, verify: bool = True):
             elif o.agrees is False:
                 reason = R.ANSWER_MISMATCH
         if reason is None:
+            seen, lsh, sigs = state["seen"], state["lsh"], state["sigs"]
             k = dedup_key(p)
             if k in seen:
                 reason = R.DUPLICATE
@@ -171,6 +191,10 @@ def run_map_side(scale: int, workers: int, out, verify: bool = True):
 
     features = ds.features.copy()
     features["reason"] = datasets.Value("string")
+    if warm:
+        ds.map(classify, with_indices=True, load_from_cache_file=False, keep_in_memory=True, features=features)
+        fresh_state()
+    start, cpu0 = time.perf_counter(), time.process_time()
     labelled = ds.map(classify, with_indices=True, load_from_cache_file=False, keep_in_memory=True, features=features)
     kept = labelled.filter(lambda r: r["reason"] is None, keep_in_memory=True)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
@@ -368,6 +392,11 @@ def main(argv=None) -> dict:
         cheap_runs.append(measure(run_funnel_cheap, args.scale, args.workers))
         map_runs.append(measure(run_map_cheap, args.scale, args.workers))
     cheap, cheap_map = _median_run(cheap_runs), _median_run(map_runs)
+    warm_runs, warm_map_runs = [], []
+    for _ in range(args.repeat):
+        warm_runs.append(measure(run_funnel_cheap_warm, args.scale, args.workers))
+        warm_map_runs.append(measure(run_map_cheap_warm, args.scale, args.workers))
+    warm, warm_map = _median_run(warm_runs), _median_run(warm_map_runs)
     report["signals_dedup"] = {
         "rows": cheap["rows"], "runs": args.repeat, "funnel_seconds": round(cheap["seconds"], 2),
         "datasets_map_seconds": round(cheap_map["seconds"], 2),
@@ -381,6 +410,15 @@ def main(argv=None) -> dict:
         "same_result": all(c["reasons"] == m["reasons"] and c["kept"] == m["kept"]
                            for c in cheap_runs for m in map_runs),
         "funnel_step_seconds": {t["step"]: t["seconds"] for t in cheap["timings"]},
+        # warm: each side ran once over the same rows before its clock (memory touched, caches
+        # filled, as in a process that has already run a batch), dedup state emptied
+        "warm_funnel_seconds": round(warm["seconds"], 2), "warm_datasets_map_seconds": round(warm_map["seconds"], 2),
+        "warm_ratio": _ratio(warm_map["seconds"], warm["seconds"]),
+        "warm_funnel_seconds_all": [round(r["seconds"], 2) for r in warm_runs],
+        "warm_datasets_map_seconds_all": [round(r["seconds"], 2) for r in warm_map_runs],
+        "warm_same_result": all(c["reasons"] == m["reasons"] and c["kept"] == m["kept"]
+                                for c in warm_runs + cheap_runs for m in warm_map_runs),
+        "warm_funnel_step_seconds": {t["step"]: t["seconds"] for t in warm["timings"]},
     }
     funnel = measure(run_funnel_side, 1, args.workers)
     baseline = measure(run_map_side, 1, args.workers)
