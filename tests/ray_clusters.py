@@ -80,7 +80,9 @@ def ray_head_address(tmp_path_factory):
         _disconnect()
         try:
             os.killpg(proc.pid, signal.SIGTERM)  # the head and every worker it started: one process group
-            proc.wait(timeout=30)
+            # (the GCS goes with the group, and `ray start --block` then waits ~30 s for it to drain
+            # the node before giving up: a short grace, then SIGKILL)
+            proc.wait(timeout=3)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
