@@ -866,10 +866,27 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
     # children of a state of three or more numbers by _sos_children: the threshold compared in integers
     exact = fast and (threshold is None or isinstance(threshold, int))
 
+    def admit(node: int, states, kid_codes, kid_hs, kid_ranks) -> int:
+        """Add the children of ``node``: the first one's number, or -1 when they would pass the
+        budget (the budget event written and the search stopped instead)."""
+        nonlocal stopped
+        first = len(nodes)
+        if budget is not None and first - 1 + len(states) > budget:
+            kinds.append(BUDGET)
+            enodes.append(node)
+            add("Search budget exhausted: No Solution\n")
+            stopped = True
+            return -1
+        nodes.extend(states)
+        codes.extend(kid_codes)
+        hs.extend(kid_hs)
+        ranks.extend(kid_ranks)
+        parents.extend([node] * len(states))
+        return first
+
     def expand_pair(node: int, back: str) -> bool:
         """Expand the two-number state ``node`` (expand event and state line written already): every
         child is one number, checked in turn; ``back`` (back to the node, its state) between two."""
-        nonlocal stopped
         pair = nodes[node]
         entry = pair_memo.get(pair)
         if entry is None:
@@ -877,18 +894,9 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         kept, states, kid_codes, kid_hs, kid_ranks, lines, run, n_events, goal = entry
         if not kept:
             return False
-        first = len(nodes)
-        if budget is not None and first - 1 + kept > budget:
-            kinds.append(BUDGET)
-            enodes.append(node)
-            add("Search budget exhausted: No Solution\n")
-            stopped = True
+        first = admit(node, states, kid_codes, kid_hs, kid_ranks)
+        if first < 0:
             return False
-        nodes.extend(states)
-        codes.extend(kid_codes)
-        hs.extend(kid_hs)
-        ranks.extend(kid_ranks)
-        parents.extend([node] * kept)
         kinds.extend(run)
         # (child, child, node) per checked child, the node standing for the return to it between two
         enodes.extend((first, first, node, first + 1, first + 1, node, first + 2, first + 2, node,
@@ -901,7 +909,7 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
 
     def visit(node: int, label: str, ops: str, state: str) -> bool:
         """Expand ``node`` (its state line is written already); True at the goal."""
-        nonlocal last, expanded, stopped
+        nonlocal last, expanded
         parent = parents[node]
         if last >= 0 and parent != last and node != last:  # as SearchTrace.expand
             kinds.append(BACKTRACK)
@@ -925,18 +933,9 @@ def sos_dfs(numbers, target: int, heuristic: str = "sum", threshold: float | Non
         kept = len(states)
         if not kept:
             return False
-        first = len(nodes)
-        if budget is not None and first - 1 + kept > budget:
-            kinds.append(BUDGET)
-            enodes.append(node)
-            add("Search budget exhausted: No Solution\n")
-            stopped = True
+        first = admit(node, states, kid_codes, kid_hs, range(kept))
+        if first < 0:
             return False
-        nodes.extend(states)
-        codes.extend(kid_codes)
-        hs.extend(kid_hs)
-        parents.extend([node] * kept)
-        ranks.extend(range(kept))
         back = f"Moving to Node #{label}\n{state}"
         last_kid = first + kept - 1
         if n == 3:
