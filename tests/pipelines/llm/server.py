@@ -22,10 +22,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
+
+from tests.local_http import LocalHTTPServer, QuietHandler
 
 
 @dataclass
@@ -57,7 +58,7 @@ def first_user(body: dict) -> str:
     return next(m["content"] for m in body["messages"] if m["role"] == "user")
 
 
-class ScriptedServer:
+class ScriptedServer(LocalHTTPServer):
     def __init__(self, responder: Callable[[dict, int], Reply]):
         self.responder = responder
         self.requests: list[dict] = []
@@ -73,49 +74,35 @@ class ScriptedServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server._handle(self, body, self.path)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.origin}/v1"
 
     def url_for(self, tag: str) -> str:
         """A base URL whose requests are recorded with the path prefix ``/<tag>`` (same replies)."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/{tag}/v1"
+        return f"{self.origin}/{tag}/v1"
 
     def requests_for(self, tag: str) -> list[dict]:
         """The requests that came through :meth:`url_for` ``(tag)``."""
         with self._lock:
             return [b for b, p in zip(self.requests, self.paths) if p.startswith(f"/{tag}/")]
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc):
-        self.gate.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self.gate.set()  # held requests answer before the server stops
+        super().__exit__(*exc)
 
     def count_for(self, predicate: Callable[[dict], bool]) -> int:
         return sum(1 for b in list(self.requests) if predicate(b))
 
-    def _handle(self, handler: BaseHTTPRequestHandler, body: dict, path: str = "") -> None:
+    def _handle(self, handler: QuietHandler, body: dict, path: str = "") -> None:
         key = conversation_key(body)
         with self._lock:
             self.requests.append(body)

@@ -17,23 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.local_http import LocalHTTPServer, QuietHandler
 
-class HubStandIn:
+
+class HubStandIn(LocalHTTPServer):
     def __init__(self, repos: dict[str, tuple[str, dict[str, bytes]]]):
         self.repos = dict(repos)
         self.requests: list[tuple[str, str, str | None]] = []
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):  # quiet
-                pass
-
+        class Handler(QuietHandler):
             def do_HEAD(self):
                 self._route("HEAD")
 
@@ -130,25 +125,15 @@ class HubStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     def ranged_reads(self, path_suffix: str) -> list[str]:
         return [r for m, p, r in self.requests if m == "GET" and p.endswith(path_suffix) and "/resolve/" in p]
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 def _oid(data: bytes) -> str:
