@@ -577,17 +577,12 @@ class LanguageDetector:
         """:meth:`classify` of every text, with py3langid's byte automaton walked for all texts at
         once (:func:`_batched_visits`); the scores and decisions are py3langid's own, per text."""
         out: list[tuple[str, float]] = [("und", 0.0)] * len(texts)
-        todo, proses, encoded = [], [], []
-        for i, text in enumerate(texts):
-            prose = prose_of(text)
-            if letter_count(prose) >= self.min_letters:
-                enc = self._id._encode(prose)
-                todo.append(i)
-                proses.append(prose)
-                encoded.append(enc if len(enc) <= BATCH_WALK_MAX_BYTES else b"")
+        todo, proses, encoded = self._encoded_proses(texts)
         visits = _batched_visits(encoded)
         ident = self._id
         for i, prose, enc, seen in zip(todo, proses, encoded, visits):
+            if prose is None:  # ASCII prose: classify takes the text itself
+                prose = prose_of(texts[i])
             if seen:  # (a long text, or one without features: py3langid walks it itself)
                 ident.given[enc] = seen
             lang, prob = ident.classify(prose)
